@@ -1,0 +1,29 @@
+// Messages between the course and a worker process, over the worker's IPC channel.
+
+/** What went wrong with the learner's app, located in their file where the stack allows. */
+export interface AppProblem {
+  readonly kind:
+    | 'syntax' // the module does not parse
+    | 'import' // module-level code threw while the app was imported
+    | 'no-export' // no default export
+    | 'bad-export' // the default export is not an app
+    | 'crash' // the process died while serving (an uncaught error, process.exit, a signal)
+    | 'exit' // the process exited before it was ready
+    | 'start-timeout'; // the app took too long to import and listen
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly stack?: string;
+  /** The last lines the worker printed, oldest first. */
+  readonly output?: readonly string[];
+}
+
+export type WorkerToHost =
+  | { readonly type: 'ready'; readonly port: number; readonly pid: number }
+  | { readonly type: 'fatal'; readonly problem: AppProblem }
+  | { readonly type: 'clock-advanced'; readonly id: number; readonly now: number };
+
+export type HostToWorker =
+  | { readonly type: 'clock-advance'; readonly id: number; readonly ms: number }
+  | { readonly type: 'stop' };

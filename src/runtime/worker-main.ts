@@ -1,0 +1,173 @@
+// The program each worker process runs: one copy of the learner's app, as a host's worker.
+//
+// It imports the app module (so module-level code runs once per worker start), serves it on
+// an ephemeral loopback port and reports over IPC. It exits when the IPC channel closes, so a
+// worker never outlives the course, even when the course is killed with SIGKILL.
+//
+// Self-contained on purpose (node built-ins and one library): it starts once per worker, and
+// every import here is paid N times on each start and reload.
+import http from 'node:http';
+import module from 'node:module';
+import path from 'node:path';
+import timers from 'node:timers';
+import { createRequire } from 'node:module';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import type { WorkerToHost, HostToWorker, AppProblem } from './protocol.ts';
+
+const appFile = process.env.COURSE_APP_FILE ?? '';
+const courseRoot = process.env.COURSE_PACKAGE_ROOT ?? '';
+const manualClock = process.env.COURSE_CLOCK === 'manual';
+
+function send(message: WorkerToHost): void {
+  if (process.connected) process.send?.(message);
+}
+
+process.on('disconnect', () => process.exit(0));
+
+// Let the learner's files import express, better-sqlite3 and friends from the course package,
+// so a workspace needs no install of its own. A learner's own node_modules still wins: the
+// course package is tried only when normal resolution fails.
+const courseRequire = createRequire(path.join(courseRoot, 'package.json'));
+const courseAnchor = pathToFileURL(path.join(courseRoot, 'package.json')).href;
+const isBare = (specifier: string) =>
+  !specifier.startsWith('.') && !specifier.startsWith('/') && !specifier.includes(':');
+
+module.registerHooks({
+  resolve(specifier, context, nextResolve) {
+    try {
+      return nextResolve(specifier, context);
+    } catch (error) {
+      if (!courseRoot || !isBare(specifier)) throw error;
+      if (context.conditions?.includes('require')) {
+        return { url: pathToFileURL(courseRequire.resolve(specifier)).href, shortCircuit: true };
+      }
+      return nextResolve(specifier, { ...context, parentURL: courseAnchor });
+    }
+  },
+});
+
+// A clock the course drives: timers started by the app fire only when the check advances
+// time, so a check about timers takes milliseconds and gives the same verdict every run.
+type Clock = { tickAsync(ms: number): Promise<number>; now: number };
+let clock: Clock | undefined;
+if (manualClock) {
+  const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
+    install(config: object): Clock;
+  };
+  clock = FakeTimers.install({
+    now: Number(process.env.COURSE_CLOCK_START ?? Date.now()),
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+  });
+  const patched = timers as unknown as Record<string, unknown>;
+  for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
+    patched[name] = globalThis[name];
+  }
+  module.syncBuiltinESMExports();
+}
+
+function locate(error: unknown): Pick<AppProblem, 'file' | 'line' | 'column'> {
+  const text = error instanceof Error ? `${error.stack ?? ''}` : '';
+  const appDir = path.dirname(appFile);
+  const pattern = /(file:\/\/[^\s():]+|\/[^\s():]+):(\d+)(?::(\d+))?/g;
+  let first: Pick<AppProblem, 'file' | 'line' | 'column'> = {};
+  for (const match of text.matchAll(pattern)) {
+    const file = match[1].startsWith('file:') ? fileURLToPath(match[1]) : match[1];
+    const found = { file, line: Number(match[2]), column: match[3] ? Number(match[3]) : undefined };
+    if (file.startsWith(appDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)) return found;
+    if (!first.file) first = found;
+  }
+  return first.file?.startsWith(appDir) ? first : {};
+}
+
+function problem(kind: AppProblem['kind'], error: unknown, message?: string): AppProblem {
+  const err = error instanceof Error ? error : new Error(String(error));
+  return {
+    kind,
+    message: message ?? `${err.name}: ${err.message}`,
+    stack: err.stack,
+    ...locate(err),
+  };
+}
+
+let phase: 'import' | 'serve' = 'import';
+
+function fatal(error: unknown): void {
+  send({ type: 'fatal', problem: problem(phase === 'import' ? 'import' : 'crash', error) });
+  process.exitCode = 1;
+  // Give the IPC message a moment to leave, then go, as a crashing process does.
+  setImmediateExit();
+}
+
+function setImmediateExit(): void {
+  const exit = () => process.exit(1);
+  if (process.connected) process.disconnect();
+  setImmediate(exit);
+}
+
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+async function loadApp(): Promise<Listener | undefined> {
+  let exported: unknown;
+  try {
+    const mod = (await import(pathToFileURL(appFile).href)) as Record<string, unknown>;
+    exported = mod.default;
+    if (exported === undefined && typeof mod['module.exports'] === 'function') exported = mod['module.exports'];
+  } catch (error) {
+    const kind = error instanceof SyntaxError ? 'syntax' : 'import';
+    send({ type: 'fatal', problem: problem(kind, error) });
+    return undefined;
+  }
+  if (exported === undefined) {
+    send({
+      type: 'fatal',
+      problem: {
+        kind: 'no-export',
+        message: 'The app module has no default export. End it with `export default app`.',
+        file: appFile,
+      },
+    });
+    return undefined;
+  }
+  if (typeof exported !== 'function') {
+    const shape = exported === null ? 'null' : Array.isArray(exported) ? 'an array' : typeof exported;
+    send({
+      type: 'fatal',
+      problem: {
+        kind: 'bad-export',
+        message: `The default export is ${shape}, not an app. Export the Express app (or a (req, res) function): \`export default app\`.`,
+        file: appFile,
+      },
+    });
+    return undefined;
+  }
+  return exported as Listener;
+}
+
+const app = await loadApp();
+if (!app) {
+  setImmediateExit();
+} else {
+  phase = 'serve';
+  const server = http.createServer((req, res) => app(req, res));
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    send({ type: 'ready', port, pid: process.pid });
+  });
+  process.on('message', (message: HostToWorker) => {
+    if (message.type === 'clock-advance') {
+      const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
+      if (!clock) done();
+      else clock.tickAsync(message.ms).then(done, fatal);
+    } else if (message.type === 'stop') {
+      server.close();
+      server.closeAllConnections();
+      process.disconnect();
+      process.exit(0);
+    }
+  });
+}
