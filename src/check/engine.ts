@@ -1,0 +1,237 @@
+// The check engine: start the learner's app on a fresh host with fresh data, run the lesson's
+// steps as simulated visitors, and record a transcript. Teardown always runs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Host } from '../runtime/host.ts';
+import type { Policy, WorkerMode } from '../runtime/dispatcher.ts';
+import type { HostEvent } from '../runtime/events.ts';
+import { AppStartError } from '../runtime/processes.ts';
+import type { AppProblem } from '../runtime/protocol.ts';
+import type { CheckContext, Lesson } from '../lessons/types.ts';
+import { CheckFailure } from './expect.ts';
+import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
+
+export interface StepResult {
+  readonly title: string;
+  readonly passed: boolean;
+  /** "Expected ..., got ..." when the step failed. */
+  readonly message?: string;
+  /** What the failure means, in the lesson's terms. */
+  readonly diagnosis?: string;
+  /** The app's crash or error, with file and line, when it caused the failure. */
+  readonly problem?: AppProblem;
+  /** The last lines the workers printed while the step ran, when it failed. */
+  readonly output?: readonly string[];
+  /** True for steps not run because an earlier one failed. */
+  readonly skipped?: boolean;
+  readonly requests: readonly RequestRecord[];
+}
+
+export interface CheckResult {
+  readonly lesson: string;
+  readonly number: number;
+  readonly passed: boolean;
+  readonly workers: number;
+  readonly policy: Policy;
+  readonly seed: number;
+  /** Set when the app could not start at all. */
+  readonly problem?: AppProblem;
+  readonly steps: readonly StepResult[];
+  readonly durationMs: number;
+}
+
+export type CheckEvent =
+  | { readonly type: 'check-start'; readonly lesson: string; readonly workers: number; readonly policy: Policy; readonly seed: number; readonly steps: readonly string[] }
+  | { readonly type: 'host'; readonly event: HostEvent }
+  | { readonly type: 'step-start'; readonly index: number; readonly title: string }
+  | { readonly type: 'request'; readonly step: number; readonly record: RequestRecord }
+  | { readonly type: 'step-end'; readonly index: number; readonly result: StepResult }
+  | { readonly type: 'check-end'; readonly result: CheckResult };
+
+export interface CheckOptions {
+  /** Absolute path of the app module to check. */
+  readonly appFile: string;
+  readonly workers?: number;
+  readonly policy?: Policy;
+  readonly mode?: WorkerMode;
+  readonly seed?: number;
+  readonly onEvent?: (event: CheckEvent) => void;
+  /** Default time limit of a step. */
+  readonly stepTimeoutMs?: number;
+  /** A request with no answer by then counts as a hang. */
+  readonly requestTimeoutMs?: number;
+  /** Aborting stops the run and its workers; the result marks the current step failed. */
+  readonly signal?: AbortSignal;
+}
+
+const DEFAULT_STEP_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
+
+export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<CheckResult> {
+  const started = performance.now();
+  const emit = options.onEvent ?? (() => {});
+  const workers = options.workers ?? lesson.workers;
+  const policy = options.policy ?? 'round-robin';
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `gsc-${lesson.slug.slice(0, 2)}-`));
+  let env: Record<string, string>;
+  try {
+    env = lesson.seed(dataDir);
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`Could not write the seed data for lesson ${lesson.number} in ${dataDir}: ${(error as Error).message}`);
+  }
+  const host = new Host({
+    appFile: options.appFile,
+    workers,
+    policy,
+    seed: options.seed,
+    mode: options.mode ?? lesson.mode,
+    clock: lesson.clock,
+    env,
+    cwd: dataDir,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+  });
+  const finish = (result: Omit<CheckResult, 'durationMs' | 'lesson' | 'number' | 'workers' | 'policy' | 'seed'>): CheckResult => {
+    const full: CheckResult = {
+      lesson: lesson.slug,
+      number: lesson.number,
+      workers,
+      policy,
+      seed: host.seed,
+      ...result,
+      durationMs: Math.round(performance.now() - started),
+    };
+    emit({ type: 'check-end', result: full });
+    return full;
+  };
+  emit({ type: 'check-start', lesson: lesson.slug, workers, policy, seed: host.seed, steps: lesson.steps.map((s) => s.title) });
+
+  const output: string[] = [];
+  const offHost = host.events.on((event) => {
+    if (event.type === 'worker-output') {
+      output.push(`[worker ${event.worker}] ${event.line}`);
+      if (output.length > 400) output.splice(0, output.length - 400);
+    }
+    emit({ type: 'host', event });
+  });
+  const stopHost = () => void host.stop();
+  options.signal?.addEventListener('abort', stopHost, { once: true });
+
+  try {
+    try {
+      await host.start();
+    } catch (error) {
+      if (error instanceof AppStartError) return finish({ passed: false, problem: error.problem, steps: [] });
+      throw error;
+    }
+
+    const visitors = new Map<string, Visitor>();
+    let records: RequestRecord[] = [];
+    let stepIndex = 0;
+    const record = (reply: Reply) => {
+      const { visitor, method, path: p, worker, status } = reply;
+      let body = reply.body;
+      if (reply.json !== undefined && lesson.brief && status < 400) {
+        try {
+          body = lesson.brief(reply.json) ?? body;
+        } catch {
+          /* keep the raw summary */
+        }
+      }
+      const entry = { visitor, method, path: p, worker, status, body };
+      records.push(entry);
+      emit({ type: 'request', step: stepIndex, record: entry });
+    };
+    const ctx: CheckContext = {
+      visitor(name) {
+        let v = visitors.get(name);
+        if (!v) {
+          v = new Visitor(name, host.url, record, (options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + 2000);
+          visitors.set(name, v);
+        }
+        return v;
+      },
+      workers,
+      dataDir,
+      env,
+      reload: () => host.reload(),
+      advanceClock: (ms) => host.advanceClock(ms),
+    };
+
+    const steps: StepResult[] = [];
+    let failed = false;
+    for (const [index, step] of lesson.steps.entries()) {
+      if (failed) {
+        steps.push({ title: step.title, passed: false, skipped: true, requests: [] });
+        continue;
+      }
+      stepIndex = index;
+      records = [];
+      const problemsBefore = host.problems.length;
+      const outputBefore = output.length;
+      emit({ type: 'step-start', index, title: step.title });
+      let result: StepResult;
+      try {
+        await withTimeout(step.run(ctx), step.timeoutMs ?? options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, options.signal);
+        result = { title: step.title, passed: true, requests: records };
+      } catch (error) {
+        failed = true;
+        const problem = host.problems[problemsBefore];
+        const tail = output.slice(Math.max(outputBefore, output.length - 15));
+        if (error instanceof CheckFailure) {
+          result = {
+            title: step.title,
+            passed: false,
+            message: error.message,
+            diagnosis: problem ? `${problemLine(problem)}${error.diagnosis ? `\n${error.diagnosis}` : ''}` : error.diagnosis,
+            problem,
+            output: tail.length ? tail : undefined,
+            requests: records,
+          };
+        } else {
+          result = {
+            title: step.title,
+            passed: false,
+            message: (error as Error).message,
+            problem,
+            output: tail.length ? tail : undefined,
+            requests: records,
+          };
+        }
+      }
+      steps.push(result);
+      emit({ type: 'step-end', index, result });
+    }
+    return finish({ passed: !failed, steps });
+  } finally {
+    offHost();
+    options.signal?.removeEventListener('abort', stopHost);
+    await host.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** "TypeError: x is not a function (app.js:14)" */
+export function problemLine(problem: AppProblem): string {
+  const where = problem.file ? ` (${path.basename(problem.file)}${problem.line ? `:${problem.line}` : ''})` : '';
+  return `${problem.message}${where}`;
+}
+
+class StepTimeout extends Error {}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StepTimeout(`The step did not finish within ${ms / 1000} s.`)), ms);
+    onAbort = () => reject(new Error('The check was stopped.'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}

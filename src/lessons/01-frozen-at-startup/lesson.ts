@@ -1,0 +1,156 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expectJson, fail } from '../../check/expect.ts';
+import type { Reply } from '../../check/visitor.ts';
+import type { CheckContext, Lesson } from '../types.ts';
+import { markdown } from '../text.ts';
+
+interface Product {
+  readonly id: number;
+  readonly name: string;
+  readonly price: number;
+}
+
+const SEED: readonly Product[] = [
+  { id: 1, name: 'Green tea', price: 450 },
+  { id: 2, name: 'Oat milk', price: 239 },
+  { id: 3, name: 'Rye bread', price: 380 },
+];
+const SITE = { shopName: 'Corner Shop', currency: 'EUR' };
+
+const dbPath = (ctx: CheckContext) => ctx.env.SHOP_DB;
+
+function editShop(ctx: CheckContext, sql: string, ...params: unknown[]): void {
+  const db = new Database(dbPath(ctx));
+  try {
+    db.prepare(sql).run(...params);
+  } finally {
+    db.close();
+  }
+}
+
+function readProducts(reply: Reply): { shop: unknown; products: Product[] } {
+  const body = expectJson(reply, 'JSON like {"shop": "...", "products": [...]}') as Record<string, unknown> | null;
+  const products = body?.products;
+  const valid =
+    Array.isArray(products) &&
+    products.every((p) => p && typeof p.name === 'string' && typeof p.price === 'number' && typeof p.id === 'number');
+  if (!valid) {
+    fail({
+      expected: `JSON like {"shop": "...", "products": [{"id", "name", "price"}]} from ${describe(reply)}`,
+      got: reply.body,
+      diagnosis: 'Keep the answer\'s shape: "products" is the list of rows, each with id, name and price.',
+    });
+  }
+  return { shop: body?.shop, products: products as Product[] };
+}
+
+/** Ask every worker in turn; each must show `want` for the product `id`. */
+async function everyWorkerShows(ctx: CheckContext, want: Product, diagnosis: string): Promise<void> {
+  for (let worker = 1; worker <= ctx.workers; worker++) {
+    const reply = await ctx.visitor('alice').get('/api/products', { worker });
+    const { products } = readProducts(reply);
+    const found = products.find((p) => p.id === want.id);
+    if (!found) {
+      fail({ expected: `product ${want.id} ("${want.name}") on worker ${worker}`, got: `no such product in ${reply.body}`, diagnosis });
+    }
+    if (found.price !== want.price || found.name !== want.name) {
+      fail({
+        expected: `"${want.name}" at ${want.price} on worker ${worker}`,
+        got: `"${found.name}" at ${found.price}`,
+        diagnosis,
+      });
+    }
+  }
+}
+
+const FROZEN =
+  'That worker still answers with the rows it read when it started: the products are read once, at module level, when the worker imports app.js. Read them inside the handler, on every request.';
+
+const lesson: Lesson = {
+  number: 1,
+  slug: '01-frozen-at-startup',
+  title: 'Frozen at startup',
+  track: 'core',
+  summary: 'A price changed in the database shows only after a reload.',
+  file: 'app.js',
+  text: () => markdown(import.meta.url, 'text.md'),
+  why: () => markdown(import.meta.url, 'why.md'),
+  hints: [
+    'Look at where `products` is computed. That line runs once per worker, when the worker starts; a request only reads the variable.',
+    'Keep the `db.prepare(...)` at module level if you like (a prepared statement is a plan, not data), and call `.all()` inside each handler.',
+    'A timer that refreshes the list every few seconds is still wrong right after an edit, and the check edits and reads at once. The site settings may stay at module level: they change only with a redeploy, which reloads every worker.',
+  ],
+  workers: 3,
+  mode: 'sequential',
+  clock: 'manual',
+  brief(json) {
+    const { shop, products } = json as { shop: string; products: Product[] };
+    return `${shop}: ${products.map((p) => `${p.name} ${(p.price / 100).toFixed(2)}`).join(', ')}`;
+  },
+  seed(dir) {
+    const file = path.join(dir, 'shop.db');
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL)');
+    const insert = db.prepare('INSERT INTO products (id, name, price) VALUES (?, ?, ?)');
+    for (const p of SEED) insert.run(p.id, p.name, p.price);
+    db.close();
+    const config = path.join(dir, 'site.json');
+    writeFileSync(config, JSON.stringify(SITE, null, 2));
+    return { SHOP_DB: file, SITE_CONFIG: config };
+  },
+  steps: [
+    {
+      title: 'Every worker lists the products',
+      async run(ctx) {
+        for (let worker = 1; worker <= ctx.workers; worker++) {
+          const reply = await ctx.visitor('alice').get('/api/products', { worker });
+          const { shop, products } = readProducts(reply);
+          const names = products.map((p) => `${p.name} ${p.price}`).join(', ');
+          const want = SEED.map((p) => `${p.name} ${p.price}`).join(', ');
+          if (names !== want) fail({ expected: `the products ${want}`, got: names || 'an empty list' });
+          if (shop !== SITE.shopName) fail({ expected: `"shop": "${SITE.shopName}"`, got: JSON.stringify(shop) });
+        }
+      },
+    },
+    {
+      title: 'A price changed in the database shows at once, on every worker',
+      async run(ctx) {
+        editShop(ctx, 'UPDATE products SET price = ? WHERE id = ?', 199, 2);
+        await everyWorkerShows(ctx, { id: 2, name: 'Oat milk', price: 199 }, FROZEN);
+      },
+    },
+    {
+      title: 'A product added to the database shows at once, on every worker',
+      async run(ctx) {
+        editShop(ctx, 'INSERT INTO products (id, name, price) VALUES (?, ?, ?)', 4, 'Honey', 620);
+        await everyWorkerShows(ctx, { id: 4, name: 'Honey', price: 620 }, FROZEN);
+      },
+    },
+    {
+      title: 'A new site name is picked up by a reload, on every worker',
+      async run(ctx) {
+        writeFileSync(ctx.env.SITE_CONFIG, JSON.stringify({ ...SITE, shopName: 'Corner Shop & Deli' }, null, 2));
+        await ctx.reload();
+        for (let worker = 1; worker <= ctx.workers; worker++) {
+          const reply = await ctx.visitor('alice').get('/api/products', { worker });
+          const { shop, products } = readProducts(reply);
+          if (shop !== 'Corner Shop & Deli') {
+            fail({
+              expected: `"shop": "Corner Shop & Deli" on worker ${worker} after the reload`,
+              got: JSON.stringify(shop),
+              diagnosis: 'Read the site settings from SITE_CONFIG when the app starts (or on every request): a reload must pick up a redeployed config.',
+            });
+          }
+          if (!products.some((p) => p.id === 4)) {
+            fail({ expected: 'the products edited before the reload', got: reply.body });
+          }
+        }
+      },
+    },
+  ],
+};
+
+export default lesson;

@@ -1,0 +1,24 @@
+// The course in order. Adding a lesson: its folder here, in exercises/ and in solutions/, and one line below.
+import path from 'node:path';
+import { packageRoot } from '../runtime/processes.ts';
+import type { Lesson } from './types.ts';
+import frozenAtStartup from './01-frozen-at-startup/lesson.ts';
+
+export const lessons: readonly Lesson[] = [frozenAtStartup];
+
+/** Find a lesson by number ("2"), slug ("02-everyones-list") or the slug's words ("everyones-list"). */
+export function findLesson(key: string): Lesson | undefined {
+  const text = key.trim().toLowerCase();
+  if (/^\d+$/.test(text)) return lessons.find((l) => l.number === Number(text));
+  return lessons.find((l) => l.slug === text || l.slug.replace(/^\d+-/, '') === text);
+}
+
+/** The starter app shipped with the course. */
+export function exerciseFile(lesson: Lesson): string {
+  return path.join(packageRoot, 'exercises', lesson.slug, lesson.file);
+}
+
+/** The reference fix shipped with the course. */
+export function solutionFile(lesson: Lesson): string {
+  return path.join(packageRoot, 'solutions', lesson.slug, lesson.file);
+}

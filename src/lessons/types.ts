@@ -1,0 +1,57 @@
+// What a lesson is: data (text, hints, where the exercise lives) plus a scripted check.
+import type { Visitor } from '../check/visitor.ts';
+import type { WorkerMode } from '../runtime/dispatcher.ts';
+
+export type Track = 'core' | 'advanced';
+
+/** What a step of a check can do: send requests as visitors, reload the host, move its clock. */
+export interface CheckContext {
+  /** The visitor with this name; the same name gives the same visitor (and cookie jar) within a run. */
+  visitor(name: string): Visitor;
+  /** How many workers serve this run. */
+  readonly workers: number;
+  /** The scratch folder holding this run's seed data. */
+  readonly dataDir: string;
+  /** The environment the app was given (paths of its data). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Restart every worker, as a host's reload button does. */
+  reload(): Promise<void>;
+  /** Move the workers' clock forward (lessons with a manual clock). */
+  advanceClock(ms: number): Promise<void>;
+}
+
+export interface CheckStep {
+  readonly title: string;
+  run(ctx: CheckContext): Promise<void>;
+  /** Milliseconds the step may take; the check's default otherwise. */
+  readonly timeoutMs?: number;
+}
+
+export interface Lesson {
+  readonly number: number;
+  /** Folder name in exercises/, solutions/ and the workspace: "01-frozen-at-startup". */
+  readonly slug: string;
+  readonly title: string;
+  readonly track: Track;
+  /** One line for lists. */
+  readonly summary: string;
+  /** The file the learner edits, relative to the lesson's folder. */
+  readonly file: string;
+  /** Markdown: story, symptom, what to edit, what the check does. */
+  readonly text: () => string;
+  /** Markdown shown after passing. */
+  readonly why: () => string;
+  /** Progressive hints, gentlest first. */
+  readonly hints: readonly string[];
+  /** Workers the check runs by default. */
+  readonly workers: number;
+  readonly mode: WorkerMode;
+  readonly clock?: 'real' | 'manual';
+  /** True when running the check with one worker teaches something (the "works locally" moment). */
+  readonly worksLocally?: boolean;
+  /** A short summary of a JSON answer for transcripts, when the lesson can say it better than raw JSON. */
+  brief?(json: unknown): string | undefined;
+  /** Write fresh seed data into `dir`; returns the environment that tells the app where it is. */
+  seed(dir: string): Record<string, string>;
+  readonly steps: readonly CheckStep[];
+}
