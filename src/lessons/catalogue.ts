@@ -3,8 +3,9 @@ import path from 'node:path';
 import { packageRoot } from '../runtime/processes.ts';
 import type { Lesson } from './types.ts';
 import frozenAtStartup from './01-frozen-at-startup/lesson.ts';
+import everyonesList from './02-everyones-list/lesson.ts';
 
-export const lessons: readonly Lesson[] = [frozenAtStartup];
+export const lessons: readonly Lesson[] = [frozenAtStartup, everyonesList];
 
 /** Find a lesson by number ("2"), slug ("02-everyones-list") or the slug's words ("everyones-list"). */
 export function findLesson(key: string): Lesson | undefined {

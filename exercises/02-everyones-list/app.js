@@ -1,0 +1,34 @@
+// The Corner Shop's basket: visitors put items in it and see what they have put there.
+//
+// For now the host runs a single worker process, as your laptop's dev server does.
+import express from 'express';
+
+const app = express();
+app.use(express.json());
+app.use(express.urlencoded({ extended: false }));
+
+const basket = [];
+
+app.get('/api/basket', (req, res) => {
+  res.json({ items: basket });
+});
+
+app.post('/api/basket', (req, res) => {
+  const item = String(req.body?.item ?? '').trim();
+  if (!item) return res.status(400).json({ error: 'Send an item, like {"item": "tea"}' });
+  basket.push(item);
+  if (req.is('urlencoded')) return res.redirect(303, '/'); // the page's form
+  res.status(201).json({ items: basket });
+});
+
+app.get('/', (req, res) => {
+  const rows = basket.map((item) => `<li>${escape(item)}</li>`).join('');
+  res.send(`<!doctype html><title>Your basket</title><h1>Your basket</h1><ul>${rows}</ul>
+<form method="post" action="/api/basket"><input name="item" autofocus> <button>Add</button></form>`);
+});
+
+function escape(text) {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+}
+
+export default app;
