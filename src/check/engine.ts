@@ -23,8 +23,10 @@ export interface StepResult {
   readonly problem?: AppProblem;
   /** The last lines the workers printed while the step ran, when it failed. */
   readonly output?: readonly string[];
-  /** True for steps not run because an earlier one failed. */
+  /** True for steps not run: an earlier one failed, or the step does not apply to this run. */
   readonly skipped?: boolean;
+  /** Why a step that passed was left out of this run. */
+  readonly note?: string;
   readonly requests: readonly RequestRecord[];
 }
 
@@ -164,6 +166,13 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     for (const [index, step] of lesson.steps.entries()) {
       if (failed) {
         steps.push({ title: step.title, passed: false, skipped: true, requests: [] });
+        continue;
+      }
+      const skipReason = step.skip?.(ctx);
+      if (skipReason) {
+        const result: StepResult = { title: step.title, passed: true, skipped: true, note: skipReason, requests: [] };
+        steps.push(result);
+        emit({ type: 'step-end', index, result });
         continue;
       }
       stepIndex = index;

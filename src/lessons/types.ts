@@ -23,6 +23,11 @@ export interface CheckContext {
 export interface CheckStep {
   readonly title: string;
   run(ctx: CheckContext): Promise<void>;
+  /**
+   * When this returns a reason, the step is left out of this run (it passes, with the reason as
+   * its note): a step about reloads with several workers means nothing with one.
+   */
+  skip?(ctx: CheckContext): string | undefined;
   /** Milliseconds the step may take; the check's default otherwise. */
   readonly timeoutMs?: number;
 }

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { CheckContext, Lesson } from '../types.ts';
+import { addItem, briefBasket, expectBasket } from '../basket.ts';
+import { markdown } from '../text.ts';
+
+/** Worker k of this run, wrapping around: with one worker every request goes to worker 1. */
+const on = (ctx: CheckContext, k: number) => ((k - 1) % ctx.workers) + 1;
+
+function elsewhere(visitor: string, worker: number) {
+  return (got: readonly string[]): string => {
+    const lost = got.length === 0 ? `${visitor}'s basket is empty there` : `worker ${worker} shows a different basket`;
+    return `${lost}: each worker process has its own memory, so a Map (or any variable) filled by one worker is invisible to the others. Keep the items in the database every worker opens (BASKET_DB), and read them from it on every request.`;
+  };
+}
+
+const lesson: Lesson = {
+  number: 3,
+  slug: '03-two-workers-two-lists',
+  title: 'Two workers, two lists',
+  track: 'core',
+  summary: 'On three workers, items vanish and reappear as requests move between them.',
+  file: 'app.js',
+  text: () => markdown(import.meta.url, 'text.md'),
+  why: () => markdown(import.meta.url, 'why.md'),
+  hints: [
+    'Run the check with one worker (`--workers 1`, or the 1-worker run in the course): it passes. With three it fails. What do three processes not share?',
+    'The `baskets` Map exists once per worker. Replace it with the `basket_items` table in `BASKET_DB`: better-sqlite3 is available, and every worker can open the same file.',
+    'Prepare the statements once at module level, run them in `itemsOf` and `addItem`: `SELECT item FROM basket_items WHERE visitor = ? ORDER BY id` and `INSERT INTO basket_items (visitor, item) VALUES (?, ?)`. A JSON file read once at startup has the same problem as the Map.',
+  ],
+  workers: 3,
+  mode: 'sequential',
+  worksLocally: true,
+  brief: briefBasket,
+  seed(dir) {
+    const file = path.join(dir, 'basket.db');
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE basket_items (id INTEGER PRIMARY KEY, visitor TEXT NOT NULL, item TEXT NOT NULL)');
+    db.close();
+    return { BASKET_DB: file };
+  },
+  steps: [
+    {
+      title: "alice's item added on worker 1 shows on worker 2",
+      async run(ctx) {
+        await addItem(ctx, 'alice', 'tea', on(ctx, 1));
+        await expectBasket(ctx, 'alice', ['tea'], elsewhere('alice', on(ctx, 2)), on(ctx, 2));
+      },
+    },
+    {
+      title: 'items added on different workers all show, in order, on every worker',
+      async run(ctx) {
+        await addItem(ctx, 'alice', 'milk', on(ctx, 2));
+        await addItem(ctx, 'alice', 'bread', on(ctx, 3));
+        for (let k = 1; k <= ctx.workers; k++) {
+          await expectBasket(ctx, 'alice', ['tea', 'milk', 'bread'], elsewhere('alice', k), k);
+        }
+      },
+    },
+    {
+      title: "bob's basket is his own, on every worker",
+      async run(ctx) {
+        await addItem(ctx, 'bob', 'soap', on(ctx, 3));
+        for (let k = 1; k <= ctx.workers; k++) {
+          await expectBasket(ctx, 'bob', ['soap'], elsewhere('bob', k), k);
+        }
+        await expectBasket(ctx, 'alice', ['tea', 'milk', 'bread'], elsewhere('alice', 1), on(ctx, 1));
+      },
+    },
+    {
+      title: 'baskets survive a reload of every worker',
+      skip: (ctx) => (ctx.workers === 1 ? 'one worker: this run checks only what a single process sees' : undefined),
+      async run(ctx) {
+        await ctx.reload();
+        for (let k = 1; k <= ctx.workers; k++) {
+          await expectBasket(ctx, 'alice', ['tea', 'milk', 'bread'], () => 'A reload starts every worker afresh: whatever lived in process memory is gone. Keep the items in the database.', k);
+          await expectBasket(ctx, 'bob', ['soap'], () => 'A reload starts every worker afresh: keep the items in the database.', k);
+        }
+      },
+    },
+  ],
+};
+
+export default lesson;
