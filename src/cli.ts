@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point. Checks the Node version before loading anything native (better-sqlite3 needs
+// Node 22.22 or newer), then runs a plain command, or the interactive course on a terminal.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 22)) {
+  process.stderr.write(
+    `global-state-course needs Node.js 22.22 or newer; this is ${process.version}.\n` +
+      'Install a current LTS release (22 or 24) from https://nodejs.org or with your version manager, then run it again.\n',
+  );
+  process.exit(2);
+}
+
+const { main } = await import('./main.ts');
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,101 @@
+// Plain-text renderings of the engine's results, for the plain commands. Colour only on a
+// terminal, and never with NO_COLOR (node's styleText checks both).
+import path from 'node:path';
+import { styleText } from 'node:util';
+import type { CheckResult, StepResult } from '../check/engine.ts';
+import { problemLine } from '../check/engine.ts';
+import type { RequestRecord } from '../check/visitor.ts';
+import type { LessonStatus } from '../progress/states.ts';
+import type { AppProblem } from '../runtime/protocol.ts';
+
+type Style = Parameters<typeof styleText>[0];
+const paint = (style: Style, text: string) => styleText(style, text);
+
+/** Each worker keeps one colour everywhere it is shown. */
+export const WORKER_COLOURS = ['cyan', 'magenta', 'yellow', 'blue', 'green', 'red'] as const;
+
+export function workerLabel(worker: number | null): string {
+  if (worker === null) return paint('red', 'no worker');
+  return paint(WORKER_COLOURS[(worker - 1) % WORKER_COLOURS.length], `worker ${worker}`);
+}
+
+export function requestLine(record: RequestRecord): string {
+  const status = record.status === 0 ? '---' : String(record.status);
+  const statusText = record.status >= 400 || record.status === 0 ? paint('red', status) : paint('green', status);
+  const who = record.visitor.padEnd(6);
+  return `${paint('bold', who)} ${record.method.padEnd(4)} ${record.path}  → ${workerLabel(record.worker)}  ${statusText}  ${paint('dim', record.body)}`;
+}
+
+export function problemText(problem: AppProblem, cwd = process.cwd()): string {
+  const lines = [paint('red', problemLine(problem))];
+  if (problem.file) {
+    const rel = path.relative(cwd, problem.file) || problem.file;
+    lines.push(`  in ${rel}${problem.line ? `:${problem.line}${problem.column ? `:${problem.column}` : ''}` : ''}`);
+  }
+  if (problem.output?.length) {
+    lines.push(paint('dim', '  The app printed:'));
+    for (const line of problem.output.slice(-12)) lines.push(paint('dim', `  │ ${line}`));
+  }
+  return lines.join('\n');
+}
+
+function stepText(step: StepResult): string {
+  if (step.skipped && step.passed) return `${paint('dim', '○')} ${step.title} ${paint('dim', `(left out: ${step.note})`)}`;
+  if (step.skipped) return paint('dim', `· ${step.title} (not run)`);
+  const lines = [`${step.passed ? paint('green', '✓') : paint('red', '✗')} ${step.title}`];
+  for (const record of step.requests) lines.push(`    ${requestLine(record)}`);
+  if (!step.passed) {
+    if (step.message) lines.push(`  ${paint('red', step.message)}`);
+    if (step.diagnosis) for (const line of step.diagnosis.split('\n')) lines.push(`  ${paint('yellow', line)}`);
+    if (step.problem?.file) lines.push(`  in ${step.problem.file}${step.problem.line ? `:${step.problem.line}` : ''}`);
+    if (step.output?.length) {
+      lines.push(paint('dim', '  The app printed:'));
+      for (const line of step.output.slice(-10)) lines.push(paint('dim', `  │ ${line}`));
+    }
+  }
+  return lines.join('\n');
+}
+
+export function checkText(result: CheckResult, title: string): string {
+  const routing = result.policy === 'random' ? `random routing, seed ${result.seed}` : result.policy;
+  const lines = [paint('bold', `Lesson ${result.number} · ${title}`) + paint('dim', ` — ${result.workers} worker${result.workers === 1 ? '' : 's'}, ${routing}`), ''];
+  if (result.problem) {
+    lines.push(paint('red', '✗ The app did not start.'));
+    lines.push(problemText(result.problem));
+  }
+  for (const step of result.steps) lines.push(stepText(step));
+  const ran = result.steps.filter((s) => !s.skipped || s.passed).length;
+  const passedSteps = result.steps.filter((s) => s.passed).length;
+  const seconds = (result.durationMs / 1000).toFixed(1);
+  lines.push('');
+  lines.push(
+    result.passed
+      ? paint(['green', 'bold'], `PASSED`) + `  ${passedSteps} of ${result.steps.length} steps · ${seconds} s`
+      : paint(['red', 'bold'], `FAILED`) + `  ${passedSteps} of ${Math.max(ran, result.steps.length)} steps passed · ${seconds} s`,
+  );
+  return lines.join('\n');
+}
+
+const STATE_MARK: Record<LessonStatus['state'], string> = {
+  passed: paint('green', '✓'),
+  current: '▶',
+  open: '○',
+  locked: paint('dim', '·'),
+};
+
+export function listText(statuses: readonly LessonStatus[]): string {
+  const lines: string[] = [];
+  let track = '';
+  for (const { lesson, state, attempts } of statuses) {
+    if (lesson.track !== track) {
+      track = lesson.track;
+      if (lines.length) lines.push('');
+      lines.push(paint('bold', track === 'core' ? 'Core track' : 'Advanced track'));
+    }
+    const mark = STATE_MARK[state];
+    const tries = attempts ? paint('dim', ` (${attempts} attempt${attempts === 1 ? '' : 's'})`) : '';
+    const name = `${String(lesson.number).padStart(2)}. ${lesson.title}`;
+    lines.push(`  ${mark} ${state === 'locked' ? paint('dim', name) : name}  ${paint('dim', `${state} · ${lesson.summary}`)}${tries}`);
+  }
+  return lines.join('\n');
+}

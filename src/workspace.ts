@@ -1,0 +1,135 @@
+// The learner's workspace: one folder per lesson holding the app they edit, and `.course/`
+// holding the progress database and backups. Found from the current folder upward.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { exerciseFile, lessons, solutionFile } from './lessons/catalogue.ts';
+import type { Lesson } from './lessons/types.ts';
+import { packageRoot } from './runtime/processes.ts';
+
+export const DEFAULT_WORKSPACE = 'global-state-course';
+const MARKER = path.join('.course', 'workspace.json');
+
+export interface Workspace {
+  readonly dir: string;
+  readonly progressFile: string;
+  readonly backupsDir: string;
+}
+
+export class WorkspaceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkspaceError';
+  }
+}
+
+function open(dir: string): Workspace {
+  return {
+    dir,
+    progressFile: path.join(dir, '.course', 'progress.db'),
+    backupsDir: path.join(dir, '.course', 'backups'),
+  };
+}
+
+export function isWorkspace(dir: string): boolean {
+  return existsSync(path.join(dir, MARKER));
+}
+
+/** The workspace holding `from`, or the default one inside it; undefined when there is none. */
+export function findWorkspace(from: string = process.cwd()): Workspace | undefined {
+  const start = path.resolve(from);
+  if (isWorkspace(path.join(start, DEFAULT_WORKSPACE))) return open(path.join(start, DEFAULT_WORKSPACE));
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (isWorkspace(dir)) return open(dir);
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** Use `--workspace DIR` when given (it must be a workspace), else search from the current folder. */
+export function resolveWorkspace(explicit?: string): Workspace | undefined {
+  if (explicit) {
+    const dir = path.resolve(explicit);
+    if (!isWorkspace(dir)) {
+      throw new WorkspaceError(`${dir} is not a course workspace. Create one with: global-state-course init ${explicit}`);
+    }
+    return open(dir);
+  }
+  return findWorkspace();
+}
+
+export interface InitResult {
+  readonly workspace: Workspace;
+  readonly created: boolean;
+  /** Lesson folders copied now (existing ones are never overwritten). */
+  readonly added: readonly string[];
+}
+
+/** Create a workspace, or add lessons missing from an existing one. Never overwrites the learner's files. */
+export function initWorkspace(dir: string): InitResult {
+  const target = path.resolve(dir);
+  if (existsSync(target) && !statSync(target).isDirectory()) {
+    throw new WorkspaceError(`${target} exists and is not a folder.`);
+  }
+  const created = !isWorkspace(target);
+  if (created && existsSync(target) && readdirSync(target).length > 0) {
+    throw new WorkspaceError(`${target} already exists and is not empty. Choose another folder, or an empty one.`);
+  }
+  mkdirSync(path.join(target, '.course', 'backups'), { recursive: true });
+  if (created) {
+    const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    writeFileSync(path.join(target, MARKER), `${JSON.stringify({ course: 'global-state-course', version, createdAt: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(path.join(target, 'README.md'), WORKSPACE_README);
+  }
+  const added: string[] = [];
+  for (const lesson of lessons) {
+    const folder = path.join(target, lesson.slug);
+    if (existsSync(folder)) continue;
+    cpSync(path.dirname(exerciseFile(lesson)), folder, { recursive: true });
+    added.push(lesson.slug);
+  }
+  return { workspace: open(target), created, added };
+}
+
+/** The file the learner edits for a lesson. */
+export function learnerFile(workspace: Workspace, lesson: Lesson): string {
+  return path.join(workspace.dir, lesson.slug, lesson.file);
+}
+
+/** Put the starter back, keeping the learner's file in .course/backups; returns the backup's path. */
+export function resetLesson(workspace: Workspace, lesson: Lesson): string | undefined {
+  const file = learnerFile(workspace, lesson);
+  let backup: string | undefined;
+  if (existsSync(file)) {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    backup = path.join(workspace.backupsDir, `${lesson.slug}-${stamp}-${lesson.file}`);
+    mkdirSync(workspace.backupsDir, { recursive: true });
+    copyFileSync(file, backup);
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  copyFileSync(exerciseFile(lesson), file);
+  return backup;
+}
+
+/** Which app a command runs: the reference fix, or the learner's file (which must exist). */
+export function appFileFor(lesson: Lesson, workspace: Workspace | undefined, useSolution: boolean): string {
+  if (useSolution) return solutionFile(lesson);
+  if (!workspace) {
+    throw new WorkspaceError(
+      'No course workspace here. Create one with `global-state-course init`, pass --workspace DIR, or add --solution to run the reference fix.',
+    );
+  }
+  const file = learnerFile(workspace, lesson);
+  if (!existsSync(file)) {
+    throw new WorkspaceError(`${file} is missing. Restore the starter with: global-state-course reset ${lesson.number}`);
+  }
+  return file;
+}
+
+const WORKSPACE_README = `# Your global-state-course workspace
+
+Each folder holds one lesson's app. Edit the app in your own editor, then check it:
+
+    npx global-state-course            # the interactive course
+    npx global-state-course check 1    # or check a lesson from the shell
+
+Your progress lives in .course/progress.db; reset backups in .course/backups/.
+`;
