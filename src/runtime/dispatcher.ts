@@ -121,6 +121,7 @@ export class Dispatcher {
 
   #release(slot: Slot): void {
     slot.inFlight--;
+    slot.served++;
     slot.waiting.shift()?.();
     this.#options.onSlotChange?.(slot);
   }

@@ -11,6 +11,7 @@ import module from 'node:module';
 import path from 'node:path';
 import timers from 'node:timers';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { WorkerToHost, HostToWorker, AppProblem } from './protocol.ts';
 
@@ -32,7 +33,14 @@ const courseAnchor = pathToFileURL(path.join(courseRoot, 'package.json')).href;
 const isBare = (specifier: string) =>
   !specifier.startsWith('.') && !specifier.startsWith('/') && !specifier.includes(':');
 
+// The module loaded last: when compiling it fails, it is the one with the syntax error.
+let lastLoaded = '';
+
 module.registerHooks({
+  load(url, context, nextLoad) {
+    if (url.startsWith('file:')) lastLoaded = url;
+    return nextLoad(url, context);
+  },
   resolve(specifier, context, nextResolve) {
     try {
       return nextResolve(specifier, context);
@@ -107,6 +115,28 @@ function setImmediateExit(): void {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
+/**
+ * A module that does not parse: Node's error carries no location, so ask `node --check` about
+ * the module loaded last (the one being compiled). Undefined when that file parses, which
+ * means the SyntaxError was thrown by running code (JSON.parse, say).
+ */
+function syntaxProblem(error: SyntaxError): AppProblem | undefined {
+  if (!lastLoaded) return undefined;
+  const file = fileURLToPath(lastLoaded);
+  const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 5000 });
+  if (check.status === 0) return undefined;
+  const lines = check.stderr.split('\n');
+  const where = /^(.*):(\d+)$/.exec(lines[0] ?? '');
+  const message = lines.find((line) => /^SyntaxError/.test(line)) ?? `${error.name}: ${error.message}`;
+  return {
+    kind: 'syntax',
+    message,
+    file: where?.[1] ?? file,
+    line: where ? Number(where[2]) : undefined,
+    stack: lines.slice(0, 4).join('\n'),
+  };
+}
+
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 async function loadApp(): Promise<Listener | undefined> {
@@ -116,8 +146,8 @@ async function loadApp(): Promise<Listener | undefined> {
     exported = mod.default;
     if (exported === undefined && typeof mod['module.exports'] === 'function') exported = mod['module.exports'];
   } catch (error) {
-    const kind = error instanceof SyntaxError ? 'syntax' : 'import';
-    send({ type: 'fatal', problem: problem(kind, error) });
+    const syntax = error instanceof SyntaxError ? syntaxProblem(error) : undefined;
+    send({ type: 'fatal', problem: syntax ?? problem('import', error) });
     return undefined;
   }
   if (exported === undefined) {

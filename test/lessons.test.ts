@@ -1,0 +1,109 @@
+// The course checks itself: every starter fails, every reference fix passes, every right-fix
+// fixture passes, every wrong-fix fixture fails at the step its header names, and verdicts do
+// not change with the routing.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runCheck, type CheckResult } from '../src/check/engine.ts';
+import { exerciseFile, lessons, solutionFile } from '../src/lessons/catalogue.ts';
+import type { Lesson } from '../src/lessons/types.ts';
+
+const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+
+interface Fixture {
+  readonly file: string;
+  readonly name: string;
+  /** undefined: must pass; otherwise the title (or its start) of the step it must fail at. */
+  readonly failsAt?: string;
+}
+
+export function fixturesOf(lesson: Lesson): Fixture[] {
+  const dir = path.join(fixturesRoot, lesson.slug);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.js') || name.endsWith('.mjs'))
+    .map((name) => {
+      const file = path.join(dir, name);
+      const header = readFileSync(file, 'utf8').split('\n')[0];
+      const pass = /^\/\/ expect: pass\b/.test(header);
+      const failMatch = /^\/\/ expect: fail at "(.+)"/.exec(header);
+      if (!pass && !failMatch) throw new Error(`${file}: the first line must be // expect: pass, or // expect: fail at "<step title>"`);
+      return { file, name, failsAt: failMatch?.[1] };
+    });
+}
+
+function firstFailure(result: CheckResult): string {
+  if (result.problem) return `the app did not start: ${result.problem.message}`;
+  const step = result.steps.find((s) => !s.passed);
+  return step ? `${step.title}: ${step.message}` : 'no failing step';
+}
+
+function assertFailsAt(result: CheckResult, failsAt: string, what: string): void {
+  assert.equal(result.passed, false, `${what} should fail the check`);
+  assert.equal(result.problem, undefined, `${what} should start; ${firstFailure(result)}`);
+  const failed = result.steps.find((s) => !s.passed && !s.skipped);
+  assert.ok(failed, `${what}: some step should fail`);
+  assert.ok(failed.title.startsWith(failsAt), `${what} should fail at "${failsAt}", failed at "${failed.title}": ${failed.message}`);
+  assert.ok(failed.message?.startsWith('Expected '), `a failure says what was expected: ${failed.message}`);
+}
+
+for (const lesson of lessons) {
+  describe(`lesson ${lesson.number}: ${lesson.title}`, () => {
+    test('has its text, 2-3 hints, a why note, a starter and a reference fix', () => {
+      assert.ok(lesson.text().length > 400, 'lesson text');
+      assert.ok(lesson.why().length > 200, 'why it works');
+      assert.ok(lesson.hints.length >= 2 && lesson.hints.length <= 4, 'hints');
+      assert.ok(existsSync(exerciseFile(lesson)), 'starter');
+      assert.ok(existsSync(solutionFile(lesson)), 'reference fix');
+      assert.notEqual(readFileSync(exerciseFile(lesson), 'utf8'), readFileSync(solutionFile(lesson), 'utf8'));
+      const fixtures = fixturesOf(lesson);
+      assert.ok(fixtures.some((f) => f.failsAt), 'at least one wrong-fix fixture');
+      assert.ok(fixtures.some((f) => !f.failsAt), 'at least one other right fix');
+    });
+
+    test('the starter fails, with a diagnosis', async () => {
+      const result = await runCheck(lesson, { appFile: exerciseFile(lesson) });
+      assertFailsAt(result, '', 'the starter');
+      const failed = result.steps.find((s) => !s.passed)!;
+      assert.ok(failed.diagnosis, 'the failing step explains itself in the lesson\'s terms');
+      assert.ok(failed.requests.length > 0, 'the failing step shows its requests');
+      assert.ok(failed.requests.every((r) => r.worker !== null && r.worker >= 1 && r.worker <= result.workers), 'every request names its worker');
+    });
+
+    test('the reference fix passes', async () => {
+      const result = await runCheck(lesson, { appFile: solutionFile(lesson) });
+      assert.ok(result.passed, firstFailure(result));
+      assert.ok(result.steps.every((s) => s.passed));
+    });
+
+    for (const fixture of fixturesOf(lesson)) {
+      test(`${fixture.failsAt ? 'wrong' : 'right'} fix ${fixture.name} ${fixture.failsAt ? `fails at "${fixture.failsAt}"` : 'passes'}`, async () => {
+        const result = await runCheck(lesson, { appFile: fixture.file });
+        if (fixture.failsAt) assertFailsAt(result, fixture.failsAt, fixture.name);
+        else assert.ok(result.passed, `${fixture.name}: ${firstFailure(result)}`);
+      });
+    }
+
+    test('verdicts stay the same under random routing with other seeds', async () => {
+      const apps = [exerciseFile(lesson), solutionFile(lesson), ...fixturesOf(lesson).map((f) => f.file)];
+      for (const seed of [7, 1234]) {
+        for (const appFile of apps) {
+          const expected = appFile === solutionFile(lesson) || fixturesOf(lesson).some((f) => f.file === appFile && !f.failsAt);
+          const result = await runCheck(lesson, { appFile, policy: 'random', seed });
+          assert.equal(result.passed, expected, `${path.basename(appFile)} with seed ${seed}: ${firstFailure(result)}`);
+        }
+      }
+    });
+
+    if (lesson.worksLocally) {
+      test('the starter passes with one worker: the "works locally" moment', async () => {
+        const result = await runCheck(lesson, { appFile: exerciseFile(lesson), workers: 1 });
+        assert.ok(result.passed, firstFailure(result));
+        const many = await runCheck(lesson, { appFile: exerciseFile(lesson) });
+        assert.equal(many.passed, false);
+      });
+    }
+  });
+}

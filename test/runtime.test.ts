@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Host, type HostOptions } from '../src/runtime/host.ts';
+import { PortBusyError, seededRandom, WORKER_HEADER, PIN_HEADER } from '../src/runtime/dispatcher.ts';
+import { AppStartError } from '../src/runtime/processes.ts';
+import type { HostEvent } from '../src/runtime/events.ts';
+import { alive, allGone } from './helpers/processes.ts';
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'runtime');
+const fixture = (name: string) => path.join(fixtures, name);
+const hosts: Host[] = [];
+
+after(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+});
+
+async function startHost(options: Partial<HostOptions> & { appFile: string }): Promise<Host> {
+  const host = new Host({ workers: 1, cwd: os.tmpdir(), ...options });
+  hosts.push(host);
+  await host.start();
+  return host;
+}
+
+async function getJson(host: Host, route: string, headers: Record<string, string> = {}) {
+  const response = await fetch(host.url + route, { headers });
+  return { status: response.status, worker: Number(response.headers.get(WORKER_HEADER)), body: (await response.json()) as Record<string, unknown> };
+}
+
+async function startFailure(appFile: string): Promise<AppStartError> {
+  const host = new Host({ appFile, workers: 2, cwd: os.tmpdir(), startTimeoutMs: 3000 });
+  hosts.push(host);
+  const error = await host.start().then(
+    () => assert.fail('the app should not start'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof AppStartError, `expected AppStartError, got ${String(error)}`);
+  return error;
+}
+
+describe('workers and the dispatcher', () => {
+  test('round-robin hands requests to each worker in turn, each its own process', async () => {
+    // Given three workers
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 3 });
+    // When six requests arrive
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await getJson(host, '/'));
+    // Then workers 1, 2, 3 answer in turn, from three different pids, each counting its own requests
+    assert.deepEqual(replies.map((r) => r.worker), [1, 2, 3, 1, 2, 3]);
+    assert.equal(new Set(replies.map((r) => r.body.pid)).size, 3);
+    assert.deepEqual(replies.map((r) => r.body.served), [1, 1, 1, 2, 2, 2]);
+    assert.deepEqual(host.workers().map((w) => w.served), [2, 2, 2]);
+  });
+
+  test('a pinned request goes to the worker it names; an unknown worker is a 400', async () => {
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 3 });
+    for (const k of [3, 1, 2, 2]) {
+      const reply = await getJson(host, '/', { [PIN_HEADER]: String(k) });
+      assert.equal(reply.worker, k);
+      assert.equal(reply.body.worker, String(k));
+    }
+    const missing = await fetch(host.url + '/', { headers: { [PIN_HEADER]: '7' } });
+    assert.equal(missing.status, 400);
+    assert.match(((await missing.json()) as { error: string }).error, /no worker 7: this host runs 3 workers/);
+  });
+
+  test('random routing is replayed exactly from its seed', async () => {
+    const order = async (seed: number) => {
+      const host = await startHost({ appFile: fixture('counter.js'), workers: 3, policy: 'random', seed });
+      const workers = [];
+      for (let i = 0; i < 12; i++) workers.push((await getJson(host, '/')).worker);
+      await host.stop();
+      return workers;
+    };
+    const first = await order(42);
+    assert.deepEqual(await order(42), first);
+    const rng = seededRandom(42);
+    assert.deepEqual(first, Array.from({ length: 12 }, () => Math.floor(rng() * 3) + 1));
+    assert.ok(new Set(first).size > 1, 'twelve random picks over three workers use more than one');
+  });
+
+  test('sequential workers take one request at a time; concurrent workers interleave', async () => {
+    for (const [mode, expected] of [['sequential', 1], ['concurrent', 3]] as const) {
+      const host = await startHost({ appFile: fixture('counter.js'), workers: 1, mode });
+      const replies = await Promise.all([1, 2, 3].map(() => getJson(host, '/slow?ms=100')));
+      assert.equal(Math.max(...replies.map((r) => Number(r.body.maxInFlight))), expected, mode);
+      await host.stop();
+    }
+  });
+
+  test('least-busy sends a request to an idle worker rather than a busy one', async () => {
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 2, policy: 'least-busy', mode: 'concurrent' });
+    const slow = getJson(host, '/slow?ms=300');
+    const quick = [];
+    for (let i = 0; i < 3; i++) quick.push(await getJson(host, '/'));
+    const slowReply = await slow;
+    assert.ok(quick.every((r) => r.worker !== slowReply.worker), `quick requests went to ${quick.map((r) => r.worker)} while worker ${slowReply.worker} was busy`);
+  });
+
+  test('the app sees X-Forwarded-For and never the course headers', async () => {
+    const host = await startHost({ appFile: fixture('counter.js') });
+    const reply = await getJson(host, '/headers', { 'x-course-visitor': 'alice', [PIN_HEADER]: '1' });
+    assert.equal(reply.body['x-forwarded-for'], '127.0.0.1');
+    assert.equal(reply.body['x-course-visitor'], undefined);
+    assert.equal(reply.body[PIN_HEADER], undefined);
+  });
+
+  test('every request is an event with visitor, worker, status, latency and body', async () => {
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 2 });
+    const events: HostEvent[] = [];
+    host.events.on((e) => events.push(e));
+    await fetch(host.url + '/', { headers: { 'x-course-visitor': 'bob' } }).then((r) => r.text());
+    const end = events.find((e) => e.type === 'request-end');
+    assert.ok(end && end.type === 'request-end');
+    assert.equal(end.visitor, 'bob');
+    assert.equal(end.worker, 1);
+    assert.equal(end.status, 200);
+    assert.match(end.body, /"served":1/);
+    assert.ok(end.latencyMs > 0);
+  });
+
+  test('reload starts fresh processes that run module-level code again', async () => {
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 2 });
+    const before = host.workers().map((w) => w.pid);
+    await getJson(host, '/');
+    await getJson(host, '/');
+    const first = await getJson(host, '/');
+    assert.equal(first.body.served, 2);
+    await host.reload();
+    const after = host.workers().map((w) => w.pid);
+    assert.ok(after.every((pid) => !before.includes(pid)), 'new pids after a reload');
+    assert.ok(await allGone(before), 'old workers have exited');
+    const fresh = await getJson(host, '/');
+    assert.equal(fresh.body.served, 1, 'the counter starts again');
+  });
+
+  test('the manual clock fires module-level timers only when the host moves it', async () => {
+    const host = await startHost({ appFile: fixture('timer.js'), workers: 2, clock: 'manual' });
+    const t0 = await getJson(host, '/', { [PIN_HEADER]: '1' });
+    assert.equal(t0.body.ticks, 0);
+    await host.advanceClock(3500);
+    for (const k of ['1', '2']) {
+      const reply = await getJson(host, '/', { [PIN_HEADER]: k });
+      assert.equal(reply.body.ticks, 3, `worker ${k}`);
+    }
+    const t1 = await getJson(host, '/', { [PIN_HEADER]: '1' });
+    assert.equal(Number(t1.body.now) - Number(t0.body.now), 3500);
+  });
+
+  test('stop ends every worker', async () => {
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 3 });
+    const pids = host.workers().map((w) => w.pid);
+    assert.ok(pids.every(alive));
+    await host.stop();
+    assert.ok(await allGone(pids));
+  });
+
+  test('a learner folder with no node_modules still imports express', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gsc-bare-'));
+    try {
+      copyFileSync(fixture('counter.js'), path.join(dir, 'app.js'));
+      const host = await startHost({ appFile: path.join(dir, 'app.js'), cwd: dir });
+      assert.equal((await getJson(host, '/')).status, 200);
+      await host.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a busy port is refused with a message that suggests --port 0', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const host = new Host({ appFile: fixture('counter.js'), workers: 1, cwd: os.tmpdir(), port });
+      hosts.push(host);
+      await assert.rejects(host.start(), (error: unknown) => {
+        assert.ok(error instanceof PortBusyError);
+        assert.match(error.message, new RegExp(`Port ${port} is already in use.*--port 0`));
+        return true;
+      });
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe("the learner's app going wrong", () => {
+  test('a syntax error names the file and line', async () => {
+    const { problem } = await startFailure(fixture('syntax-error.js'));
+    assert.equal(problem.kind, 'syntax');
+    assert.equal(problem.file, fixture('syntax-error.js'));
+    assert.equal(problem.line, 5);
+    assert.match(problem.message, /SyntaxError/);
+  });
+
+  test('an error thrown on import names the file and line', async () => {
+    const { problem } = await startFailure(fixture('throws-on-import.js'));
+    assert.equal(problem.kind, 'import');
+    assert.equal(problem.file, fixture('throws-on-import.js'));
+    assert.equal(problem.line, 4);
+    assert.match(problem.message, /SyntaxError: .*JSON/);
+  });
+
+  test('a module without a default export says how to export the app', async () => {
+    const { problem } = await startFailure(fixture('no-export.js'));
+    assert.equal(problem.kind, 'no-export');
+    assert.match(problem.message, /export default app/);
+  });
+
+  test('a default export that is not an app says what it is', async () => {
+    const { problem } = await startFailure(fixture('bad-export.js'));
+    assert.equal(problem.kind, 'bad-export');
+    assert.match(problem.message, /default export is object, not an app/);
+  });
+
+  test('an app that never finishes importing fails with a time-out, and its worker is ended', async () => {
+    const host = new Host({ appFile: fixture('never-ready.js'), workers: 1, cwd: os.tmpdir(), startTimeoutMs: 800 });
+    hosts.push(host);
+    const events: HostEvent[] = [];
+    host.events.on((e) => events.push(e));
+    await assert.rejects(host.start(), (error: unknown) => error instanceof AppStartError && error.problem.kind === 'start-timeout');
+    const started = events.find((e) => e.type === 'worker-starting');
+    assert.ok(started && started.type === 'worker-starting');
+    assert.ok(await allGone([started.pid]));
+  });
+
+  test('a crash in a handler answers 502, reports the error with its line, and the host can restart the worker', async () => {
+    const host = await startHost({ appFile: fixture('listener-crash.js'), restartCrashed: true });
+    const events: HostEvent[] = [];
+    host.events.on((e) => events.push(e));
+    const pid = host.workers()[0].pid;
+    const response = await fetch(host.url + '/boom', { signal: AbortSignal.timeout(3000) }).catch((e: Error) => e);
+    if (!(response instanceof Error)) assert.equal(response.status, 502);
+    const crash = await new Promise<HostEvent>((resolve) => {
+      const found = events.find((e) => e.type === 'worker-crashed');
+      if (found) resolve(found);
+      else host.events.on((e) => e.type === 'worker-crashed' && resolve(e));
+    });
+    assert.ok(crash.type === 'worker-crashed');
+    assert.match(crash.problem.message, /TypeError: cannot read the basket/);
+    assert.equal(crash.problem.file, fixture('listener-crash.js'));
+    assert.equal(crash.problem.line, 5);
+    await new Promise<void>((resolve) => {
+      if (host.workers()[0].state === 'idle' && host.workers()[0].pid !== pid) resolve();
+      else host.events.on((e) => e.type === 'worker-ready' && resolve());
+    });
+    assert.equal(host.workers()[0].restarts, 1);
+    assert.notEqual(host.workers()[0].pid, pid);
+    const ok = await fetch(host.url + '/');
+    assert.equal(await ok.text(), 'ok');
+  });
+
+  test('a handler that never answers gets 504 after the request time limit', async () => {
+    const host = await startHost({ appFile: fixture('counter.js'), requestTimeoutMs: 300 });
+    const response = await fetch(host.url + '/hang');
+    assert.equal(response.status, 504);
+    assert.match(((await response.json()) as { error: string }).error, /no answer within 300 ms/);
+  });
+
+  test('process.exit in a handler is reported as a crash', async () => {
+    const host = await startHost({ appFile: fixture('counter.js') });
+    const crashed = new Promise<HostEvent>((resolve) => host.events.on((e) => e.type === 'worker-crashed' && resolve(e)));
+    const response = await fetch(host.url + '/exit');
+    assert.equal(response.status, 502);
+    const event = await crashed;
+    assert.ok(event.type === 'worker-crashed');
+    assert.match(event.problem.message, /exited with code 3/);
+  });
+});
