@@ -27,6 +27,8 @@ export interface Slot {
   served: number;
   readonly waiting: Array<() => void>;
   readonly agent: http.Agent;
+  /** Set once the worker is being replaced (reload): queued requests move to the new workers. */
+  readonly retired?: boolean;
 }
 
 export interface DispatcherOptions {
@@ -134,11 +136,20 @@ export class Dispatcher {
     const visitor = header(req, VISITOR_HEADER);
     const pinText = header(req, PIN_HEADER);
     const pin = pinText === undefined ? undefined : Number(pinText);
-    const slot = this.#choose(pin);
+    let slot = this.#choose(pin);
     if (!slot) {
       const count = this.#options.slots().length;
       reply(res, 400, { error: `There is no worker ${pinText}: this host runs ${count} worker${count === 1 ? '' : 's'}.` });
       return;
+    }
+    await this.#acquire(slot);
+    while (slot.retired) {
+      // The worker was replaced while this request waited for it: go to its successor.
+      slot.inFlight--;
+      const next = this.#choose(pin);
+      if (!next || next === slot) break;
+      slot = next;
+      await this.#acquire(slot);
     }
     const worker = slot.index;
     const events = this.#options.events;
@@ -163,7 +174,6 @@ export class Dispatcher {
       });
     };
 
-    await this.#acquire(slot);
     let port: number;
     try {
       port = await slot.port();

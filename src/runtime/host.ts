@@ -100,18 +100,21 @@ export class Host {
 
   /** Stop every worker and start fresh ones: module-level code runs again, memory starts empty. */
   async reload(): Promise<void> {
-    this.events.emit({ type: 'reload-start' });
-    const count = this.#slots.length;
-    await this.#stopWorkers();
-    await this.#startWorkers(count);
-    this.events.emit({ type: 'reload-end' });
+    await this.setWorkerCount(this.#slots.length);
   }
 
-  /** Change the number of workers (all are restarted, as a host applies a new worker count). */
+  /**
+   * Change the number of workers: every worker is replaced, as a host applies a new worker
+   * count. The old ones stop while the new ones start; requests arriving meanwhile wait for
+   * the new ones.
+   */
   async setWorkerCount(count: number): Promise<void> {
     this.events.emit({ type: 'reload-start' });
-    await this.#stopWorkers();
-    await this.#startWorkers(count);
+    const old = this.#slots;
+    const stopped = this.#stopWorkers(old);
+    const started = this.#startWorkers(count);
+    await Promise.allSettled([stopped, started]);
+    await started;
     this.events.emit({ type: 'reload-end' });
   }
 
@@ -159,7 +162,7 @@ export class Host {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await Promise.all([this.#stopWorkers(), this.#dispatcher.close()]);
+    await Promise.all([this.#stopWorkers(this.#slots), this.#dispatcher.close()]);
   }
 
   async #startWorkers(count: number): Promise<void> {
@@ -231,8 +234,7 @@ export class Host {
     });
   }
 
-  async #stopWorkers(): Promise<void> {
-    const slots = this.#slots;
+  async #stopWorkers(slots: readonly WorkerSlot[]): Promise<void> {
     await Promise.all(
       slots.map(async (slot) => {
         slot.retired = true;

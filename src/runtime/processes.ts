@@ -5,12 +5,21 @@
 // asks first and kills after a delay.
 import { execaNode, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
 
-/** The course package's root folder, whether running from src/ or dist/. */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The course package's root folder (the nearest one holding its package.json), from src/, dist/ or any build. */
+export const packageRoot = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'global-state-course') return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
+  }
+}
 
 const ownExtension = path.extname(fileURLToPath(import.meta.url));
 const workerMain = fileURLToPath(new URL(`./worker-main${ownExtension}`, import.meta.url));

@@ -1,0 +1,190 @@
+// npm run bench: how fast the course is, each figure next to a floor measured in the same run.
+//
+// - each lesson's check (reference fix) vs the floor: N bare node processes importing express
+//   and listening, started together (N = the lesson's workers);
+// - reload vs the same spawn floor;
+// - dispatcher throughput and added latency vs direct requests to one worker, with the load
+//   coming from a second process (autocannon), bounded in requests and time;
+// - peak RSS of the course process plus three workers while serving.
+// Medians of several runs. Results go to stdout and to bench-results.json (or BENCH_OUT).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCheck } from '../src/check/engine.ts';
+import { lessons, solutionFile } from '../src/lessons/catalogue.ts';
+import { Host } from '../src/runtime/host.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const only = process.argv.slice(2);
+const results: Record<string, unknown> = { node: process.version, cpus: os.cpus().length, runs: RUNS, at: new Date().toISOString() };
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+const want = (name: string) => only.length === 0 || only.includes(name);
+
+/** Start N bare processes that import express and listen; resolve once all listen; then kill them. */
+async function spawnFloor(n: number): Promise<number> {
+  const code = `import('express').then(({default: e}) => { const s = e().listen(0, '127.0.0.1', () => process.stdout.write('up\\n')); process.on('disconnect', () => s.close()); })`;
+  const started = performance.now();
+  const children = Array.from({ length: n }, () => spawn(process.execPath, ['-e', code], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] }));
+  await Promise.all(children.map((c) => new Promise<void>((resolve) => c.stdout!.once('data', () => resolve()))));
+  const elapsed = performance.now() - started;
+  await Promise.all(children.map((c) => new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGKILL'); })));
+  return elapsed;
+}
+
+async function floorFor(n: number): Promise<number> {
+  const times = [];
+  for (let i = 0; i < RUNS; i++) times.push(await spawnFloor(n));
+  return median(times);
+}
+
+async function benchChecks(): Promise<void> {
+  const floors = new Map<number, number>();
+  const rows = [];
+  console.log('\nChecks (reference fix), median of', RUNS);
+  for (const lesson of lessons) {
+    if (!floors.has(lesson.workers)) floors.set(lesson.workers, await floorFor(lesson.workers));
+    const floor = floors.get(lesson.workers)!;
+    const times = [];
+    for (let i = 0; i < RUNS; i++) {
+      const result = await runCheck(lesson, { appFile: solutionFile(lesson) });
+      if (!result.passed) throw new Error(`lesson ${lesson.number}'s reference fix failed its check`);
+      times.push(result.durationMs);
+    }
+    const reloads = lesson.steps.filter((s) => /reload/i.test(s.title)).length;
+    const time = median(times);
+    const row = { lesson: lesson.slug, workers: lesson.workers, medianMs: Math.round(time), floorMs: Math.round(floor), ratio: +(time / floor).toFixed(2), target: 2.5 };
+    rows.push(row);
+    console.log(`  ${lesson.slug.padEnd(36)} ${ms(time).padStart(8)}  floor ${ms(floor).padStart(7)} (${lesson.workers} workers)  ${row.ratio}x${row.ratio > 2.5 ? '  over the 2.5x target' : ''}${reloads ? `  (includes ${reloads} reload${reloads > 1 ? 's' : ''})` : ''}`);
+  }
+  results.checks = rows;
+}
+
+async function benchReload(): Promise<void> {
+  const host = new Host({ appFile: solutionFile(lessons[2]), workers: 3, cwd: os.tmpdir(), env: lessons[2].seed(mkScratch()) });
+  await host.start();
+  const times = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await host.reload();
+    times.push(performance.now() - t);
+  }
+  await host.stop();
+  const time = median(times);
+  const floor = await floorFor(3);
+  results.reload = { medianMs: Math.round(time), spawnFloorMs: Math.round(floor), ratio: +(time / floor).toFixed(2) };
+  console.log(`\nReload of 3 workers: ${ms(time)}, spawn floor ${ms(floor)}, ${(time / floor).toFixed(2)}x`);
+}
+
+const scratch: string[] = [];
+function mkScratch(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gsc-bench-'));
+  scratch.push(dir);
+  return dir;
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+}
+
+/** Drive `url` from a second process with autocannon, bounded in requests and time. */
+function load(url: string, connections: number, amount: number): Promise<Load> {
+  const script = `
+    const autocannon = require('autocannon');
+    autocannon({ url: ${JSON.stringify(url)}, connections: ${connections}, amount: ${amount}, duration: 20, timeout: 5 }, (err, r) => {
+      if (err) { console.error(err); process.exit(1); }
+      process.stdout.write(JSON.stringify({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.non2xx }));
+    });`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`load generator exited with ${code}`))));
+  });
+}
+
+async function benchDispatcher(): Promise<void> {
+  const app = path.join(repo, 'test', 'fixtures', 'runtime', 'counter.js');
+  const host = new Host({ appFile: app, workers: 1, mode: 'concurrent', cwd: os.tmpdir() });
+  await host.start();
+  const directUrl = `http://127.0.0.1:${await directPort(host)}/`;
+  const rows: Record<string, unknown> = {};
+  for (const [label, connections, amount] of [['throughput', 10, 20_000], ['latency', 1, 3_000]] as const) {
+    const viaDirect: Load[] = [];
+    const viaDispatcher: Load[] = [];
+    for (let i = 0; i < Math.min(RUNS, 3); i++) {
+      viaDirect.push(await load(directUrl, connections, amount));
+      viaDispatcher.push(await load(`${host.url}/`, connections, amount));
+    }
+    const d = { rps: median(viaDirect.map((r) => r.rps)), p50: median(viaDirect.map((r) => r.p50)), p99: median(viaDirect.map((r) => r.p99)) };
+    const v = { rps: median(viaDispatcher.map((r) => r.rps)), p50: median(viaDispatcher.map((r) => r.p50)), p99: median(viaDispatcher.map((r) => r.p99)) };
+    const errors = [...viaDirect, ...viaDispatcher].reduce((sum, r) => sum + r.errors, 0);
+    rows[label] = { connections, requests: amount, direct: d, dispatcher: v, ratio: +(v.rps / d.rps).toFixed(2), addedP50Ms: +(v.p50 - d.p50).toFixed(2), addedP99Ms: +(v.p99 - d.p99).toFixed(2), errors };
+    console.log(
+      `\nDispatcher, ${connections} connection${connections > 1 ? 's' : ''} (${amount} requests, one worker, load from a second process):\n` +
+        `  direct   ${d.rps.toFixed(0).padStart(6)} req/s  p50 ${d.p50} ms  p99 ${d.p99} ms\n` +
+        `  dispatch ${v.rps.toFixed(0).padStart(6)} req/s  p50 ${v.p50} ms  p99 ${v.p99} ms\n` +
+        `  ratio ${(v.rps / d.rps).toFixed(2)}x (target >= 0.8x), added p50 ${(v.p50 - d.p50).toFixed(2)} ms (target < 1 ms)${errors ? `, ${errors} errors` : ''}`,
+    );
+  }
+  await host.stop();
+  results.dispatcher = rows;
+}
+
+/** The first worker's own port, read from its ready event on a reload. */
+async function directPort(host: Host): Promise<number> {
+  const port = new Promise<number>((resolve) => {
+    const off = host.events.on((e) => {
+      if (e.type === 'worker-ready') {
+        off();
+        resolve(e.port);
+      }
+    });
+  });
+  await host.reload();
+  return port;
+}
+
+async function benchMemory(): Promise<void> {
+  const lesson = lessons[2];
+  const host = new Host({ appFile: solutionFile(lesson), workers: 3, cwd: os.tmpdir(), env: lesson.seed(mkScratch()) });
+  await host.start();
+  let peak = 0;
+  const sample = async () => {
+    const pids = [process.pid, ...host.workers().map((w) => w.pid)];
+    let total = 0;
+    for (const pid of pids) {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+    }
+    peak = Math.max(peak, total);
+  };
+  await sample();
+  await load(`${host.url}/api/basket`, 10, 5_000);
+  await sample();
+  await host.stop();
+  results.memory = { peakRssMb: +(peak / 2 ** 20).toFixed(1), target: 400 };
+  console.log(`\nPeak RSS, course + 3 workers (lesson 3, after 5000 requests): ${(peak / 2 ** 20).toFixed(0)} MB (target < 400 MB)`);
+}
+
+console.log(`global-state-course bench · node ${process.version} · ${os.cpus().length} cpus · ${RUNS} runs`);
+if (want('checks')) await benchChecks();
+if (want('reload')) await benchReload();
+if (want('dispatcher')) await benchDispatcher();
+if (want('memory')) await benchMemory();
+const out = process.env.BENCH_OUT ?? path.join(repo, 'bench-results.json');
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nWrote ${out}`);
+for (const dir of scratch) rmSync(dir, { recursive: true, force: true });

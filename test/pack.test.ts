@@ -1,0 +1,48 @@
+// The published package on its own: packed, run with npx from an empty folder, no other install.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let dir: string;
+let tarball: string;
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gsc-pack-'));
+  await run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], { cwd: repo, maxBuffer: 1 << 24 });
+  const name = readdirSync(dir).find((n) => n.endsWith('.tgz'));
+  assert.ok(name, 'npm pack made a tarball');
+  tarball = path.join(dir, name);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('npx runs the packed course from an empty folder: init, then check 3 --solution', { timeout: 240_000 }, async () => {
+  const empty = mkdtempSync(path.join(dir, 'empty-'));
+  const env = { ...process.env, NO_COLOR: '1' };
+  const npx = (...args: string[]) => run('npx', ['--yes', '--package', tarball, '--', 'global-state-course', ...args], { cwd: empty, env, maxBuffer: 1 << 24 });
+
+  const init = await npx('init');
+  assert.match(init.stdout, /Created the workspace .*global-state-course/);
+  assert.ok(existsSync(path.join(empty, 'global-state-course', '03-two-workers-two-lists', 'app.js')));
+  assert.equal(existsSync(path.join(empty, 'node_modules')), false, 'nothing was installed into the folder');
+
+  const check = await npx('check', '3', '--solution', '--json');
+  const result = JSON.parse(check.stdout) as { passed: boolean; workers: number };
+  assert.equal(result.passed, true);
+  assert.equal(result.workers, 3);
+
+  // The learner's starter, from the workspace, imports express from the course package itself.
+  const starter = await npx('check', '2', '--json').then(
+    () => assert.fail('the starter should fail'),
+    (error: { code: number; stdout: string }) => error,
+  );
+  assert.equal(starter.code, 1);
+  assert.equal((JSON.parse(starter.stdout) as { passed: boolean }).passed, false);
+});
