@@ -93,6 +93,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     env,
     cwd: dataDir,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    spares: lesson.steps.some((step) => step.reloads),
   });
   const finish = (result: Omit<CheckResult, 'durationMs' | 'lesson' | 'number' | 'workers' | 'policy' | 'seed'>): CheckResult => {
     const full: CheckResult = {

@@ -332,6 +332,7 @@ async function serve(
     cwd: dataDir,
     port: options.port,
     restartCrashed: true,
+    spares: true,
     requestTimeoutMs: 30_000,
   });
   host.events.on((event) => {

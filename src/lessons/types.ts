@@ -22,6 +22,8 @@ export interface CheckContext {
 
 export interface CheckStep {
   readonly title: string;
+  /** The step reloads the host: the engine keeps warm spare workers ready for it. */
+  readonly reloads?: boolean;
   run(ctx: CheckContext): Promise<void>;
   /**
    * When this returns a reason, the step is left out of this run (it passes, with the reason as

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatcher.ts';
 import { EventStream, type HostEvent, type WorkerState } from './events.ts';
-import { AppStartError, spawnWorker, type WorkerProcess } from './processes.ts';
+import { AppStartError, prewarm, spawnWorker, type WorkerProcess } from './processes.ts';
 import type { AppProblem } from './protocol.ts';
 
 export interface HostOptions {
@@ -21,6 +21,8 @@ export interface HostOptions {
   readonly clock?: 'real' | 'manual';
   readonly startTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** Keep warm spare processes ready so that a reload is quick (playgrounds, checks that reload). */
+  readonly spares?: boolean;
   /** Start a fresh worker in place of one that crashed, as a host's master process does. */
   readonly restartCrashed?: boolean;
 }
@@ -182,6 +184,7 @@ export class Host {
     });
     const started = this.#slots.map((slot) => this.#launch(slot));
     const results = await Promise.allSettled(started);
+    if (this.options.spares) void prewarm(count);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }

@@ -3,6 +3,7 @@
 // even on SIGKILL), its own process group (a terminal's Ctrl-C reaches the course, which then
 // stops its workers in order), output read line by line into a bounded buffer, and a stop that
 // asks first and kills after a delay.
+import type { ChildProcess } from 'node:child_process';
 import { execaNode, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,6 +34,8 @@ export interface SpawnWorkerOptions {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly clock?: 'real' | 'manual';
+  /** Epoch milliseconds the manual clock starts at. */
+  readonly clockStart?: number;
   /** Milliseconds the app may take to import and listen. */
   readonly startTimeoutMs?: number;
   readonly onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
@@ -69,21 +72,31 @@ export class AppStartError extends Error {
   }
 }
 
-export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
+/** Libraries most exercises import: a waiting worker loads them before it has an app. */
+const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
+
+/** A started worker process, before or after it is given an app. */
+interface Launched {
+  readonly child: ResultPromise;
+  readonly node: ChildProcess;
+  readonly abort: AbortController;
+  readonly lines: string[];
+  readonly listeners: Set<(message: WorkerToHost) => void>;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Resolves once the process has booted and preloaded, ready for an app. */
+  readonly waiting: Promise<void>;
+  reported?: AppProblem;
+  stopping: boolean;
+  onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+function launch(): Launched {
   const abort = new AbortController();
   const nodeOptions = ['--enable-source-maps'];
   if (ownExtension === '.ts') nodeOptions.push('--disable-warning=ExperimentalWarning');
   const child: ResultPromise = execaNode(workerMain, [], {
     nodeOptions,
-    cwd: options.cwd,
-    env: {
-      ...options.env,
-      COURSE_APP_FILE: options.appFile,
-      COURSE_PACKAGE_ROOT: packageRoot,
-      COURSE_CLOCK: options.clock ?? 'real',
-      NODE_ENV: options.env.NODE_ENV ?? 'development',
-      FORCE_COLOR: '0',
-    },
+    env: { COURSE_PACKAGE_ROOT: packageRoot, COURSE_PRELOAD: PRELOAD.join(','), FORCE_COLOR: '0' },
     serialization: 'json',
     buffer: false,
     stdin: 'ignore',
@@ -95,33 +108,115 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     cancelSignal: abort.signal,
     forceKillAfterDelay: 1500,
   });
-
-  const node = child.nodeChildProcess;
-  const lines: string[] = [];
+  const launched: Launched = {
+    child,
+    node: child.nodeChildProcess,
+    abort,
+    lines: [],
+    listeners: new Set(),
+    stopping: false,
+    exited: child.then((result) => ({ code: result.exitCode ?? null, signal: result.signal ?? null })),
+    waiting: new Promise<void>((resolve) => {
+      const onWaiting = (message: WorkerToHost) => {
+        if (message.type !== 'waiting') return;
+        child.nodeChildProcess.off('message', onWaiting);
+        resolve();
+      };
+      child.nodeChildProcess.on('message', onWaiting);
+      void child.then(() => resolve());
+    }),
+  };
   for (const stream of ['stdout', 'stderr'] as const) {
     const source = child[stream];
     if (!source) continue;
     createInterface({ input: source, crlfDelay: Infinity }).on('line', (raw: string) => {
       const line = raw.length > OUTPUT_LINE_CHARS ? `${raw.slice(0, OUTPUT_LINE_CHARS)}…` : raw;
-      lines.push(line);
-      if (lines.length > OUTPUT_LINES) lines.splice(0, lines.length - OUTPUT_LINES);
-      options.onOutput?.(stream, line);
+      launched.lines.push(line);
+      if (launched.lines.length > OUTPUT_LINES) launched.lines.splice(0, launched.lines.length - OUTPUT_LINES);
+      launched.onOutput?.(stream, line);
     });
   }
-
-  const listeners = new Set<(message: WorkerToHost) => void>();
-  let reported: AppProblem | undefined;
-  let stopping = false;
-  node.on('message', (message: WorkerToHost) => {
-    if (message.type === 'fatal') reported = message.problem;
-    for (const listener of listeners) listener(message);
+  launched.node.on('message', (message: WorkerToHost) => {
+    if (message.type === 'fatal') launched.reported = message.problem;
+    for (const listener of launched.listeners) listener(message);
   });
+  return launched;
+}
 
-  const exited: Promise<ExitInfo> = child.then((result) => {
-    const signal = result.signal ?? null;
-    const code = result.exitCode ?? null;
-    const expected = stopping;
-    let problem = reported;
+/** Whether a process keeps the course alive: spares do not, workers do. */
+function holdOpen(launched: Launched, hold: boolean): void {
+  const handles = [launched.node, launched.node.channel, launched.child.stdout, launched.child.stderr] as ({ ref?(): void; unref?(): void } | null | undefined)[];
+  for (const handle of handles) {
+    if (hold) handle?.ref?.();
+    else handle?.unref?.();
+  }
+}
+
+// Warm spares: started processes waiting for an app, so that a reload pays only the import of
+// the learner's module, not Node's boot. They keep nothing alive and exit with the course.
+const spares: Launched[] = [];
+let spareTarget = 0;
+
+function refill(): void {
+  while (spares.length < spareTarget) {
+    const spare = launch();
+    holdOpen(spare, false);
+    spares.push(spare);
+    void spare.exited.then(() => {
+      const at = spares.indexOf(spare);
+      if (at >= 0) spares.splice(at, 1);
+    });
+  }
+}
+
+/**
+ * Keep `count` warm spare processes ready (at least; the largest count asked for wins).
+ * Resolves once the spares now in the pool have booted.
+ */
+export async function prewarm(count: number): Promise<void> {
+  spareTarget = Math.max(spareTarget, count);
+  refill();
+  await Promise.all(
+    spares.map(async (spare) => {
+      holdOpen(spare, true); // an unreferenced channel could not keep this wait alive
+      await spare.waiting;
+      if (spares.includes(spare)) holdOpen(spare, false);
+    }),
+  );
+}
+
+/** End every warm spare now. */
+export async function stopSpares(): Promise<void> {
+  spareTarget = 0;
+  const all = spares.splice(0);
+  await Promise.all(
+    all.map((spare) => {
+      spare.stopping = true;
+      holdOpen(spare, true);
+      if (spare.node.connected) spare.node.disconnect();
+      return spare.exited;
+    }),
+  );
+}
+
+export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
+  const spare = spares.shift();
+  const launched = spare ?? launch();
+  if (spare) holdOpen(spare, true);
+  launched.onOutput = options.onOutput;
+  const { child, node, abort, lines, listeners } = launched;
+  node.send({
+    type: 'assign',
+    appFile: options.appFile,
+    env: { ...options.env, NODE_ENV: options.env.NODE_ENV ?? 'development' },
+    cwd: options.cwd,
+    clock: options.clock ?? 'real',
+    clockStart: options.clockStart,
+  } satisfies HostToWorker);
+
+  const exited: Promise<ExitInfo> = launched.exited.then(({ code, signal }) => {
+    const expected = launched.stopping;
+    let problem = launched.reported;
     if (!problem && !expected) {
       problem = {
         kind: 'crash',
@@ -133,17 +228,18 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     return { code, signal, expected, problem: problem && { ...problem, output: lines.slice(-20) } };
   });
 
+  const startTimeoutMs = options.startTimeoutMs ?? 10_000;
   const ready = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(
         new AppStartError({
           kind: 'start-timeout',
-          message: `The app did not start within ${options.startTimeoutMs} ms: does module-level code wait for something that never comes?`,
+          message: `The app did not start within ${startTimeoutMs / 1000} s: does module-level code wait for something that never comes?`,
           file: options.appFile,
           output: lines.slice(-20),
         }),
       );
-    }, options.startTimeoutMs ?? 10_000);
+    }, startTimeoutMs);
     const off = onMessage((message) => {
       if (message.type === 'ready') {
         clearTimeout(timer);
@@ -162,6 +258,8 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     });
   });
   ready.catch(() => {});
+  // Replace a spare only once the app it took is up, so the two do not compete for the CPU.
+  if (spare) void ready.then(refill, refill);
 
   function onMessage(listener: (message: WorkerToHost) => void): () => void {
     listeners.add(listener);
@@ -178,7 +276,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     },
     onMessage,
     async stop() {
-      stopping = true;
+      launched.stopping = true;
       if (node.exitCode === null && node.signalCode === null) {
         if (node.connected) node.disconnect();
         const grace = setTimeout(() => abort.abort(), 1000);

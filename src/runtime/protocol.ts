@@ -20,10 +20,23 @@ export interface AppProblem {
 }
 
 export type WorkerToHost =
+  | { readonly type: 'waiting' } // booted and preloaded, ready for an assignment
   | { readonly type: 'ready'; readonly port: number; readonly pid: number }
   | { readonly type: 'fatal'; readonly problem: AppProblem }
   | { readonly type: 'clock-advanced'; readonly id: number; readonly now: number };
 
+/** What a started worker process is to run: sent once, before it imports anything of the learner's. */
+export interface Assignment {
+  readonly type: 'assign';
+  readonly appFile: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly clock: 'real' | 'manual';
+  /** Epoch milliseconds the manual clock starts at. */
+  readonly clockStart?: number;
+}
+
 export type HostToWorker =
+  | Assignment
   | { readonly type: 'clock-advance'; readonly id: number; readonly ms: number }
   | { readonly type: 'stop' };

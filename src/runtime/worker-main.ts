@@ -1,8 +1,11 @@
 // The program each worker process runs: one copy of the learner's app, as a host's worker.
 //
-// It imports the app module (so module-level code runs once per worker start), serves it on
-// an ephemeral loopback port and reports over IPC. It exits when the IPC channel closes, so a
-// worker never outlives the course, even when the course is killed with SIGKILL.
+// It starts, warms the module cache with the course's exercise libraries, then waits for its
+// assignment over IPC (which app, its environment, its folder, its clock). Only then does it
+// import the app module, so module-level code runs once per worker start, exactly as on a
+// host; a process can wait as a warm spare so that a reload does not pay Node's boot again.
+// It serves the app on an ephemeral loopback port and reports over IPC. It exits when the IPC
+// channel closes, so a worker never outlives the course, even when the course is SIGKILLed.
 //
 // Self-contained on purpose (node built-ins and one library): it starts once per worker, and
 // every import here is paid N times on each start and reload.
@@ -13,11 +16,10 @@ import timers from 'node:timers';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import type { WorkerToHost, HostToWorker, AppProblem } from './protocol.ts';
+import type { WorkerToHost, HostToWorker, AppProblem, Assignment } from './protocol.ts';
 
-const appFile = process.env.COURSE_APP_FILE ?? '';
 const courseRoot = process.env.COURSE_PACKAGE_ROOT ?? '';
-const manualClock = process.env.COURSE_CLOCK === 'manual';
+let appFile = '';
 
 function send(message: WorkerToHost): void {
   if (process.connected) process.send?.(message);
@@ -54,16 +56,38 @@ module.registerHooks({
   },
 });
 
+// Warm the cache with what most exercises import, while the worker has nothing else to do.
+for (const name of (process.env.COURSE_PRELOAD ?? '').split(',').filter(Boolean)) {
+  try {
+    courseRequire(name);
+  } catch {
+    /* the app will say so if it needs it */
+  }
+}
+
+send({ type: 'waiting' });
+const assignment = await new Promise<Assignment>((resolve) => {
+  const onMessage = (message: HostToWorker) => {
+    if (message.type !== 'assign') return;
+    process.off('message', onMessage);
+    resolve(message);
+  };
+  process.on('message', onMessage);
+});
+appFile = assignment.appFile;
+Object.assign(process.env, assignment.env);
+process.chdir(assignment.cwd);
+
 // A clock the course drives: timers started by the app fire only when the check advances
 // time, so a check about timers takes milliseconds and gives the same verdict every run.
 type Clock = { tickAsync(ms: number): Promise<number>; now: number };
 let clock: Clock | undefined;
-if (manualClock) {
+if (assignment.clock === 'manual') {
   const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
     install(config: object): Clock;
   };
   clock = FakeTimers.install({
-    now: Number(process.env.COURSE_CLOCK_START ?? Date.now()),
+    now: assignment.clockStart ?? Date.now(),
     toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
   });
   const patched = timers as unknown as Record<string, unknown>;

@@ -131,6 +131,7 @@ const lesson: Lesson = {
     },
     {
       title: 'A new site name is picked up by a reload, on every worker',
+      reloads: true,
       async run(ctx) {
         writeFileSync(ctx.env.SITE_CONFIG, JSON.stringify({ ...SITE, shopName: 'Corner Shop & Deli' }, null, 2));
         await ctx.reload();

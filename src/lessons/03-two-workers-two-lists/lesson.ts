@@ -70,6 +70,7 @@ const lesson: Lesson = {
     },
     {
       title: 'baskets survive a reload of every worker',
+      reloads: true,
       skip: (ctx) => (ctx.workers === 1 ? 'one worker: this run checks only what a single process sees' : undefined),
       async run(ctx) {
         await ctx.reload();
