@@ -7,6 +7,7 @@ import { problemLine } from '../check/engine.ts';
 import type { RequestRecord } from '../check/visitor.ts';
 import type { LessonStatus } from '../progress/states.ts';
 import type { AppProblem } from '../runtime/protocol.ts';
+import type { DoctorReport } from '../doctor.ts';
 
 type Style = Parameters<typeof styleText>[0];
 const paint = (style: Style, text: string) => styleText(style, text);
@@ -97,5 +98,12 @@ export function listText(statuses: readonly LessonStatus[]): string {
     const name = `${String(lesson.number).padStart(2)}. ${lesson.title}`;
     lines.push(`  ${mark} ${state === 'locked' ? paint('dim', name) : name}  ${paint('dim', `${state} · ${lesson.summary}`)}${tries}`);
   }
+  return lines.join('\n');
+}
+
+export function doctorText(report: DoctorReport): string {
+  const mark = { ok: paint('green', '✓'), warn: paint('yellow', '!'), problem: paint('red', '✗') };
+  const lines = report.findings.map((f) => `${mark[f.verdict]} ${paint('bold', f.item)}: ${f.detail}${f.fix ? `\n    ${paint('yellow', f.fix)}` : ''}`);
+  lines.push('', report.healthy ? paint('green', 'Everything the course needs is in place.') : paint('red', 'Problems found: see the lines marked ✗.'));
   return lines.join('\n');
 }

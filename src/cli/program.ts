@@ -15,7 +15,8 @@ import { PortBusyError, type Policy, type WorkerMode } from '../runtime/dispatch
 import { Host } from '../runtime/host.ts';
 import { AppStartError, packageRoot } from '../runtime/processes.ts';
 import { appFileFor, DEFAULT_WORKSPACE, initWorkspace, learnerFile, resetLesson, resolveWorkspace, WorkspaceError, type Workspace } from '../workspace.ts';
-import { checkText, listText, problemText, requestLine } from './format.ts';
+import { runDoctor } from '../doctor.ts';
+import { checkText, doctorText, listText, problemText, requestLine } from './format.ts';
 
 /** An error the user can fix by calling differently: exit code 2 with this message. */
 export class UsageError extends Error {}
@@ -285,6 +286,18 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
         }
       }, io);
       return 0;
+    }));
+
+  program
+    .command('doctor')
+    .description('check this machine and workspace: Node, workspace, progress, libraries, loopback, leftover workers, terminal')
+    .option('--json', 'machine-readable output')
+    .addOption(workspaceOption())
+    .action(act(async (options: { json?: boolean; workspace?: string }) => {
+      const report = await runDoctor({ workspace: options.workspace });
+      if (options.json) io.out(JSON.stringify(report, null, 2));
+      else io.out(doctorText(report));
+      return report.healthy ? 0 : 1;
     }));
 
   return program;

@@ -23,7 +23,7 @@ function findPackageRoot(from: string): string {
 }
 
 const ownExtension = path.extname(fileURLToPath(import.meta.url));
-const workerMain = fileURLToPath(new URL(`./worker-main${ownExtension}`, import.meta.url));
+export const workerMainFile = fileURLToPath(new URL(`./worker-main${ownExtension}`, import.meta.url));
 const OUTPUT_LINES = 200;
 const OUTPUT_LINE_CHARS = 2000;
 
@@ -94,7 +94,7 @@ function launch(): Launched {
   const abort = new AbortController();
   const nodeOptions = ['--enable-source-maps'];
   if (ownExtension === '.ts') nodeOptions.push('--disable-warning=ExperimentalWarning');
-  const child: ResultPromise = execaNode(workerMain, [], {
+  const child: ResultPromise = execaNode(workerMainFile, [], {
     nodeOptions,
     env: { COURSE_PACKAGE_ROOT: packageRoot, COURSE_PRELOAD: PRELOAD.join(','), FORCE_COLOR: '0' },
     serialization: 'json',

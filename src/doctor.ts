@@ -1,0 +1,178 @@
+// `doctor`: what the course needs from this machine, checked one item at a time, each with
+// what it means and what to do.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { lessons } from './lessons/catalogue.ts';
+import { ProgressStore } from './progress/store.ts';
+import { packageRoot, workerMainFile } from './runtime/processes.ts';
+import { learnerFile, resolveWorkspace } from './workspace.ts';
+
+export type Verdict = 'ok' | 'warn' | 'problem';
+
+export interface Finding {
+  readonly item: string;
+  readonly verdict: Verdict;
+  readonly detail: string;
+  /** What to do about it, when something is wrong. */
+  readonly fix?: string;
+}
+
+export interface DoctorReport {
+  readonly healthy: boolean;
+  readonly findings: readonly Finding[];
+}
+
+const EXERCISE_DEPENDENCIES = ['express', 'better-sqlite3', 'cookie-parser', 'express-session', 'cookie-session', '@sinonjs/fake-timers'];
+
+export function checkNode(version = process.versions.node): Finding {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const ok = major > 22 || (major === 22 && minor >= 22);
+  return ok
+    ? { item: 'Node.js', verdict: 'ok', detail: `v${version} (22.22 or newer is needed: the SQLite driver's binaries and the module hooks that let your apps use the course's libraries)` }
+    : {
+        item: 'Node.js',
+        verdict: 'problem',
+        detail: `v${version} is too old: the course's SQLite driver crashes on Node 20, and the module hooks need 22.15+.`,
+        fix: 'Install Node 22 (22.22 or newer) or 24, the LTS lines.',
+      };
+}
+
+function checkWorkspace(explicit?: string): Finding[] {
+  let workspace;
+  try {
+    workspace = resolveWorkspace(explicit);
+  } catch (error) {
+    return [{ item: 'Workspace', verdict: 'problem', detail: (error as Error).message, fix: 'Run `global-state-course init` or pass --workspace DIR.' }];
+  }
+  if (!workspace) {
+    return [{ item: 'Workspace', verdict: 'warn', detail: 'No workspace in or above this folder.', fix: 'Create one with `global-state-course init` (or just run `npx global-state-course`).' }];
+  }
+  const missing = lessons.filter((lesson) => !existsSync(learnerFile(workspace, lesson)));
+  const findings: Finding[] = [
+    missing.length === 0
+      ? { item: 'Workspace', verdict: 'ok', detail: `${workspace.dir}, every lesson's app in place` }
+      : {
+          item: 'Workspace',
+          verdict: 'problem',
+          detail: `${workspace.dir}: missing ${missing.map((l) => path.join(l.slug, l.file)).join(', ')}`,
+          fix: missing.map((l) => `global-state-course reset ${l.number}`).join('; ') + ' (or `global-state-course init` to add lesson folders that are missing altogether)',
+        },
+  ];
+  try {
+    const store = ProgressStore.open(workspace.progressFile);
+    const summary = store.summary();
+    store.close();
+    const passed = [...summary.values()].filter((p) => p.passed).length;
+    findings.push(
+      store.recovered
+        ? { item: 'Progress database', verdict: 'warn', detail: store.recovered }
+        : { item: 'Progress database', verdict: 'ok', detail: `${workspace.progressFile}: healthy, ${passed} lesson${passed === 1 ? '' : 's'} passed` },
+    );
+  } catch (error) {
+    findings.push({ item: 'Progress database', verdict: 'problem', detail: (error as Error).message });
+  }
+  return findings;
+}
+
+function checkDependencies(): Finding {
+  const require = createRequire(path.join(packageRoot, 'package.json'));
+  const missing = EXERCISE_DEPENDENCIES.filter((name) => {
+    try {
+      require.resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length) {
+    return { item: 'Exercise libraries', verdict: 'problem', detail: `cannot resolve ${missing.join(', ')} from ${packageRoot}`, fix: 'Reinstall the course: npx global-state-course@latest' };
+  }
+  try {
+    const Database = require('better-sqlite3') as new (file: string) => { prepare(sql: string): { get(): unknown }; close(): void };
+    const db = new Database(':memory:');
+    db.prepare('SELECT 1').get();
+    db.close();
+  } catch (error) {
+    return { item: 'Exercise libraries', verdict: 'problem', detail: `better-sqlite3 does not load on this Node: ${(error as Error).message}`, fix: 'Use Node 22.22+ or 24 on a platform with prebuilt binaries (Linux, macOS, Windows on x64 or arm64).' };
+  }
+  return { item: 'Exercise libraries', verdict: 'ok', detail: `${EXERCISE_DEPENDENCIES.join(', ')} resolve from the course, and SQLite works` };
+}
+
+async function checkLoopback(): Promise<Finding> {
+  const server = net.createServer((socket) => socket.end('ok'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.setTimeout(2000, () => reject(new Error('no answer in 2 s')));
+    });
+    return answer === 'ok'
+      ? { item: 'Loopback network', verdict: 'ok', detail: '127.0.0.1 accepts connections on a free port' }
+      : { item: 'Loopback network', verdict: 'problem', detail: `unexpected answer on 127.0.0.1: ${answer}` };
+  } catch (error) {
+    return { item: 'Loopback network', verdict: 'problem', detail: `127.0.0.1 is not usable: ${(error as Error).message}`, fix: 'The course runs its workers on 127.0.0.1; check firewall or sandbox settings.' };
+  } finally {
+    server.close();
+  }
+}
+
+/** Worker processes of any course that are not children of this one: leftovers of a crash. */
+export function leftoverWorkers(): number[] {
+  if (!existsSync('/proc')) return [];
+  const marker = path.basename(workerMainFile, path.extname(workerMainFile));
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!cmdline.some((arg) => arg.includes(`${path.sep}runtime${path.sep}${marker}.`))) continue;
+      const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+      if (ppid !== process.pid) found.push(pid);
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  return found;
+}
+
+function checkLeftovers(): Finding {
+  const pids = leftoverWorkers();
+  return pids.length === 0
+    ? { item: 'Leftover workers', verdict: 'ok', detail: 'none running' }
+    : {
+        item: 'Leftover workers',
+        verdict: 'warn',
+        detail: `${pids.length} course worker process${pids.length === 1 ? '' : 'es'} running outside this command (PID ${pids.join(', ')}): another course window, or leftovers of a crash`,
+        fix: `If no other course window is open, end them: kill ${pids.join(' ')}`,
+      };
+}
+
+export function checkTerminal(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): Finding {
+  if (!stream.isTTY) {
+    return { item: 'Terminal', verdict: 'ok', detail: 'not a terminal: the plain commands are used (no full-screen course)' };
+  }
+  const columns = stream.columns ?? 0;
+  const rows = stream.rows ?? 0;
+  const colour = env.NO_COLOR ? 'colour off (NO_COLOR)' : stream.hasColors?.() ? `${stream.getColorDepth?.() ?? 8}-bit colour` : 'no colour';
+  if (columns < 80 || rows < 24) {
+    return { item: 'Terminal', verdict: 'warn', detail: `${columns}x${rows}, ${colour}`, fix: 'The course is laid out for at least 80x24: enlarge the window.' };
+  }
+  return { item: 'Terminal', verdict: 'ok', detail: `${columns}x${rows}, ${colour}` };
+}
+
+export async function runDoctor(options: { workspace?: string } = {}): Promise<DoctorReport> {
+  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), await checkLoopback(), checkLeftovers(), checkTerminal()];
+  return { healthy: findings.every((f) => f.verdict !== 'problem'), findings };
+}
