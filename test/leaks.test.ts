@@ -50,8 +50,8 @@ describe('no worker survives the course', () => {
       const pids = [...header.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
       assert.equal(pids.length, 3, header);
       serve.kill(signal);
-      const [code] = (await once(serve, 'exit')) as [number | null];
-      assert.equal(code, 0);
+      const [code, killedBy] = (await once(serve, 'exit')) as [number | null, string | null];
+      assert.equal(code, 0, `serve ended by ${killedBy}`);
       assert.ok(await allGone(pids), `workers still alive after ${signal}: ${pids.filter(alive)}`);
     });
   }

@@ -187,6 +187,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
         result = { title: step.title, passed: true, requests: records };
       } catch (error) {
         failed = true;
+        await host.settle();
         const problem = host.problems[problemsBefore];
         const tail = output.slice(Math.max(outputBefore, output.length - 15));
         if (error instanceof CheckFailure) {

@@ -156,19 +156,26 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
         io.err('Check stopped.');
         return 130;
       }
-      const wasPassed = withProgress(workspace, (store) => {
-        const before = store?.summary().get(lesson.slug)?.passed ?? false;
-        store?.record({
-          lesson: lesson.slug,
-          passed: result.passed,
-          workers: result.workers,
-          seed: result.seed,
-          durationMs: result.durationMs,
-          solution: options.solution ?? false,
-          failedStep: result.problem ? 'app did not start' : result.steps.find((s) => !s.passed)?.title,
-        });
-        return before;
-      }, io);
+      // The verdict is shown even when it cannot be recorded (a locked or damaged database).
+      let wasPassed = false;
+      try {
+        wasPassed = withProgress(workspace, (store) => {
+          const before = store?.summary().get(lesson.slug)?.passed ?? false;
+          store?.record({
+            lesson: lesson.slug,
+            passed: result.passed,
+            workers: result.workers,
+            seed: result.seed,
+            durationMs: result.durationMs,
+            solution: options.solution ?? false,
+            failedStep: result.problem ? 'app did not start' : result.steps.find((s) => !s.passed)?.title,
+          });
+          return before;
+        }, io);
+      } catch (error) {
+        if (!(error instanceof ProgressError)) throw error;
+        io.err(error.message);
+      }
       if (options.json) {
         io.out(JSON.stringify(jsonResult(result, appFile), null, 2));
       } else {
@@ -361,41 +368,58 @@ async function serve(
     }
   });
   const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
-  try {
-    await host.start();
-  } catch (error) {
+  // Signals are handled from the start, so Ctrl-C while the workers boot also stops cleanly;
+  // a second Ctrl-C while stopping quits at once (the workers still exit with the course).
+  let stopRequested: () => void = () => {};
+  const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
+  let signalled = false;
+  const onSignal = () => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    stopRequested();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const rl = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
+  rl?.on('line', (line) => {
+    const command = line.trim().toLowerCase();
+    if (command === 'r') void host.reload().catch((error: Error) => io.err(`Reload failed: ${error.message}`));
+    else if (command === 'q') stopRequested();
+  });
+  const finish = async (code: number) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    rl?.close();
+    await host.stop();
     cleanup();
-    if (error instanceof AppStartError) {
-      io.err(`The app did not start:\n${problemText(error.problem)}`);
+    return code;
+  };
+
+  const started = host.start().then(
+    () => true,
+    (error: unknown) => error,
+  );
+  const outcome = await Promise.race([started, stopSignal.then(() => 'stop' as const)]);
+  if (outcome === 'stop') {
+    io.out('Stopped before the workers were ready.');
+    return finish(0);
+  }
+  if (outcome !== true) {
+    await finish(1);
+    if (outcome instanceof AppStartError) {
+      io.err(`The app did not start:\n${problemText(outcome.problem)}`);
       return 1;
     }
-    throw error;
+    throw outcome;
   }
   io.out(`Lesson ${lesson.number} · ${lesson.title}: ${host.workerCount} worker${host.workerCount === 1 ? '' : 's'} (${host.workers().map((w) => `pid ${w.pid}`).join(', ')})`);
   io.out(`Open ${host.url}/ — a private window is a second visitor.`);
   io.out(`Data for this run: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
-  io.out(process.stdin.isTTY ? 'Type r and Enter to reload every worker, q and Enter (or Ctrl-C) to stop.' : 'Stop with Ctrl-C.');
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = async () => {
-      if (stopping) return;
-      stopping = true;
-      rl?.close();
-      await host.stop();
-      cleanup();
-      io.out('Stopped; every worker has exited.');
-      resolve(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    const rl = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
-    rl?.on('line', (line) => {
-      const command = line.trim().toLowerCase();
-      if (command === 'r') void host.reload().catch((error: Error) => io.err(`Reload failed: ${error.message}`));
-      else if (command === 'q') void stop();
-    });
-  });
+  io.out(rl ? 'Type r and Enter to reload every worker, q and Enter (or Ctrl-C) to stop.' : 'Stop with Ctrl-C.');
+  await stopSignal;
+  await finish(0);
+  io.out('Stopped; every worker has exited.');
+  return 0;
 }
 
 function readVersion(): string {

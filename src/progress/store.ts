@@ -67,9 +67,10 @@ export class ProgressStore {
    * fresh database takes its place; `recovered` says so. A locked or read-only one is an error
    * that says what to do.
    */
-  static open(file: string): ProgressStore {
+  static open(file: string, options: { timeoutMs?: number } = {}): ProgressStore {
+    const timeoutMs = options.timeoutMs ?? Number(process.env.GSC_PROGRESS_TIMEOUT_MS ?? 5000);
     try {
-      return new ProgressStore(file, openDatabase(file));
+      return new ProgressStore(file, openDatabase(file, timeoutMs));
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
@@ -80,7 +81,7 @@ export class ProgressStore {
         }
         return new ProgressStore(
           file,
-          openDatabase(file),
+          openDatabase(file, timeoutMs),
           `The progress database was damaged (${code}); it was kept as ${kept} and a new one was started. Passed lessons recorded in it are not lost: the file is still there.`,
         );
       }
@@ -95,6 +96,18 @@ export class ProgressStore {
   }
 
   record(attempt: Attempt): void {
+    try {
+      this.#insert(attempt);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_READONLY' || code === 'SQLITE_FULL' || code === 'SQLITE_IOERR') {
+        throw new ProgressError(`This attempt could not be recorded in ${this.file} (${code}): ${explain(code)}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  #insert(attempt: Attempt): void {
     this.#db
       .prepare(
         'INSERT INTO attempts (lesson, passed, workers, seed, duration_ms, solution, failed_step) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -180,8 +193,22 @@ export class ProgressStore {
   }
 }
 
-function openDatabase(file: string): Database.Database {
-  const db = new Database(file, { timeout: 5000 });
+function explain(code: string): string {
+  switch (code) {
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return 'another program holds a lock on it. Close it (or the other course window) and check again.';
+    case 'SQLITE_READONLY':
+      return 'it is read-only. Check the permissions of the file and its folder.';
+    case 'SQLITE_FULL':
+      return 'the disk is full.';
+    default:
+      return 'the disk reported an error.';
+  }
+}
+
+function openDatabase(file: string, timeoutMs: number): Database.Database {
+  const db = new Database(file, { timeout: timeoutMs });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

@@ -161,6 +161,33 @@ export class Host {
     );
   }
 
+  /**
+   * Let every worker's news arrive: a round trip over each live worker's IPC channel (output
+   * written before it is read by then), and the exit of any worker that is dying. Bounded.
+   */
+  async settle(limitMs = 500): Promise<void> {
+    await Promise.all(
+      this.#slots.map((slot) => {
+        const proc = slot.process;
+        if (!proc) return undefined;
+        const id = ++this.#clockId;
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(done, limitMs);
+          const off = proc.onMessage((message) => {
+            if (message.type === 'pong' && message.id === id) done();
+          });
+          void proc.exited.then(done);
+          function done() {
+            clearTimeout(timer);
+            off();
+            resolve();
+          }
+          proc.send({ type: 'ping', id });
+        });
+      }),
+    );
+  }
+
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;

@@ -1,14 +1,13 @@
 // The one module that starts child processes. Every worker goes through `spawnWorker`, so the
 // rules live in one place: an IPC channel the worker watches (it exits when the course goes,
-// even on SIGKILL), its own process group (a terminal's Ctrl-C reaches the course, which then
-// stops its workers in order), output read line by line into a bounded buffer, and a stop that
+// however it goes, even on SIGKILL), its own process group (a terminal's Ctrl-C reaches the
+// course, which then stops its workers in order), output read line by line into a bounded buffer, and a stop that
 // asks first and kills after a delay.
 import type { ChildProcess } from 'node:child_process';
 import { execaNode, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
 
 /** The course package's root folder (the nearest one holding its package.json), from src/, dist/ or any build. */
@@ -103,7 +102,10 @@ function launch(): Launched {
     stdout: 'pipe',
     stderr: 'pipe',
     reject: false,
-    cleanup: true,
+    // No execa `cleanup`: its signal-exit hook re-raises SIGINT and SIGTERM when it counts as
+    // many listeners as children, killing the course before it can stop its workers. Workers
+    // exit on their own when their IPC channel closes, which covers every way the course ends.
+    cleanup: false,
     killDescendants: true,
     cancelSignal: abort.signal,
     forceKillAfterDelay: 1500,
@@ -129,8 +131,7 @@ function launch(): Launched {
   for (const stream of ['stdout', 'stderr'] as const) {
     const source = child[stream];
     if (!source) continue;
-    createInterface({ input: source, crlfDelay: Infinity }).on('line', (raw: string) => {
-      const line = raw.length > OUTPUT_LINE_CHARS ? `${raw.slice(0, OUTPUT_LINE_CHARS)}…` : raw;
+    splitLines(source, (line) => {
       launched.lines.push(line);
       if (launched.lines.length > OUTPUT_LINES) launched.lines.splice(0, launched.lines.length - OUTPUT_LINES);
       launched.onOutput?.(stream, line);
@@ -141,6 +142,37 @@ function launch(): Launched {
     for (const listener of launched.listeners) listener(message);
   });
   return launched;
+}
+
+/**
+ * Call `onLine` for each line of a stream, cutting lines at OUTPUT_LINE_CHARS: an app that
+ * prints megabytes without a newline costs a bounded buffer, not the course's memory.
+ */
+export function splitLines(source: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let partial = '';
+  let cut = false;
+  source.setEncoding?.('utf8');
+  source.on('data', (chunk: string) => {
+    const parts = chunk.split('\n');
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      if (!cut) {
+        partial += parts[i];
+        if (partial.length > OUTPUT_LINE_CHARS) {
+          partial = `${partial.slice(0, OUTPUT_LINE_CHARS)}…`;
+          cut = true;
+        }
+      }
+      if (!last) {
+        onLine(partial.replace(/\r$/, ''));
+        partial = '';
+        cut = false;
+      }
+    }
+  });
+  source.on('end', () => {
+    if (partial) onLine(partial);
+  });
 }
 
 /** Whether a process keeps the course alive: spares do not, workers do. */

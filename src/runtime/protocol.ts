@@ -23,7 +23,8 @@ export type WorkerToHost =
   | { readonly type: 'waiting' } // booted and preloaded, ready for an assignment
   | { readonly type: 'ready'; readonly port: number; readonly pid: number }
   | { readonly type: 'fatal'; readonly problem: AppProblem }
-  | { readonly type: 'clock-advanced'; readonly id: number; readonly now: number };
+  | { readonly type: 'clock-advanced'; readonly id: number; readonly now: number }
+  | { readonly type: 'pong'; readonly id: number };
 
 /** What a started worker process is to run: sent once, before it imports anything of the learner's. */
 export interface Assignment {
@@ -39,4 +40,5 @@ export interface Assignment {
 export type HostToWorker =
   | Assignment
   | { readonly type: 'clock-advance'; readonly id: number; readonly ms: number }
+  | { readonly type: 'ping'; readonly id: number }
   | { readonly type: 'stop' };

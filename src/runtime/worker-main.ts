@@ -10,6 +10,7 @@
 // Self-contained on purpose (node built-ins and one library): it starts once per worker, and
 // every import here is paid N times on each start and reload.
 import http from 'node:http';
+import net from 'node:net';
 import module from 'node:module';
 import path from 'node:path';
 import timers from 'node:timers';
@@ -161,6 +162,20 @@ function syntaxProblem(error: SyntaxError): AppProblem | undefined {
   };
 }
 
+// The course does the listening, as a host does. An app that also calls listen() itself (a
+// habit from the dev server) is told so, and the call is ignored instead of grabbing a port.
+const realListen = net.Server.prototype.listen;
+let ourServer: net.Server | undefined;
+net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]) {
+  if (this === ourServer) return realListen.apply(this, args as Parameters<typeof realListen>);
+  const where = typeof args[0] === 'number' || typeof args[0] === 'string' ? `listen(${JSON.stringify(args[0])})` : 'listen()';
+  process.stderr.write(
+    `[course] ${path.basename(appFile)} called ${where} itself. On this host the course serves the app's default export on its own port, so that call was ignored: you can remove it.\n`,
+  );
+  process.nextTick(() => this.emit('listening'));
+  return this;
+} as typeof realListen;
+
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 async function loadApp(): Promise<Listener | undefined> {
@@ -206,6 +221,7 @@ if (!app) {
 } else {
   phase = 'serve';
   const server = http.createServer((req, res) => app(req, res));
+  ourServer = server;
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
@@ -217,6 +233,8 @@ if (!app) {
       const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
       if (!clock) done();
       else clock.tickAsync(message.ms).then(done, fatal);
+    } else if (message.type === 'ping') {
+      send({ type: 'pong', id: message.id });
     } else if (message.type === 'stop') {
       server.close();
       server.closeAllConnections();
