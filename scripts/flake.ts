@@ -1,0 +1,90 @@
+// npm run flake: the flake gate. Runs every lesson's starter, reference fix and fixtures many
+// times under different routing seeds, policies and worker counts, and fails on any verdict
+// (passed or failed, and at which step) that differs from the first run of the same app.
+//
+//   npm run flake                     30 runs of every app of every lesson
+//   npm run flake -- --runs 5 --lessons 1,3
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { runCheck, type CheckResult } from '../src/check/engine.ts';
+import { exerciseFile, lessons, solutionFile } from '../src/lessons/catalogue.ts';
+import type { Lesson } from '../src/lessons/types.ts';
+import { variation } from './variations.ts';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '30' },
+    lessons: { type: 'string' },
+    concurrency: { type: 'string', default: '2' },
+  },
+});
+const runs = Number(values.runs);
+const concurrency = Number(values.concurrency);
+const chosen = values.lessons ? values.lessons.split(',').map(Number) : lessons.map((l) => l.number);
+const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
+
+interface Job {
+  readonly lesson: Lesson;
+  readonly app: string;
+  readonly label: string;
+  readonly run: number;
+}
+
+function verdict(result: CheckResult): string {
+  if (result.passed) return 'passed';
+  if (result.problem) return `failed: the app did not start (${result.problem.kind})`;
+  return `failed at "${result.steps.find((s) => !s.passed)?.title}"`;
+}
+
+function appsOf(lesson: Lesson): { app: string; label: string }[] {
+  const apps = [
+    { app: exerciseFile(lesson), label: 'starter' },
+    { app: solutionFile(lesson), label: 'reference fix' },
+  ];
+  const dir = path.join(fixturesRoot, lesson.slug);
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.js')).sort()) {
+      if (/^\/\/ expect: /.test(readFileSync(path.join(dir, name), 'utf8'))) apps.push({ app: path.join(dir, name), label: name });
+    }
+  }
+  return apps;
+}
+
+const jobs: Job[] = [];
+for (const lesson of lessons.filter((l) => chosen.includes(l.number))) {
+  for (const { app, label } of appsOf(lesson)) {
+    for (let run = 0; run < runs; run++) jobs.push({ lesson, app, label, run });
+  }
+}
+
+const first = new Map<string, string>();
+const differing: string[] = [];
+const started = performance.now();
+let done = 0;
+
+async function worker(): Promise<void> {
+  for (let job = jobs.shift(); job; job = jobs.shift()) {
+    const { lesson, app, label, run } = job;
+    const options = variation(lesson, run);
+    const result = await runCheck(lesson, { appFile: app, ...options });
+    const key = `${lesson.slug} · ${label}`;
+    const got = verdict(result);
+    const expected = first.get(key);
+    if (expected === undefined) first.set(key, got);
+    else if (expected !== got) {
+      differing.push(`${key}: run ${run} (${options.workers} workers, ${options.policy}, seed ${options.seed}) ${got}; first run ${expected}`);
+    }
+    done++;
+    if (done % 25 === 0) process.stdout.write(`  ${done} runs, ${differing.length} differing\n`);
+  }
+}
+
+const total = jobs.length;
+console.log(`Flake gate: ${total} check runs (${runs} per app), concurrency ${concurrency}`);
+await Promise.all(Array.from({ length: concurrency }, worker));
+for (const [key, got] of first) console.log(`  ${key.padEnd(72)} ${got}`);
+console.log(`\n${differing.length === 0 ? 'No verdict changed' : `${differing.length} verdicts differed`} in ${total} runs (${((performance.now() - started) / 1000).toFixed(0)} s).`);
+for (const line of differing) console.log(`  ✗ ${line}`);
+process.exitCode = differing.length === 0 ? 0 : 1;
