@@ -83,6 +83,7 @@ const lesson: Lesson = {
   workers: 3,
   mode: 'sequential',
   clock: 'manual',
+  worksLocally: true,
   brief(json) {
     const products = (json as { products?: Product[] }).products;
     return Array.isArray(products) ? products.map((p) => `${p.name} ${euros(p.price)}`).join(', ') : undefined;
