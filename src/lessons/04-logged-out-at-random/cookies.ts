@@ -1,0 +1,148 @@
+// What an attacker does with cookies, for lesson 4: edit her own session cookie to name someone
+// else, or make one from scratch without the app's secret. Works on whatever cookies the app
+// sets: a session id (signed or not), a JSON or base64 session (cookie-session), a plain name.
+import { createHmac } from 'node:crypto';
+import type { Visitor } from '../../check/visitor.ts';
+
+export interface JarCookie {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** A set of cookies to send, and how to say what they are in a message. */
+export interface Attempt {
+  readonly what: string;
+  readonly cookies: readonly JarCookie[];
+}
+
+/**
+ * Secrets an attacker tries first: the ones in the session libraries' examples and tutorials.
+ * An app that signs with one of them signs with nothing.
+ */
+export const GUESSED_SECRETS = ['keyboard cat', 'secret', 'changeme', 'key1', 'key2', 'session-secret', 'supersecret'];
+
+/** Every cookie in the visitor's jar, with the domain they were set for. */
+export async function cookiesOf(visitor: Visitor): Promise<{ domain: string; cookies: JarCookie[] }> {
+  const serialized = (await visitor.jar.serialize()) as { cookies: Array<{ key: string; value: string; domain?: string }> };
+  const cookies = serialized.cookies.map((c) => ({ key: c.key, value: c.value }));
+  return { domain: serialized.cookies[0]?.domain ?? '127.0.0.1', cookies };
+}
+
+/** Empty the visitor's jar and put exactly these cookies in it, as a hand-edited browser. */
+export async function replaceCookies(visitor: Visitor, domain: string, cookies: readonly JarCookie[]): Promise<void> {
+  await visitor.jar.removeAllCookies();
+  for (const { key, value } of cookies) {
+    await visitor.jar.setCookie(`${key}=${value}; Path=/`, `http://${domain}/`);
+  }
+}
+
+const isSignature = (c: JarCookie) => c.key.endsWith('.sig');
+
+/**
+ * The visitor's own cookies with the name `from` replaced by `to` wherever it appears (in clear,
+ * in JSON, inside base64), signatures left as they were. A cookie that carries no name (a session
+ * id) gets one character of its id changed instead. Undefined when there is nothing to edit.
+ */
+export function tampered(cookies: readonly JarCookie[], from: string, to: string): JarCookie[] | undefined {
+  let changed = false;
+  const edited = cookies.map((cookie) => {
+    if (isSignature(cookie)) return cookie;
+    const value = swapName(cookie.value, from, to) ?? changeId(cookie.value);
+    if (value === undefined || value === cookie.value) return cookie;
+    changed = true;
+    return { key: cookie.key, value };
+  });
+  return changed ? edited : undefined;
+}
+
+/**
+ * Cookies made from scratch that claim to be `victim`, in the shapes the app's own cookies have,
+ * unsigned or signed with secrets that are easy to guess. `from` is the attacker's own name, as
+ * it appears in her genuine cookies.
+ */
+export function forgeries(cookies: readonly JarCookie[], from: string, victim: string): Attempt[] {
+  const attempts: Attempt[] = [];
+  for (const cookie of cookies) {
+    if (isSignature(cookie)) continue;
+    const text = decode(cookie.value);
+    const signed = /^s:(.*)\.[^.]*$/s.exec(text);
+    const inner = signed ? signed[1] : text;
+    const named = swapName(inner, from, victim);
+    // What goes inside the cookie: the payload with the victim's name, or guessed session ids.
+    const payloads = named !== undefined ? [named] : guessedIds(inner);
+    const label = (payload: string) => (named !== undefined ? `"${cookie.key}" naming ${victim}` : `"${cookie.key}" holding the guessed id ${payload}`);
+    for (const payload of payloads) {
+      const plain = decode(payload);
+      attempts.push({ what: `a cookie ${label(payload)}, unsigned`, cookies: [{ key: cookie.key, value: payload }] });
+      for (const secret of GUESSED_SECRETS) {
+        const what = `a cookie ${label(payload)}, signed with the guessable secret "${secret}"`;
+        // cookie-signature's format (express-session, cookie-parser): s:<value>.<HMAC-SHA256>
+        attempts.push({ what, cookies: [{ key: cookie.key, value: encodeURIComponent(`s:${plain}.${hmac('sha256', secret, plain).replace(/=+$/, '')}`) }] });
+        // keygrip's format (cookie-session, cookies): a second cookie "<name>.sig"
+        attempts.push({
+          what,
+          cookies: [
+            { key: cookie.key, value: payload },
+            { key: `${cookie.key}.sig`, value: hmac('sha1', secret, `${cookie.key}=${payload}`).replace(/[/+=]/g, (c) => ({ '/': '_', '+': '-', '=': '' })[c]!) },
+          ],
+        });
+      }
+    }
+  }
+  return attempts;
+}
+
+function hmac(algorithm: string, secret: string, data: string): string {
+  return createHmac(algorithm, secret).update(data).digest('base64');
+}
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Put `to` where `from` is, in clear or inside base64 parts; keep the value's encoding. */
+function swapName(value: string, from: string, to: string): string | undefined {
+  const text = decode(value);
+  const encode = (t: string) => (text === value ? t : encodeURIComponent(t));
+  if (text.includes(from)) return encode(text.split(from).join(to));
+  // cookie-session's value is base64 JSON; a signed value has its base64 between "s:" and ".".
+  const parts = text.split(/([.:])/);
+  let found = false;
+  const swapped = parts.map((part) => {
+    if (part.length < 8 || !/^[A-Za-z0-9+/_-]+=*$/.test(part)) return part;
+    const urlSafe = /[-_]/.test(part);
+    const inside = Buffer.from(part, urlSafe ? 'base64url' : 'base64').toString('utf8');
+    if (!inside.includes(from)) return part;
+    found = true;
+    const again = Buffer.from(inside.split(from).join(to), 'utf8').toString(urlSafe ? 'base64url' : 'base64');
+    return again;
+  });
+  return found ? encode(swapped.join('')) : undefined;
+}
+
+/** Change one character of a session id (inside "s:<id>.<signature>" when signed). */
+function changeId(value: string): string | undefined {
+  const text = decode(value);
+  const signed = /^s:([^.]+)\./.exec(text);
+  const at = signed ? 2 : text.search(/[A-Za-z0-9]/);
+  if (at < 0 || at >= text.length) return undefined;
+  const c = text[at];
+  const other = c === 'a' ? 'b' : c === '0' ? '1' : /[0-9]/.test(c) ? '0' : 'a';
+  const edited = text.slice(0, at) + other + text.slice(at + 1);
+  return text === value ? edited : encodeURIComponent(edited);
+}
+
+/** Ids an attacker tries when a cookie holds a bare id: the first few, and the neighbours of her own. */
+function guessedIds(own: string): string[] {
+  const guesses = new Set(['1', '2', '3']);
+  if (/^\d+$/.test(own)) {
+    const n = Number(own);
+    for (const k of [n - 1, n - 2, n + 1]) if (k > 0) guesses.add(String(k));
+  }
+  guesses.delete(own);
+  return [...guesses];
+}

@@ -1,0 +1,84 @@
+// Many buyers at once, made deterministic. The app's payment waits on the workers' manual clock,
+// and every charge it starts is a 'pending' row in the provider's ledger, so the check can see
+// which buyers are waiting for their payment. It moves the clock only when every buyer has
+// either answered or is waiting: all of them have read the stock before any payment returns,
+// every run, however the requests happened to arrive.
+//
+// With `holdDatabase`, the check first holds the shop database's write lock while the buyers
+// arrive, as a busy database does: a read-then-write with no await in between reads, then
+// blocks on its write, so the first buyer of each worker has read the same stock before any
+// of them writes. Atomic updates and immediate transactions simply wait their turn.
+import Database from 'better-sqlite3';
+import type { Reply } from '../../check/visitor.ts';
+import type { CheckContext } from '../types.ts';
+
+export interface Buyer {
+  readonly name: string;
+  readonly worker: number;
+}
+
+export interface RushOptions {
+  /** Hold the shop database's write lock while the buyers arrive. */
+  readonly holdDatabase?: boolean;
+}
+
+/** How long nothing may change (no answer, no new payment) before the check stops waiting. */
+const ARRIVAL_QUIET_MS = 300;
+const PAYMENT_QUIET_MS = 100;
+/** More than the provider's latency in the app (200 ms): every payment waiting is answered. */
+const PAYMENT_STEP_MS = 1000;
+const POLL_MS = 5;
+
+export async function rush(ctx: CheckContext, buyers: readonly Buyer[], options: RushOptions = {}): Promise<Reply[]> {
+  const ledger = new Database(ctx.env.PAYMENTS_DB, { readonly: true });
+  const waitingPayments = ledger.prepare("SELECT count(*) FROM charges WHERE status = 'pending'").pluck();
+  const shop = options.holdDatabase ? new Database(ctx.env.SHOP_DB) : undefined;
+  let answered = 0;
+  let done = false;
+  try {
+    if (shop) shop.exec('BEGIN IMMEDIATE');
+    const all = Promise.all(
+      buyers.map(({ name, worker }) =>
+        ctx
+          .visitor(name)
+          .post('/api/buy', { buyer: name }, { worker })
+          .finally(() => answered++),
+      ),
+    ).finally(() => {
+      done = true;
+    });
+
+    /** Wait until every buyer has answered or waits for a payment, or nothing has changed for a while. */
+    const settle = async (quietMs: number) => {
+      let last = '';
+      let since = performance.now();
+      for (;;) {
+        if (done) return;
+        const waiting = Number(waitingPayments.get());
+        if (answered + waiting >= buyers.length) return;
+        const state = `${answered}/${waiting}`;
+        if (state !== last) {
+          last = state;
+          since = performance.now();
+        } else if (performance.now() - since >= quietMs) return;
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    };
+
+    if (shop) {
+      await settle(ARRIVAL_QUIET_MS);
+      shop.exec('ROLLBACK');
+    }
+    while (!done) {
+      await settle(PAYMENT_QUIET_MS);
+      if (done) break;
+      await ctx.advanceClock(PAYMENT_STEP_MS);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    return await all;
+  } finally {
+    if (shop?.inTransaction) shop.exec('ROLLBACK');
+    shop?.close();
+    ledger.close();
+  }
+}
