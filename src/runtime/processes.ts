@@ -24,6 +24,11 @@ export interface SpawnWorkerOptions {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly clock?: 'real' | 'manual';
+  /**
+   * 'web' (the default): import the app and serve it. 'jobs': the host's one scheduled-task
+   * process: import `appFile` (a jobs module), call its default export if it is a function, serve nothing.
+   */
+  readonly role?: 'web' | 'jobs';
   /** Milliseconds the app may take to import and listen. */
   readonly startTimeoutMs?: number;
   readonly onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
@@ -72,6 +77,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
       COURSE_APP_FILE: options.appFile,
       COURSE_PACKAGE_ROOT: packageRoot,
       COURSE_CLOCK: options.clock ?? 'real',
+      ...(options.role === 'jobs' ? { COURSE_ROLE: 'jobs' } : {}),
       NODE_ENV: options.env.NODE_ENV ?? 'development',
       FORCE_COLOR: '0',
     },

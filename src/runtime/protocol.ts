@@ -22,8 +22,11 @@ export interface AppProblem {
 export type WorkerToHost =
   | { readonly type: 'ready'; readonly port: number; readonly pid: number }
   | { readonly type: 'fatal'; readonly problem: AppProblem }
-  | { readonly type: 'clock-advanced'; readonly id: number; readonly now: number };
+  | { readonly type: 'clock-advanced'; readonly id: number; readonly now: number }
+  /** The answer to 'clock-query': the process's time, and how many timers wait on its manual clock (null on a real clock). */
+  | { readonly type: 'clock-state'; readonly id: number; readonly now: number; readonly timers: number | null };
 
 export type HostToWorker =
   | { readonly type: 'clock-advance'; readonly id: number; readonly ms: number }
+  | { readonly type: 'clock-query'; readonly id: number }
   | { readonly type: 'stop' };

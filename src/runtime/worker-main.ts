@@ -4,6 +4,9 @@
 // an ephemeral loopback port and reports over IPC. It exits when the IPC channel closes, so a
 // worker never outlives the course, even when the course is killed with SIGKILL.
 //
+// With COURSE_ROLE=jobs it is instead the host's one scheduled-task process: it imports the
+// jobs module, calls its default export when that is a function, and serves nothing.
+//
 // Self-contained on purpose (node built-ins and one library): it starts once per worker, and
 // every import here is paid N times on each start and reload.
 import http from 'node:http';
@@ -18,6 +21,7 @@ import type { WorkerToHost, HostToWorker, AppProblem } from './protocol.ts';
 const appFile = process.env.COURSE_APP_FILE ?? '';
 const courseRoot = process.env.COURSE_PACKAGE_ROOT ?? '';
 const manualClock = process.env.COURSE_CLOCK === 'manual';
+const role = process.env.COURSE_ROLE === 'jobs' ? 'jobs' : 'web';
 
 function send(message: WorkerToHost): void {
   if (process.connected) process.send?.(message);
@@ -56,7 +60,7 @@ module.registerHooks({
 
 // A clock the course drives: timers started by the app fire only when the check advances
 // time, so a check about timers takes milliseconds and gives the same verdict every run.
-type Clock = { tickAsync(ms: number): Promise<number>; now: number };
+type Clock = { tickAsync(ms: number): Promise<number>; countTimers(): number; now: number };
 let clock: Clock | undefined;
 if (manualClock) {
   const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
@@ -150,6 +154,7 @@ async function loadApp(): Promise<Listener | undefined> {
     send({ type: 'fatal', problem: syntax ?? problem('import', error) });
     return undefined;
   }
+  if (role === 'jobs') return jobsEntry(exported);
   if (exported === undefined) {
     send({
       type: 'fatal',
@@ -176,9 +181,51 @@ async function loadApp(): Promise<Listener | undefined> {
   return exported as Listener;
 }
 
+/**
+ * The jobs process's entry: a module may run its schedule at module level, or default-export a
+ * function that starts it. Its promise, if any, is not awaited (a schedule may never end), but
+ * a rejection is reported like a crash.
+ */
+function jobsEntry(exported: unknown): Listener | undefined {
+  if (typeof exported === 'function') {
+    try {
+      const started = (exported as () => unknown)() as { then?: unknown } | undefined;
+      if (typeof started?.then === 'function') Promise.resolve(started).catch(fatal);
+    } catch (error) {
+      send({ type: 'fatal', problem: problem('import', error) });
+      return undefined;
+    }
+  }
+  return () => {};
+}
+
+function answerClock(message: HostToWorker): boolean {
+  if (message.type === 'clock-advance') {
+    const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
+    if (!clock) done();
+    else clock.tickAsync(message.ms).then(done, fatal);
+    return true;
+  }
+  if (message.type === 'clock-query') {
+    send({ type: 'clock-state', id: message.id, now: Date.now(), timers: clock ? clock.countTimers() : null });
+    return true;
+  }
+  return false;
+}
+
 const app = await loadApp();
 if (!app) {
   setImmediateExit();
+} else if (role === 'jobs') {
+  phase = 'serve';
+  send({ type: 'ready', port: 0, pid: process.pid });
+  process.on('message', (message: HostToWorker) => {
+    if (answerClock(message)) return;
+    if (message.type === 'stop') {
+      process.disconnect();
+      process.exit(0);
+    }
+  });
 } else {
   phase = 'serve';
   const server = http.createServer((req, res) => app(req, res));
@@ -189,11 +236,8 @@ if (!app) {
     send({ type: 'ready', port, pid: process.pid });
   });
   process.on('message', (message: HostToWorker) => {
-    if (message.type === 'clock-advance') {
-      const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
-      if (!clock) done();
-      else clock.tickAsync(message.ms).then(done, fatal);
-    } else if (message.type === 'stop') {
+    if (answerClock(message)) return;
+    if (message.type === 'stop') {
       server.close();
       server.closeAllConnections();
       process.disconnect();
