@@ -372,7 +372,7 @@ describe('the jobs process, the shared manual clock and machines', () => {
     }
   });
 
-  test('workers are numbered from 1 on each machine; the jobs process stays one', async () => {
+  test('scaling out adds machines whose workers count from 1; the jobs process stays one', async () => {
     // Given three workers on one machine, and a jobs process
     const host = new Host({ appFile: fixture('counter.js'), jobsFile: fixture('jobs.js'), workers: 3, cwd: os.tmpdir() });
     hosts.push(host);
@@ -390,12 +390,19 @@ describe('the jobs process, the shared manual clock and machines', () => {
     // When the host scales out to two machines
     const before = host.workers().map((w) => w.pid);
     await host.setMachines(2);
-    // Then six fresh workers run, numbered 1-3 on each machine, and the same jobs process
+    // Then the first machine's workers keep running, three more start numbered 1-3 on the
+    // second machine, and the jobs process is still the same one
     assert.equal(host.workerCount, 6);
     assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3', '2/1', '2/2', '2/3']);
     assert.deepEqual(host.workers().map((w) => w.machine), [1, 1, 1, 2, 2, 2]);
-    assert.ok(await allGone(before));
+    assert.deepEqual(host.workers().slice(0, 3).map((w) => w.pid), before);
     assert.equal(host.jobs()!.pid, jobs);
     assert.ok(alive(jobs));
+    // And scaling back in stops the second machine's workers
+    const second = host.workers().slice(3).map((w) => w.pid);
+    await host.setMachines(1);
+    assert.equal(host.workerCount, 3);
+    assert.ok(await allGone(second));
+    assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3']);
   });
 });

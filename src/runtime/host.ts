@@ -140,17 +140,20 @@ export class Host {
   }
 
   /**
-   * Run as many workers per machine as each machine runs now, on `machines` machines, as a host
-   * scaling out: every worker restarts, numbered from 1 on each machine. The jobs process is one
+   * Scale out (or in) to `machines` machines, each running as many workers as one runs now, as
+   * a host adds machines: the running workers keep running, a new machine's workers start,
+   * numbered from 1 on that machine (a removed machine's workers stop). The jobs process is one
    * per deployment and keeps running.
    */
   async setMachines(machines: number): Promise<void> {
     const perMachine = this.#perMachine(this.#slots.length);
-    this.events.emit({ type: 'reload-start' });
-    await this.#stopWorkers();
+    const count = perMachine * Math.max(1, Math.floor(machines));
+    const kept = this.#slots.slice(0, count);
+    const removed = this.#slots.slice(count);
+    const added = Array.from({ length: Math.max(0, count - kept.length) }, (_, i) => this.#newSlot(kept.length + i + 1));
     this.#machines = Math.max(1, Math.floor(machines));
-    await this.#startWorkers(perMachine * this.#machines);
-    this.events.emit({ type: 'reload-end' });
+    this.#slots = [...kept, ...added];
+    await Promise.all([stopSlots(removed), settleAll(added.map((slot) => this.#launch(slot)))]);
   }
 
   get machines(): number {
@@ -262,24 +265,23 @@ export class Host {
   }
 
   async #startWorkers(count: number): Promise<void> {
-    this.#slots = Array.from({ length: count }, (_, i) => {
-      const slot: WorkerSlot = {
-        index: i + 1,
-        inFlight: 0,
-        served: 0,
-        waiting: [],
-        agent: new http.Agent({ keepAlive: true }),
-        state: 'starting',
-        restarts: 0,
-        retired: false,
-        port: () => slot.ready ?? Promise.reject(new Error('not started')),
-      };
-      return slot;
-    });
-    const started = this.#slots.map((slot) => this.#launch(slot));
-    const results = await Promise.allSettled(started);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    this.#slots = Array.from({ length: count }, (_, i) => this.#newSlot(i + 1));
+    await settleAll(this.#slots.map((slot) => this.#launch(slot)));
+  }
+
+  #newSlot(index: number): WorkerSlot {
+    const slot: WorkerSlot = {
+      index,
+      inFlight: 0,
+      served: 0,
+      waiting: [],
+      agent: new http.Agent({ keepAlive: true }),
+      state: 'starting',
+      restarts: 0,
+      retired: false,
+      port: () => slot.ready ?? Promise.reject(new Error('not started')),
+    };
+    return slot;
   }
 
   #launch(slot: WorkerSlot): Promise<number> {
@@ -382,16 +384,7 @@ export class Host {
   }
 
   async #stopWorkers(): Promise<void> {
-    const slots = this.#slots;
-    await Promise.all(
-      slots.map(async (slot) => {
-        slot.retired = true;
-        slot.agent.destroy();
-        for (const wake of slot.waiting.splice(0)) wake();
-        if (slot.process) await slot.process.stop();
-        slot.state = 'stopped';
-      }),
-    );
+    await stopSlots(this.#slots);
   }
 }
 
@@ -400,4 +393,16 @@ async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
   const results = await Promise.allSettled(work);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+async function stopSlots(slots: readonly WorkerSlot[]): Promise<void> {
+  await Promise.all(
+    slots.map(async (slot) => {
+      slot.retired = true;
+      slot.agent.destroy();
+      for (const wake of slot.waiting.splice(0)) wake();
+      if (slot.process) await slot.process.stop();
+      slot.state = 'stopped';
+    }),
+  );
 }
