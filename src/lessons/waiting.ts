@@ -52,3 +52,38 @@ export async function settle(ctx: CheckContext, worker: number, send: () => Prom
   if (!request.answered()) await ctx.advanceClock(LET_TIME_PASS_MS);
   return request.reply;
 }
+
+/** One request of a scenario, sent to a given worker. */
+export interface Turn {
+  readonly worker: number;
+  send(): Promise<Reply>;
+}
+
+export interface Turns {
+  /** The requests sent, in order; fewer than asked when one got stuck. */
+  readonly requests: readonly InFlight[];
+  /** How each went before the next was sent. */
+  readonly progress: readonly Progress[];
+}
+
+/**
+ * Send each request only once the ones before it are parked in an await on their worker (or
+ * answered): each later request then arrives while the earlier ones wait, the same way on
+ * every run. Stops after a request that gets stuck. The caller then lets time pass.
+ */
+export async function inTurn(ctx: CheckContext, turns: readonly Turn[]): Promise<Turns> {
+  const parked = new Map<number, number>();
+  for (const worker of new Set(turns.map((t) => t.worker))) parked.set(worker, await timersOn(ctx, worker));
+  const requests: InFlight[] = [];
+  const progress: Progress[] = [];
+  for (const turn of turns) {
+    const request = inFlight(turn.send());
+    requests.push(request);
+    const expected = parked.get(turn.worker)! + 1;
+    const result = await untilWaiting(ctx, turn.worker, expected, request);
+    progress.push(result);
+    if (result === 'waiting') parked.set(turn.worker, expected);
+    if (result === 'stuck') break;
+  }
+  return { requests, progress };
+}

@@ -5,7 +5,7 @@ import { describe, expectJson, fail } from '../../check/expect.ts';
 import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { inFlight, LET_TIME_PASS_MS, settle, timersOn, untilWaiting, type InFlight } from '../waiting.ts';
+import { inTurn, LET_TIME_PASS_MS, settle } from '../waiting.ts';
 
 interface Customer {
   readonly id: number;
@@ -39,10 +39,6 @@ async function signIn(ctx: CheckContext, name: string): Promise<void> {
   expectJson(reply, `JSON like {"name": "${name}"}`);
 }
 
-function account(ctx: CheckContext, name: string): InFlight {
-  return inFlight(ctx.visitor(name).get('/api/account', { worker: WORKER }));
-}
-
 /** Demand that `reply` is `name`'s own account page, and nobody else's. */
 function expectAccount(reply: Reply, name: string, diagnosis: string): void {
   const want = customer(name);
@@ -68,35 +64,33 @@ function expectAccount(reply: Reply, name: string, diagnosis: string): void {
  * await (or answered), then let the network calls finish. Returns the replies in the same order.
  */
 async function overlapping(ctx: CheckContext, names: readonly string[]): Promise<Reply[]> {
-  const before = await timersOn(ctx, WORKER);
-  const requests: InFlight[] = [];
-  let parked = 0;
-  for (const [i, name] of names.entries()) {
-    const request = account(ctx, name);
-    requests.push(request);
-    const progress = await untilWaiting(ctx, WORKER, before + parked + 1, request);
-    if (progress === 'waiting') parked++;
-    if (progress === 'answered' && i === 0) {
-      const reply = await request.reply;
-      fail({
-        expected: `${name}'s request to wait for the audit log and the warehouse, as it does on the real host`,
-        got: `an answer at once: ${reply.status} ${reply.body}`,
-        diagnosis:
-          'The check needs each page to wait for its network calls, as it would in production. Keep `await writeAuditLog(...)` and `await fetchOrders(...)`: the fix is where the customer is kept, not whether the app waits.',
-      });
-    }
-    if (progress === 'stuck') {
-      const earlier = names.slice(0, i);
-      fail({
-        expected: earlier.length
-          ? `${name}'s request to go ahead while ${earlier.join(' and ')}'s ${earlier.length > 1 ? 'were' : 'was'} waiting`
-          : `${name}'s request to reach its first network call`,
-        got: `no progress within 1.5 s (${parked} request${parked === 1 ? '' : 's'} waiting on the network)`,
-        diagnosis: earlier.length
-          ? `Requests in this worker take turns: ${name}'s waits until ${earlier.join(' and ')}'s is done. A lock or queue around each request makes Node a one-request-at-a-time worker again, and one slow page then stalls every visitor. Keep the customer per request instead.`
-          : 'The request never got to the audit log. Does every middleware call next()?',
-      });
-    }
+  const { requests, progress } = await inTurn(
+    ctx,
+    names.map((name) => ({ worker: WORKER, send: () => ctx.visitor(name).get('/api/account', { worker: WORKER }) })),
+  );
+  if (progress[0] === 'answered') {
+    const reply = await requests[0].reply;
+    fail({
+      expected: `${names[0]}'s request to wait for the audit log and the warehouse, as it does on the real host`,
+      got: `an answer at once: ${reply.status} ${reply.body}`,
+      diagnosis:
+        'The check needs each page to wait for its network calls, as it would in production. Keep `await writeAuditLog(...)` and `await fetchOrders(...)`: the fix is where the customer is kept, not whether the app waits.',
+    });
+  }
+  const stuck = progress.indexOf('stuck');
+  if (stuck >= 0) {
+    const name = names[stuck];
+    const earlier = names.slice(0, stuck);
+    const waiting = progress.filter((p) => p === 'waiting').length;
+    fail({
+      expected: earlier.length
+        ? `${name}'s request to go ahead while ${earlier.join(' and ')}'s ${earlier.length > 1 ? 'were' : 'was'} waiting`
+        : `${name}'s request to reach its first network call`,
+      got: `no progress within 1.5 s (${waiting} request${waiting === 1 ? '' : 's'} waiting on the network)`,
+      diagnosis: earlier.length
+        ? `Requests in this worker take turns: ${name}'s waits until ${earlier.join(' and ')}'s is done. A lock or queue around each request makes Node a one-request-at-a-time worker again, and one slow page then stalls every visitor. Keep the customer per request instead.`
+        : 'The request never got to the audit log. Does every middleware call next()?',
+    });
   }
   await ctx.advanceClock(LET_TIME_PASS_MS);
   return Promise.all(requests.map((r) => r.reply));
