@@ -7,8 +7,9 @@ import everyonesList from './02-everyones-list/lesson.ts';
 import twoWorkersTwoLists from './03-two-workers-two-lists/lesson.ts';
 import crossedWires from './07-crossed-wires/lesson.ts';
 import theJobThatRunsThreeTimes from './08-the-job-that-runs-three-times/lesson.ts';
+import capstone from './09-capstone/lesson.ts';
 
-export const lessons: readonly Lesson[] = [frozenAtStartup, everyonesList, twoWorkersTwoLists, crossedWires, theJobThatRunsThreeTimes];
+export const lessons: readonly Lesson[] = [frozenAtStartup, everyonesList, twoWorkersTwoLists, crossedWires, theJobThatRunsThreeTimes, capstone];
 
 /** Find a lesson by number ("2"), slug ("02-everyones-list") or the slug's words ("everyones-list"). */
 export function findLesson(key: string): Lesson | undefined {
