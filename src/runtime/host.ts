@@ -44,8 +44,11 @@ export interface ClockState {
 
 export interface WorkerInfo {
   readonly index: number;
-  /** The machine this worker runs on, from 1; its COURSE_WORKER counts from 1 on each machine. */
-  readonly machine: number;
+  /**
+   * The machine this worker runs on, from 1; its COURSE_WORKER counts from 1 on each machine.
+   * Always set by the host (optional only so that views and tests written before it still type-check).
+   */
+  readonly machine?: number;
   readonly pid: number;
   readonly state: WorkerState;
   readonly served: number;
