@@ -29,9 +29,10 @@ const customer = (name: string) => CUSTOMERS.find((c) => c.name === name)!;
 /** The one worker of this lesson (with --workers N the check still talks to worker 1 only). */
 const WORKER = 1;
 
-const CROSSED =
-  "alice's request was still waiting (for the audit log, then the warehouse) when bob's arrived in the same worker. " +
-  "bob's request replaced the customer the app keeps in module scope (`currentCustomer`, or anything keyed by what every visitor shares), and alice's code read bob's after its await. " +
+/** What it means when `victim`'s page shows `other`'s details. */
+const crossed = (victim: string, other: string) =>
+  `${victim}'s request and ${other}'s were in the same worker at once: one was still waiting (for the audit log, then the warehouse) when the other arrived. ` +
+  `The customer the app keeps in module scope (\`currentCustomer\`, or anything keyed by what every visitor shares) was replaced meanwhile, and ${victim}'s code read ${other}'s after its await. ` +
   'Keep the customer with the request itself: `req.customer`, `res.locals.customer`, or an AsyncLocalStorage.';
 
 async function signIn(ctx: CheckContext, name: string): Promise<void> {
@@ -40,7 +41,7 @@ async function signIn(ctx: CheckContext, name: string): Promise<void> {
 }
 
 /** Demand that `reply` is `name`'s own account page, and nobody else's. */
-function expectAccount(reply: Reply, name: string, diagnosis: string): void {
+function expectAccount(reply: Reply, name: string): void {
   const want = customer(name);
   const body = expectJson(reply, `JSON like {"name", "fullName", "address", "orders"}`) as Record<string, unknown>;
   const orders = Array.isArray(body.orders) ? body.orders.map((o: { id?: unknown }) => o?.id) : undefined;
@@ -55,7 +56,7 @@ function expectAccount(reply: Reply, name: string, diagnosis: string): void {
   fail({
     expected: `${name}'s own account (${want.name}, ${JSON.stringify(want.address)}, orders ${JSON.stringify(want.orders)}) from ${describe(reply)}`,
     got: other ? `${other.name}'s details: ${shown}` : shown,
-    diagnosis: other ? diagnosis : 'Keep the answer\'s shape: the signed-in customer\'s name, fullName, address and orders.',
+    diagnosis: other ? crossed(name, other.name) : "Keep the answer's shape: the signed-in customer's name, fullName, address and orders.",
   });
 }
 
@@ -143,7 +144,7 @@ const lesson: Lesson = {
       async run(ctx) {
         await signIn(ctx, 'alice');
         const reply = await settle(ctx, WORKER, () => ctx.visitor('alice').get('/api/account', { worker: WORKER }));
-        expectAccount(reply, 'alice', 'With one request at a time there is nothing to cross: is the sign-in cookie read back correctly?');
+        expectAccount(reply, 'alice');
       },
     },
     {
@@ -151,15 +152,15 @@ const lesson: Lesson = {
       async run(ctx) {
         await signIn(ctx, 'bob');
         const [alice, bob] = await overlapping(ctx, ['alice', 'bob']);
-        expectAccount(alice, 'alice', CROSSED);
-        expectAccount(bob, 'bob', CROSSED);
+        expectAccount(alice, 'alice');
+        expectAccount(bob, 'bob');
       },
     },
     {
       title: 'alice, a visitor who has not signed in, and bob at once: each gets their own answer',
       async run(ctx) {
         const [alice, carol, bob] = await overlapping(ctx, ['alice', 'carol', 'bob']);
-        expectAccount(alice, 'alice', CROSSED);
+        expectAccount(alice, 'alice');
         if (carol.status !== 401) {
           fail({
             expected: `401 "Sign in first" for carol, who never signed in, from ${describe(carol)}`,
@@ -168,7 +169,7 @@ const lesson: Lesson = {
               "carol's request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks \"who is this?\" must ask the request itself.",
           });
         }
-        expectAccount(bob, 'bob', CROSSED);
+        expectAccount(bob, 'bob');
       },
     },
   ],
