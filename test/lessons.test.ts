@@ -20,13 +20,18 @@ interface Fixture {
   readonly failsAt?: string;
 }
 
+/**
+ * A fixture is one app file, or a folder holding the lesson's app file and its neighbours (a
+ * jobs.js the host runs beside the app, say); the app file's first line says what to expect.
+ */
 export function fixturesOf(lesson: Lesson): Fixture[] {
   const dir = path.join(fixturesRoot, lesson.slug);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.js') || name.endsWith('.mjs'))
-    .map((name) => {
-      const file = path.join(dir, name);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => (entry.isFile() && /\.m?js$/.test(entry.name)) || (entry.isDirectory() && existsSync(path.join(dir, entry.name, lesson.file))))
+    .map((entry) => {
+      const name = entry.name;
+      const file = entry.isDirectory() ? path.join(dir, name, lesson.file) : path.join(dir, name);
       const header = readFileSync(file, 'utf8').split('\n')[0];
       const pass = /^\/\/ expect: pass\b/.test(header);
       const failMatch = /^\/\/ expect: fail at "(.+)"/.exec(header);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Host, type HostOptions } from '../src/runtime/host.ts';
+import { Host, type ClockState, type HostOptions } from '../src/runtime/host.ts';
 import { PortBusyError, seededRandom, WORKER_HEADER, PIN_HEADER } from '../src/runtime/dispatcher.ts';
 import { AppStartError } from '../src/runtime/processes.ts';
 import type { HostEvent } from '../src/runtime/events.ts';
@@ -270,5 +270,139 @@ describe("the learner's app going wrong", () => {
     const event = await crashed;
     assert.ok(event.type === 'worker-crashed');
     assert.match(event.problem.message, /exited with code 3/);
+  });
+});
+
+describe('the jobs process, the shared manual clock and machines', () => {
+  /** Lines the jobs process printed, from the host's events. */
+  function jobsLines(host: Host): string[] {
+    const lines: string[] = [];
+    host.events.on((e) => {
+      if (e.type === 'jobs-output') lines.push(e.line);
+    });
+    return lines;
+  }
+
+  test('the jobs module runs in exactly one extra process, with the workers\' env and clock, serving nothing', async () => {
+    // Given a host with three workers and a jobs module on the manual clock
+    const host = new Host({
+      appFile: fixture('timer.js'),
+      jobsFile: fixture('jobs.js'),
+      workers: 3,
+      cwd: os.tmpdir(),
+      clock: 'manual',
+      env: { GREETING: 'hello' },
+    });
+    hosts.push(host);
+    const lines = jobsLines(host);
+    await host.start();
+    const jobs = host.jobs();
+    assert.ok(jobs && alive(jobs.pid), 'the jobs process runs');
+    assert.ok(!host.workers().some((w) => w.pid === jobs.pid), 'it is not one of the workers');
+    // When the clock moves 3.5 s
+    await host.advanceClock(3500);
+    // Then the jobs process ran its schedule once and ticked three times, as each worker did
+    assert.match(lines[0] ?? '', /^jobs started at \d+ with hello; worker none$/);
+    assert.equal(lines.filter((l) => l.startsWith('tick ')).length, 3);
+    for (const k of ['1', '2', '3']) assert.equal((await getJson(host, '/', { [PIN_HEADER]: k })).body.ticks, 3);
+    // And requests never go to it
+    const served = new Set<number>();
+    for (let i = 0; i < 6; i++) served.add((await getJson(host, '/')).worker);
+    assert.deepEqual([...served].sort(), [1, 2, 3]);
+  });
+
+  test('a reload restarts the jobs process; stop ends it', async () => {
+    const host = new Host({ appFile: fixture('counter.js'), jobsFile: fixture('jobs.js'), workers: 1, cwd: os.tmpdir(), clock: 'manual' });
+    hosts.push(host);
+    await host.start();
+    const before = host.jobs()!.pid;
+    await host.reload();
+    const after = host.jobs()!.pid;
+    assert.notEqual(after, before);
+    assert.ok(await allGone([before]));
+    await host.stop();
+    assert.ok(await allGone([after]));
+  });
+
+  test('a jobs module that throws as it starts fails the start with its file and line', async () => {
+    const host = new Host({ appFile: fixture('counter.js'), jobsFile: fixture('jobs-throws.js'), workers: 2, cwd: os.tmpdir() });
+    hosts.push(host);
+    const error = await host.start().then(
+      () => assert.fail('the host should not start'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof AppStartError);
+    assert.match(error.problem.message, /the schedule could not start/);
+    assert.equal(error.problem.file, fixture('jobs-throws.js'));
+    assert.equal(error.problem.line, 3);
+  });
+
+  test('clockState tells that a request is waiting on a timer, and the time', async () => {
+    // Given one concurrent worker on the manual clock, idle
+    const host = await startHost({ appFile: fixture('counter.js'), clock: 'manual', mode: 'concurrent' });
+    const idle = await host.clockState(1);
+    assert.equal(idle?.timers, 0);
+    // When a request that waits 100 ms on a timer arrives
+    const slow = getJson(host, '/slow?ms=100');
+    let waiting: ClockState | undefined = idle;
+    for (let i = 0; i < 200 && waiting?.timers === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      waiting = await host.clockState(1);
+    }
+    // Then the worker holds one timer, and the request is answered only once the clock moves
+    assert.equal(waiting?.timers, 1);
+    await host.advanceClock(100);
+    assert.equal((await slow).status, 200);
+    const after = await host.clockState(1);
+    assert.equal(after?.timers, 0);
+    assert.equal(after!.now - idle!.now, 100);
+    assert.equal(await host.clockState(2), undefined, 'there is no worker 2');
+  });
+
+  test('the manual clock keeps its time across a reload and starts where the env says', async () => {
+    const start = Date.UTC(2025, 5, 2, 9, 0, 0);
+    const host = await startHost({ appFile: fixture('timer.js'), workers: 2, clock: 'manual', env: { COURSE_CLOCK_START: String(start) } });
+    assert.equal((await getJson(host, '/')).body.now, start);
+    await host.advanceClock(5000);
+    await host.reload();
+    for (const k of ['1', '2']) {
+      const reply = await getJson(host, '/', { [PIN_HEADER]: k });
+      assert.equal(reply.body.now, start + 5000, `worker ${k} starts at the moved time`);
+      assert.equal(reply.body.ticks, 0, 'a fresh worker');
+    }
+  });
+
+  test('scaling out adds machines whose workers count from 1; the jobs process stays one', async () => {
+    // Given three workers on one machine, and a jobs process
+    const host = new Host({ appFile: fixture('counter.js'), jobsFile: fixture('jobs.js'), workers: 3, cwd: os.tmpdir() });
+    hosts.push(host);
+    await host.start();
+    const jobs = host.jobs()!.pid;
+    const numbers = async () => {
+      const seen = [];
+      for (let k = 1; k <= host.workerCount; k++) {
+        const { body } = await getJson(host, '/', { [PIN_HEADER]: String(k) });
+        seen.push(`${body.machine}/${body.worker}`);
+      }
+      return seen;
+    };
+    assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3']);
+    // When the host scales out to two machines
+    const before = host.workers().map((w) => w.pid);
+    await host.setMachines(2);
+    // Then the first machine's workers keep running, three more start numbered 1-3 on the
+    // second machine, and the jobs process is still the same one
+    assert.equal(host.workerCount, 6);
+    assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3', '2/1', '2/2', '2/3']);
+    assert.deepEqual(host.workers().map((w) => w.machine), [1, 1, 1, 2, 2, 2]);
+    assert.deepEqual(host.workers().slice(0, 3).map((w) => w.pid), before);
+    assert.equal(host.jobs()!.pid, jobs);
+    assert.ok(alive(jobs));
+    // And scaling back in stops the second machine's workers
+    const second = host.workers().slice(3).map((w) => w.pid);
+    await host.setMachines(1);
+    assert.equal(host.workerCount, 3);
+    assert.ok(await allGone(second));
+    assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3']);
   });
 });

@@ -1,6 +1,6 @@
 // The check engine: start the learner's app on a fresh host with fresh data, run the lesson's
 // steps as simulated visitors, and record a transcript. Teardown always runs.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Host } from '../runtime/host.ts';
@@ -83,8 +83,10 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`Could not write the seed data for lesson ${lesson.number} in ${dataDir}: ${(error as Error).message}`);
   }
+  const jobsFile = lesson.jobs ? path.join(path.dirname(options.appFile), lesson.jobs) : undefined;
   const host = new Host({
     appFile: options.appFile,
+    jobsFile: jobsFile && existsSync(jobsFile) ? jobsFile : undefined,
     workers,
     policy,
     seed: options.seed,
@@ -112,8 +114,8 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
 
   const output: string[] = [];
   const offHost = host.events.on((event) => {
-    if (event.type === 'worker-output') {
-      output.push(`[worker ${event.worker}] ${event.line}`);
+    if (event.type === 'worker-output' || event.type === 'jobs-output') {
+      output.push(`[${event.type === 'jobs-output' ? 'jobs' : `worker ${event.worker}`}] ${event.line}`);
       if (output.length > 400) output.splice(0, output.length - 400);
     }
     emit({ type: 'host', event });
@@ -160,6 +162,8 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       env,
       reload: () => host.reload(),
       advanceClock: (ms) => host.advanceClock(ms),
+      clockState: (worker) => host.clockState(worker),
+      setMachines: (machines) => host.setMachines(machines),
     };
 
     const steps: StepResult[] = [];

@@ -8,8 +8,21 @@ import twoWorkersTwoLists from './03-two-workers-two-lists/lesson.ts';
 import loggedOutAtRandom from './04-logged-out-at-random/lesson.ts';
 import theCacheThatLies from './05-the-cache-that-lies/lesson.ts';
 import lostUpdates from './06-lost-updates/lesson.ts';
+import crossedWires from './07-crossed-wires/lesson.ts';
+import theJobThatRunsThreeTimes from './08-the-job-that-runs-three-times/lesson.ts';
+import capstone from './09-capstone/lesson.ts';
 
-export const lessons: readonly Lesson[] = [frozenAtStartup, everyonesList, twoWorkersTwoLists, loggedOutAtRandom, theCacheThatLies, lostUpdates];
+export const lessons: readonly Lesson[] = [
+  frozenAtStartup,
+  everyonesList,
+  twoWorkersTwoLists,
+  loggedOutAtRandom,
+  theCacheThatLies,
+  lostUpdates,
+  crossedWires,
+  theJobThatRunsThreeTimes,
+  capstone,
+];
 
 /** Find a lesson by number ("2"), slug ("02-everyones-list") or the slug's words ("everyones-list"). */
 export function findLesson(key: string): Lesson | undefined {

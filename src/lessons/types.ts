@@ -1,6 +1,7 @@
 // What a lesson is: data (text, hints, where the exercise lives) plus a scripted check.
 import type { Visitor } from '../check/visitor.ts';
 import type { WorkerMode } from '../runtime/dispatcher.ts';
+import type { ClockState } from '../runtime/host.ts';
 
 export type Track = 'core' | 'advanced';
 
@@ -18,11 +19,18 @@ export interface CheckContext {
   reload(): Promise<void>;
   /** Move the workers' clock forward (lessons with a manual clock). */
   advanceClock(ms: number): Promise<void>;
+  /**
+   * Worker k's time and how many timers wait on its manual clock: lets a step see that a
+   * request is waiting (on a simulated network call) before it sends the next one.
+   */
+  clockState(worker: number): Promise<ClockState | undefined>;
+  /** Spread the workers over this many machines, each running as many as one runs now (all restart). */
+  setMachines(machines: number): Promise<void>;
 }
 
 export interface CheckStep {
   readonly title: string;
-  /** The step reloads the host: the engine keeps warm spare workers ready for it. */
+  /** The step reloads the host or starts more workers: the engine keeps warm spare workers ready for it. */
   readonly reloads?: boolean;
   run(ctx: CheckContext): Promise<void>;
   /**
@@ -54,6 +62,11 @@ export interface Lesson {
   readonly workers: number;
   readonly mode: WorkerMode;
   readonly clock?: 'real' | 'manual';
+  /**
+   * A file beside the app (say "jobs.js") that the host runs, when it exists, in one process of
+   * its own next to the workers: the place for a scheduled task.
+   */
+  readonly jobs?: string;
   /** True when running the check with one worker teaches something (the "works locally" moment). */
   readonly worksLocally?: boolean;
   /** A short summary of a JSON answer for transcripts, when the lesson can say it better than raw JSON. */

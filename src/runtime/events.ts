@@ -32,7 +32,19 @@ export type HostEvent =
       readonly error?: string;
     }
   | { readonly type: 'reload-start' }
-  | { readonly type: 'reload-end' };
+  | { readonly type: 'reload-end' }
+  // The host's one scheduled-task process (HostOptions.jobsFile), which serves no requests.
+  | { readonly type: 'jobs-starting'; readonly pid: number }
+  | { readonly type: 'jobs-ready'; readonly pid: number }
+  | { readonly type: 'jobs-output'; readonly stream: 'stdout' | 'stderr'; readonly line: string }
+  | { readonly type: 'jobs-crashed'; readonly pid: number; readonly problem: AppProblem }
+  | {
+      readonly type: 'jobs-exited';
+      readonly pid: number;
+      readonly code: number | null;
+      readonly signal: string | null;
+      readonly expected: boolean;
+    };
 
 export type Listener<E> = (event: E) => void;
 

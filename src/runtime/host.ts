@@ -4,7 +4,7 @@ import http from 'node:http';
 import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatcher.ts';
 import { EventStream, type HostEvent, type WorkerState } from './events.ts';
 import { AppStartError, prewarm, spawnWorker, type WorkerProcess } from './processes.ts';
-import type { AppProblem } from './protocol.ts';
+import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
 
 export interface HostOptions {
   /** Absolute path of the app module to serve. */
@@ -25,10 +25,32 @@ export interface HostOptions {
   readonly spares?: boolean;
   /** Start a fresh worker in place of one that crashed, as a host's master process does. */
   readonly restartCrashed?: boolean;
+  /**
+   * A module to run in one process of its own beside the workers, as a host's scheduled task
+   * (a clock process, a cron job): same environment and clock as the workers, no requests.
+   * Started with the workers, restarted by a reload, left running when the workers are scaled.
+   */
+  readonly jobsFile?: string;
+  /**
+   * Machines the workers are spread over (default 1). COURSE_WORKER counts from 1 on each
+   * machine, as each machine's own process manager numbers its workers; COURSE_MACHINE names it.
+   */
+  readonly machines?: number;
+}
+
+/** A process's time and the timers waiting on its manual clock (null on a real clock). */
+export interface ClockState {
+  readonly now: number;
+  readonly timers: number | null;
 }
 
 export interface WorkerInfo {
   readonly index: number;
+  /**
+   * The machine this worker runs on, from 1; its COURSE_WORKER counts from 1 on each machine.
+   * Always set by the host (optional only so that views and tests written before it still type-check).
+   */
+  readonly machine?: number;
   readonly pid: number;
   readonly state: WorkerState;
   readonly served: number;
@@ -44,6 +66,12 @@ interface WorkerSlot extends Slot {
   retired: boolean;
 }
 
+interface JobsSlot {
+  process: WorkerProcess;
+  restarts: number;
+  retired: boolean;
+}
+
 export class Host {
   readonly events = new EventStream<HostEvent>();
   readonly options: HostOptions;
@@ -54,10 +82,17 @@ export class Host {
   #clockId = 0;
   #stopped = false;
   #problems: AppProblem[] = [];
+  #jobs: JobsSlot | undefined;
+  #machines: number;
+  /** The manual clock's start and how far it has been moved: a process started later starts at that time. */
+  readonly #clockStart: number;
+  #clockMoved = 0;
 
   constructor(options: HostOptions) {
     this.options = options;
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+    this.#machines = Math.max(1, Math.floor(options.machines ?? 1));
+    this.#clockStart = Number(options.env?.COURSE_CLOCK_START ?? Date.now());
     this.#dispatcher = new Dispatcher({
       slots: () => this.#slots,
       events: this.events,
@@ -93,28 +128,52 @@ export class Host {
   async start(): Promise<void> {
     this.#port = await this.#dispatcher.listen(this.options.port ?? 0);
     try {
-      await this.#startWorkers(this.options.workers);
+      await settleAll([this.#startWorkers(this.options.workers), this.#startJobs()]);
     } catch (error) {
       await this.stop();
       throw error;
     }
   }
 
-  /** Stop every worker and start fresh ones: module-level code runs again, memory starts empty. */
+  /**
+   * Stop every worker (and the jobs process) and start fresh ones: module-level code runs
+   * again, memory starts empty.
+   */
   async reload(): Promise<void> {
     await this.setWorkerCount(this.#slots.length);
   }
 
   /**
-   * Change the number of workers: every worker is replaced, as a host applies a new worker
-   * count. The old ones stop while the new ones start; requests arriving meanwhile wait for
-   * the new ones.
+   * Scale out (or in) to `machines` machines, each running as many workers as one runs now, as
+   * a host adds machines: the running workers keep running, a new machine's workers start,
+   * numbered from 1 on that machine (a removed machine's workers stop). The jobs process is one
+   * per deployment and keeps running.
+   */
+  async setMachines(machines: number): Promise<void> {
+    const perMachine = this.#perMachine(this.#slots.length);
+    const count = perMachine * Math.max(1, Math.floor(machines));
+    const kept = this.#slots.slice(0, count);
+    const removed = this.#slots.slice(count);
+    const added = Array.from({ length: Math.max(0, count - kept.length) }, (_, i) => this.#newSlot(kept.length + i + 1));
+    this.#machines = Math.max(1, Math.floor(machines));
+    this.#slots = [...kept, ...added];
+    await Promise.all([stopSlots(removed), settleAll(added.map((slot) => this.#launch(slot)))]);
+  }
+
+  get machines(): number {
+    return this.#machines;
+  }
+
+  /**
+   * Change the number of workers: every worker (and the jobs process) is replaced, as a host
+   * applies a new worker count. The old ones stop while the new ones start; requests arriving
+   * meanwhile wait for the new ones.
    */
   async setWorkerCount(count: number): Promise<void> {
     this.events.emit({ type: 'reload-start' });
     const old = this.#slots;
-    const stopped = this.#stopWorkers(old);
-    const started = this.#startWorkers(count);
+    const stopped = Promise.all([stopSlots(old), this.#stopJobs()]);
+    const started = settleAll([this.#startWorkers(count), this.#startJobs()]);
     await Promise.allSettled([stopped, started]);
     await started;
     this.events.emit({ type: 'reload-end' });
@@ -123,6 +182,7 @@ export class Host {
   workers(): WorkerInfo[] {
     return this.#slots.map((slot) => ({
       index: slot.index,
+      machine: this.#placement(slot.index).machine,
       pid: slot.process?.pid ?? 0,
       state: slot.state,
       served: slot.served,
@@ -136,29 +196,43 @@ export class Host {
     return this.#slots[worker - 1]?.process?.output() ?? [];
   }
 
-  /** Move the manual clock of every worker forward; resolves when all timers due have run. */
+  /** The jobs process, when the host runs one. */
+  jobs(): { readonly pid: number; readonly restarts: number } | undefined {
+    return this.#jobs && { pid: this.#jobs.process.pid, restarts: this.#jobs.restarts };
+  }
+
+  /**
+   * Move the manual clock of every worker (and the jobs process) forward; resolves when all
+   * timers due have run. Processes started later start at the moved time, so a reload or a
+   * restart never turns the clock back.
+   */
   async advanceClock(ms: number): Promise<void> {
+    this.#clockMoved += ms;
+    const processes: Array<{ proc?: WorkerProcess; ready?: Promise<unknown> }> = this.#slots.map((slot) => ({ proc: slot.process, ready: slot.ready }));
+    if (this.#jobs) processes.push({ proc: this.#jobs.process, ready: this.#jobs.process.ready });
     await Promise.all(
-      this.#slots.map(async (slot) => {
-        const proc = slot.process;
+      processes.map(async ({ proc, ready }) => {
         if (!proc) return;
-        await slot.ready;
+        await ready?.catch(() => {});
         const id = ++this.#clockId;
-        await new Promise<void>((resolve) => {
-          const off = proc.onMessage((message) => {
-            if (message.type === 'clock-advanced' && message.id === id) {
-              off();
-              resolve();
-            }
-          });
-          void proc.exited.then(() => {
-            off();
-            resolve();
-          });
-          proc.send({ type: 'clock-advance', id, ms });
-        });
+        await this.#ask(proc, { type: 'clock-advance', id, ms }, (m) => m.type === 'clock-advanced' && m.id === id);
       }),
     );
+  }
+
+  /**
+   * Worker k's time and how many timers wait on its manual clock: a check can tell that a
+   * request is waiting on a timer (a simulated network call) before it sends the next one.
+   * Undefined when the worker is not running.
+   */
+  async clockState(worker: number): Promise<ClockState | undefined> {
+    const slot = this.#slots[worker - 1];
+    const proc = slot?.process;
+    if (!proc) return undefined;
+    await slot.ready?.catch(() => {});
+    const id = ++this.#clockId;
+    const answer = await this.#ask(proc, { type: 'clock-query', id }, (m) => m.type === 'clock-state' && m.id === id);
+    return answer?.type === 'clock-state' ? { now: answer.now, timers: answer.timers } : undefined;
   }
 
   /**
@@ -166,24 +240,18 @@ export class Host {
    * written before it is read by then), and the exit of any worker that is dying. Bounded.
    */
   async settle(limitMs = 500): Promise<void> {
+    const processes = this.#slots.map((slot) => slot.process);
+    if (this.#jobs) processes.push(this.#jobs.process);
     await Promise.all(
-      this.#slots.map((slot) => {
-        const proc = slot.process;
-        if (!proc) return undefined;
+      processes.map(async (proc) => {
+        if (!proc) return;
         const id = ++this.#clockId;
-        return new Promise<void>((resolve) => {
-          const timer = setTimeout(done, limitMs);
-          const off = proc.onMessage((message) => {
-            if (message.type === 'pong' && message.id === id) done();
-          });
-          void proc.exited.then(done);
-          function done() {
-            clearTimeout(timer);
-            off();
-            resolve();
-          }
-          proc.send({ type: 'ping', id });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const limit = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, limitMs);
         });
+        await Promise.race([this.#ask(proc, { type: 'ping', id }, (m) => m.type === 'pong' && m.id === id), limit]);
+        clearTimeout(timer);
       }),
     );
   }
@@ -191,37 +259,78 @@ export class Host {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await Promise.all([this.#stopWorkers(this.#slots), this.#dispatcher.close()]);
+    await Promise.all([this.#stopWorkers(), this.#stopJobs(), this.#dispatcher.close()]);
+  }
+
+  /** Send a message and wait for the answer `match` picks; undefined if the process exits first. */
+  #ask(proc: WorkerProcess, message: HostToWorker, match: (m: WorkerToHost) => boolean): Promise<WorkerToHost | undefined> {
+    return new Promise((resolve) => {
+      const off = proc.onMessage((answer) => {
+        if (match(answer)) {
+          off();
+          resolve(answer);
+        }
+      });
+      void proc.exited.then(() => {
+        off();
+        resolve(undefined);
+      });
+      proc.send(message);
+    });
+  }
+
+  #perMachine(count: number): number {
+    return Math.max(1, Math.ceil(count / this.#machines));
+  }
+
+  /** Where worker `index` runs: its machine, and its number on that machine. */
+  #placement(index: number): { machine: number; number: number } {
+    const per = this.#perMachine(this.#slots.length);
+    return { machine: Math.floor((index - 1) / per) + 1, number: ((index - 1) % per) + 1 };
+  }
+
+  /** Environment every process of this host gets: the options' env, and the clock's current time when it is manual. */
+  #processEnv(): Record<string, string> {
+    const env: Record<string, string> = { ...this.options.env };
+    if (this.options.clock === 'manual') env.COURSE_CLOCK_START = String(this.#clockNow());
+    return env;
+  }
+
+  /** Where the manual clock stands now: a process started now starts there. */
+  #clockNow(): number {
+    return this.#clockStart + this.#clockMoved;
   }
 
   async #startWorkers(count: number): Promise<void> {
-    this.#slots = Array.from({ length: count }, (_, i) => {
-      const slot: WorkerSlot = {
-        index: i + 1,
-        inFlight: 0,
-        served: 0,
-        waiting: [],
-        agent: new http.Agent({ keepAlive: true }),
-        state: 'starting',
-        restarts: 0,
-        retired: false,
-        port: () => slot.ready ?? Promise.reject(new Error('not started')),
-      };
-      return slot;
-    });
-    const started = this.#slots.map((slot) => this.#launch(slot));
-    const results = await Promise.allSettled(started);
-    if (this.options.spares) void prewarm(count);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    this.#slots = Array.from({ length: count }, (_, i) => this.#newSlot(i + 1));
+    const started = settleAll(this.#slots.map((slot) => this.#launch(slot)));
+    if (this.options.spares) void started.then(() => prewarm(count), () => {});
+    await started;
+  }
+
+  #newSlot(index: number): WorkerSlot {
+    const slot: WorkerSlot = {
+      index,
+      inFlight: 0,
+      served: 0,
+      waiting: [],
+      agent: new http.Agent({ keepAlive: true }),
+      state: 'starting',
+      restarts: 0,
+      retired: false,
+      port: () => slot.ready ?? Promise.reject(new Error('not started')),
+    };
+    return slot;
   }
 
   #launch(slot: WorkerSlot): Promise<number> {
+    const { machine, number } = this.#placement(slot.index);
     const proc = spawnWorker({
       appFile: this.options.appFile,
-      env: { ...this.options.env, COURSE_WORKER: String(slot.index) },
+      env: { ...this.#processEnv(), COURSE_WORKER: String(number), COURSE_MACHINE: String(machine) },
       cwd: this.options.cwd,
       clock: this.options.clock,
+      clockStart: this.#clockNow(),
       startTimeoutMs: this.options.startTimeoutMs,
       onOutput: (stream, line) => this.events.emit({ type: 'worker-output', worker: slot.index, stream, line }),
     });
@@ -264,15 +373,77 @@ export class Host {
     });
   }
 
-  async #stopWorkers(slots: readonly WorkerSlot[]): Promise<void> {
-    await Promise.all(
-      slots.map(async (slot) => {
-        slot.retired = true;
-        slot.agent.destroy();
-        for (const wake of slot.waiting.splice(0)) wake();
-        if (slot.process) await slot.process.stop();
-        slot.state = 'stopped';
-      }),
-    );
+  async #startJobs(): Promise<void> {
+    if (!this.options.jobsFile) return;
+    const jobs: JobsSlot = { process: this.#launchJobs(), restarts: 0, retired: false };
+    this.#jobs = jobs;
+    await jobs.process.ready;
   }
+
+  #launchJobs(): WorkerProcess {
+    const proc = spawnWorker({
+      appFile: this.options.jobsFile!,
+      role: 'jobs',
+      env: this.#processEnv(),
+      cwd: this.options.cwd,
+      clock: this.options.clock,
+      clockStart: this.#clockNow(),
+      startTimeoutMs: this.options.startTimeoutMs,
+      onOutput: (stream, line) => this.events.emit({ type: 'jobs-output', stream, line }),
+    });
+    let started = false;
+    this.events.emit({ type: 'jobs-starting', pid: proc.pid });
+    proc.ready.then(
+      () => {
+        started = true;
+        this.events.emit({ type: 'jobs-ready', pid: proc.pid });
+      },
+      () => {},
+    );
+    void proc.exited.then((info) => {
+      if (!info.expected && info.problem) {
+        this.#problems.push(info.problem);
+        this.events.emit({ type: 'jobs-crashed', pid: proc.pid, problem: info.problem });
+      }
+      this.events.emit({ type: 'jobs-exited', pid: proc.pid, code: info.code, signal: info.signal, expected: info.expected });
+      const jobs = this.#jobs;
+      if (!jobs || jobs.process !== proc || jobs.retired) return;
+      if (!info.expected && started && this.options.restartCrashed && !this.#stopped) {
+        jobs.restarts++;
+        jobs.process = this.#launchJobs();
+        jobs.process.ready.catch(() => {});
+      }
+    });
+    return proc;
+  }
+
+  async #stopJobs(): Promise<void> {
+    const jobs = this.#jobs;
+    if (!jobs) return;
+    jobs.retired = true;
+    await jobs.process.stop();
+  }
+
+  async #stopWorkers(): Promise<void> {
+    await stopSlots(this.#slots);
+  }
+}
+
+/** Wait for every promise; reject with the first failure once all have settled. */
+async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+async function stopSlots(slots: readonly WorkerSlot[]): Promise<void> {
+  await Promise.all(
+    slots.map(async (slot) => {
+      slot.retired = true;
+      slot.agent.destroy();
+      for (const wake of slot.waiting.splice(0)) wake();
+      if (slot.process) await slot.process.stop();
+      slot.state = 'stopped';
+    }),
+  );
 }

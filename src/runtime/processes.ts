@@ -35,6 +35,11 @@ export interface SpawnWorkerOptions {
   readonly clock?: 'real' | 'manual';
   /** Epoch milliseconds the manual clock starts at. */
   readonly clockStart?: number;
+  /**
+   * 'web' (the default): import the app and serve it. 'jobs': the host's one scheduled-task
+   * process: import `appFile` (a jobs module), call its default export if it is a function, serve nothing.
+   */
+  readonly role?: 'web' | 'jobs';
   /** Milliseconds the app may take to import and listen. */
   readonly startTimeoutMs?: number;
   readonly onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
@@ -240,6 +245,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   node.send({
     type: 'assign',
     appFile: options.appFile,
+    role: options.role ?? 'web',
     env: { ...options.env, NODE_ENV: options.env.NODE_ENV ?? 'development' },
     cwd: options.cwd,
     clock: options.clock ?? 'real',

@@ -24,12 +24,16 @@ export type WorkerToHost =
   | { readonly type: 'ready'; readonly port: number; readonly pid: number }
   | { readonly type: 'fatal'; readonly problem: AppProblem }
   | { readonly type: 'clock-advanced'; readonly id: number; readonly now: number }
-  | { readonly type: 'pong'; readonly id: number };
+  | { readonly type: 'pong'; readonly id: number }
+  /** The answer to 'clock-query': the process's time, and how many timers wait on its manual clock (null on a real clock). */
+  | { readonly type: 'clock-state'; readonly id: number; readonly now: number; readonly timers: number | null };
 
 /** What a started worker process is to run: sent once, before it imports anything of the learner's. */
 export interface Assignment {
   readonly type: 'assign';
   readonly appFile: string;
+  /** 'web' serves the module's default export; 'jobs' runs the host's one scheduled-task process. */
+  readonly role?: 'web' | 'jobs';
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly clock: 'real' | 'manual';
@@ -41,4 +45,5 @@ export type HostToWorker =
   | Assignment
   | { readonly type: 'clock-advance'; readonly id: number; readonly ms: number }
   | { readonly type: 'ping'; readonly id: number }
+  | { readonly type: 'clock-query'; readonly id: number }
   | { readonly type: 'stop' };

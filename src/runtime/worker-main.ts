@@ -7,6 +7,9 @@
 // It serves the app on an ephemeral loopback port and reports over IPC. It exits when the IPC
 // channel closes, so a worker never outlives the course, even when the course is SIGKILLed.
 //
+// Assigned the 'jobs' role it is instead the host's one scheduled-task process: it imports the
+// jobs module, calls its default export when that is a function, and serves nothing.
+//
 // Self-contained on purpose (node built-ins and one library): it starts once per worker, and
 // every import here is paid N times on each start and reload.
 import http from 'node:http';
@@ -21,6 +24,7 @@ import type { WorkerToHost, HostToWorker, AppProblem, Assignment } from './proto
 
 const courseRoot = process.env.COURSE_PACKAGE_ROOT ?? '';
 let appFile = '';
+let role: 'web' | 'jobs' = 'web';
 
 function send(message: WorkerToHost): void {
   if (process.connected) process.send?.(message);
@@ -76,12 +80,13 @@ const assignment = await new Promise<Assignment>((resolve) => {
   process.on('message', onMessage);
 });
 appFile = assignment.appFile;
+role = assignment.role ?? 'web';
 Object.assign(process.env, assignment.env);
 process.chdir(assignment.cwd);
 
 // A clock the course drives: timers started by the app fire only when the check advances
 // time, so a check about timers takes milliseconds and gives the same verdict every run.
-type Clock = { tickAsync(ms: number): Promise<number>; now: number };
+type Clock = { tickAsync(ms: number): Promise<number>; countTimers(): number; now: number };
 let clock: Clock | undefined;
 if (assignment.clock === 'manual') {
   const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
@@ -189,6 +194,7 @@ async function loadApp(): Promise<Listener | undefined> {
     send({ type: 'fatal', problem: syntax ?? problem('import', error) });
     return undefined;
   }
+  if (role === 'jobs') return jobsEntry(exported);
   if (exported === undefined) {
     send({
       type: 'fatal',
@@ -215,9 +221,55 @@ async function loadApp(): Promise<Listener | undefined> {
   return exported as Listener;
 }
 
+/**
+ * The jobs process's entry: a module may run its schedule at module level, or default-export a
+ * function that starts it. Its promise, if any, is not awaited (a schedule may never end), but
+ * a rejection is reported like a crash.
+ */
+function jobsEntry(exported: unknown): Listener | undefined {
+  if (typeof exported === 'function') {
+    try {
+      const started = (exported as () => unknown)() as { then?: unknown } | undefined;
+      if (typeof started?.then === 'function') Promise.resolve(started).catch(fatal);
+    } catch (error) {
+      send({ type: 'fatal', problem: problem('import', error) });
+      return undefined;
+    }
+  }
+  return () => {};
+}
+
+function answerClock(message: HostToWorker): boolean {
+  if (message.type === 'clock-advance') {
+    const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
+    if (!clock) done();
+    else clock.tickAsync(message.ms).then(done, fatal);
+    return true;
+  }
+  if (message.type === 'clock-query') {
+    send({ type: 'clock-state', id: message.id, now: Date.now(), timers: clock ? clock.countTimers() : null });
+    return true;
+  }
+  if (message.type === 'ping') {
+    send({ type: 'pong', id: message.id });
+    return true;
+  }
+  return false;
+}
+
 const app = await loadApp();
 if (!app) {
   setImmediateExit();
+} else if (role === 'jobs') {
+  phase = 'serve';
+  send({ type: 'ready', port: 0, pid: process.pid });
+  process.on('message', (message: HostToWorker) => {
+    if (answerClock(message)) return;
+    if (message.type === 'stop') {
+      process.disconnect();
+      process.exit(0);
+    }
+  });
 } else {
   phase = 'serve';
   const server = http.createServer((req, res) => app(req, res));
@@ -229,13 +281,8 @@ if (!app) {
     send({ type: 'ready', port, pid: process.pid });
   });
   process.on('message', (message: HostToWorker) => {
-    if (message.type === 'clock-advance') {
-      const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
-      if (!clock) done();
-      else clock.tickAsync(message.ms).then(done, fatal);
-    } else if (message.type === 'ping') {
-      send({ type: 'pong', id: message.id });
-    } else if (message.type === 'stop') {
+    if (answerClock(message)) return;
+    if (message.type === 'stop') {
       server.close();
       server.closeAllConnections();
       process.disconnect();

@@ -115,6 +115,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     },
     {
       title: 'alice and bob stay logged in across a reload',
+      reloads: true,
       async run(ctx) {
         await ctx.reload();
         for (let k = 1; k <= ctx.workers; k++) {

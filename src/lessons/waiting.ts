@@ -1,0 +1,89 @@
+// Requests that wait on the network, made deterministic. On a manual clock a simulated network
+// call is a timer, so a check can tell when a request is parked in its await (the worker holds
+// one more timer) and only then send the next request: the interleaving is the same every run.
+import type { Reply } from '../check/visitor.ts';
+import type { CheckContext } from './types.ts';
+
+/** What became of a request sent without waiting for its answer. */
+export type Progress = 'waiting' | 'answered' | 'stuck';
+
+/** A request in flight, and whether it has been answered yet. */
+export interface InFlight {
+  readonly reply: Promise<Reply>;
+  answered(): boolean;
+}
+
+export function inFlight(reply: Promise<Reply>): InFlight {
+  let done = false;
+  const tracked = reply.finally(() => {
+    done = true;
+  });
+  return { reply: tracked, answered: () => done };
+}
+
+/** How many timers wait on worker k's manual clock now. */
+export async function timersOn(ctx: CheckContext, worker: number): Promise<number> {
+  return (await ctx.clockState(worker))?.timers ?? 0;
+}
+
+/**
+ * Wait until `request` is answered, or worker k holds at least `timers` timers (the request is
+ * parked in an await). 'stuck' when neither happens within `limitMs`: the request is held up by
+ * something that is not the clock.
+ */
+export async function untilWaiting(ctx: CheckContext, worker: number, timers: number, request: InFlight, limitMs = 1500): Promise<Progress> {
+  const deadline = performance.now() + limitMs;
+  for (;;) {
+    if (request.answered()) return 'answered';
+    if ((await timersOn(ctx, worker)) >= timers) return request.answered() ? 'answered' : 'waiting';
+    if (performance.now() > deadline) return 'stuck';
+    await new Promise((resolve) => setTimeout(resolve, 4));
+  }
+}
+
+/** Ten seconds of simulated time: long enough for every simulated network call in these lessons. */
+export const LET_TIME_PASS_MS = 10_000;
+
+/** Send one request, let its network calls finish, and return its answer. */
+export async function settle(ctx: CheckContext, worker: number, send: () => Promise<Reply>): Promise<Reply> {
+  const before = await timersOn(ctx, worker);
+  const request = inFlight(send());
+  await untilWaiting(ctx, worker, before + 1, request);
+  if (!request.answered()) await ctx.advanceClock(LET_TIME_PASS_MS);
+  return request.reply;
+}
+
+/** One request of a scenario, sent to a given worker. */
+export interface Turn {
+  readonly worker: number;
+  send(): Promise<Reply>;
+}
+
+export interface Turns {
+  /** The requests sent, in order; fewer than asked when one got stuck. */
+  readonly requests: readonly InFlight[];
+  /** How each went before the next was sent. */
+  readonly progress: readonly Progress[];
+}
+
+/**
+ * Send each request only once the ones before it are parked in an await on their worker (or
+ * answered): each later request then arrives while the earlier ones wait, the same way on
+ * every run. Stops after a request that gets stuck. The caller then lets time pass.
+ */
+export async function inTurn(ctx: CheckContext, turns: readonly Turn[]): Promise<Turns> {
+  const parked = new Map<number, number>();
+  for (const worker of new Set(turns.map((t) => t.worker))) parked.set(worker, await timersOn(ctx, worker));
+  const requests: InFlight[] = [];
+  const progress: Progress[] = [];
+  for (const turn of turns) {
+    const request = inFlight(turn.send());
+    requests.push(request);
+    const expected = parked.get(turn.worker)! + 1;
+    const result = await untilWaiting(ctx, turn.worker, expected, request);
+    progress.push(result);
+    if (result === 'waiting') parked.set(turn.worker, expected);
+    if (result === 'stuck') break;
+  }
+  return { requests, progress };
+}
