@@ -10,5 +10,13 @@ if (major < 22 || (major === 22 && minor < 22)) {
   process.exit(2);
 }
 
+// Output piped into `head` and closed early is no error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

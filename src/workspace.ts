@@ -2,7 +2,7 @@
 // holding the progress database and backups. Found from the current folder upward.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { exerciseFile, lessons, solutionFile } from './lessons/catalogue.ts';
+import { exerciseFile, lessonFiles, lessons, solutionFile } from './lessons/catalogue.ts';
 import type { Lesson } from './lessons/types.ts';
 import { packageRoot } from './runtime/processes.ts';
 
@@ -94,19 +94,24 @@ export function learnerFile(workspace: Workspace, lesson: Lesson): string {
   return path.join(workspace.dir, lesson.slug, lesson.file);
 }
 
-/** Put the starter back, keeping the learner's file in .course/backups; returns the backup's path. */
-export function resetLesson(workspace: Workspace, lesson: Lesson): string | undefined {
-  const file = learnerFile(workspace, lesson);
-  let backup: string | undefined;
-  if (existsSync(file)) {
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    backup = path.join(workspace.backupsDir, `${lesson.slug}-${stamp}-${lesson.file}`);
-    mkdirSync(workspace.backupsDir, { recursive: true });
-    copyFileSync(file, backup);
+/** Put the starter back, keeping the learner's files in .course/backups; returns the backups' paths. */
+export function resetLesson(workspace: Workspace, lesson: Lesson): string[] {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const backups: string[] = [];
+  for (const name of lessonFiles(lesson)) {
+    const file = path.join(workspace.dir, lesson.slug, name);
+    const starter = path.join(path.dirname(exerciseFile(lesson)), name);
+    if (existsSync(file)) {
+      if (readFileSync(file, 'utf8') === readFileSync(starter, 'utf8')) continue;
+      const backup = path.join(workspace.backupsDir, `${lesson.slug}-${stamp}-${name}`);
+      mkdirSync(workspace.backupsDir, { recursive: true });
+      copyFileSync(file, backup);
+      backups.push(backup);
+    }
+    mkdirSync(path.dirname(file), { recursive: true });
+    copyFileSync(starter, file);
   }
-  mkdirSync(path.dirname(file), { recursive: true });
-  copyFileSync(exerciseFile(lesson), file);
-  return backup;
+  return backups;
 }
 
 /** Which app a command runs: the reference fix, or the learner's file (which must exist). */

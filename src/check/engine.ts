@@ -1,6 +1,6 @@
 // The check engine: start the learner's app on a fresh host with fresh data, run the lesson's
 // steps as simulated visitors, and record a transcript. Teardown always runs.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Host } from '../runtime/host.ts';
@@ -9,6 +9,7 @@ import type { HostEvent } from '../runtime/events.ts';
 import { AppStartError } from '../runtime/processes.ts';
 import type { AppProblem } from '../runtime/protocol.ts';
 import type { CheckContext, Lesson } from '../lessons/types.ts';
+import { jobsFileFor } from '../lessons/catalogue.ts';
 import { CheckFailure } from './expect.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
 
@@ -83,10 +84,9 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`Could not write the seed data for lesson ${lesson.number} in ${dataDir}: ${(error as Error).message}`);
   }
-  const jobsFile = lesson.jobs ? path.join(path.dirname(options.appFile), lesson.jobs) : undefined;
   const host = new Host({
     appFile: options.appFile,
-    jobsFile: jobsFile && existsSync(jobsFile) ? jobsFile : undefined,
+    jobsFile: jobsFileFor(lesson, options.appFile),
     workers,
     policy,
     seed: options.seed,

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { runCheck, type CheckResult } from '../check/engine.ts';
-import { findLesson, lessons, solutionFile } from '../lessons/catalogue.ts';
+import { findLesson, jobsFileFor, lessonFiles, lessons, solutionFile } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import { lessonStates } from '../progress/states.ts';
 import { ProgressError, ProgressStore } from '../progress/store.ts';
@@ -237,14 +237,16 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .action(act((key: string, options: { workspace?: string }) => {
       const lesson = lessonArg(key);
       const workspace = resolveWorkspace(options.workspace);
-      const reference = readFileSync(solutionFile(lesson), 'utf8');
-      const mine = workspace && existsSync(learnerFile(workspace, lesson)) ? learnerFile(workspace, lesson) : undefined;
-      if (!mine) {
-        io.out(reference);
-        return 0;
+      for (const name of lessonFiles(lesson)) {
+        const reference = readFileSync(path.join(path.dirname(solutionFile(lesson)), name), 'utf8');
+        const mine = workspace ? path.join(workspace.dir, lesson.slug, name) : undefined;
+        if (!mine || !existsSync(mine)) {
+          io.out(`// ${lesson.slug}/${name}, the reference fix\n${reference}`);
+          continue;
+        }
+        const patch = createTwoFilesPatch(path.relative(process.cwd(), mine), `reference ${name}`, readFileSync(mine, 'utf8'), reference, undefined, undefined, { context: 3 });
+        io.out(patch.includes('@@') ? patch : `${path.relative(process.cwd(), mine)} is the same as the reference fix.`);
       }
-      const patch = createTwoFilesPatch(path.relative(process.cwd(), mine), 'reference fix', readFileSync(mine, 'utf8'), reference, undefined, undefined, { context: 3 });
-      io.out(patch.split('\n').slice(1).join('\n').trim() ? patch : 'Your file is the same as the reference fix.');
       return 0;
     }));
 
@@ -257,8 +259,8 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
       const lesson = lessonArg(key);
       const workspace = resolveWorkspace(options.workspace);
       if (!workspace) throw new WorkspaceError('No course workspace here. Create one with `global-state-course init` or pass --workspace DIR.');
-      const backup = resetLesson(workspace, lesson);
-      io.out(`Reset ${path.relative(process.cwd(), learnerFile(workspace, lesson))} to the starter.${backup ? ` Your version is kept as ${backup}` : ''}`);
+      const backups = resetLesson(workspace, lesson);
+      io.out(`Reset ${path.relative(process.cwd(), path.join(workspace.dir, lesson.slug)) || '.'} to the starter.${backups.length ? ` Your version is kept as ${backups.join(', ')}` : ''}`);
       return 0;
     }));
 
@@ -345,6 +347,7 @@ async function serve(
   const env = lesson.seed(dataDir);
   const host = new Host({
     appFile,
+    jobsFile: jobsFileFor(lesson, appFile),
     workers: options.workers ?? lesson.workers,
     policy: options.policy,
     mode: options.mode ?? lesson.mode,

@@ -1,4 +1,5 @@
 // The course in order. Adding a lesson: its folder here, in exercises/ and in solutions/, and one line below.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../runtime/processes.ts';
 import type { Lesson } from './types.ts';
@@ -29,6 +30,18 @@ export function findLesson(key: string): Lesson | undefined {
   const text = key.trim().toLowerCase();
   if (/^\d+$/.test(text)) return lessons.find((l) => l.number === Number(text));
   return lessons.find((l) => l.slug === text || l.slug.replace(/^\d+-/, '') === text);
+}
+
+/** The files the learner edits: the app, and the jobs module for lessons that have one. */
+export function lessonFiles(lesson: Lesson): string[] {
+  return lesson.jobs ? [lesson.file, lesson.jobs] : [lesson.file];
+}
+
+/** The jobs module beside `appFile`, when the lesson has one and it exists. */
+export function jobsFileFor(lesson: Lesson, appFile: string): string | undefined {
+  if (!lesson.jobs) return undefined;
+  const file = path.join(path.dirname(appFile), lesson.jobs);
+  return existsSync(file) ? file : undefined;
 }
 
 /** The starter app shipped with the course. */
