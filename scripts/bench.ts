@@ -11,13 +11,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runCheck } from '../src/check/engine.ts';
 import { lessons, solutionFile } from '../src/lessons/catalogue.ts';
 import { Host } from '../src/runtime/host.ts';
-import { prewarm, stopSpares } from '../src/runtime/processes.ts';
+import { packageRoot, prewarm, stopSpares } from '../src/runtime/processes.ts';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repo = packageRoot; // the repository, also when this runs compiled from .bench/
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const only = process.argv.slice(2);
 const results: Record<string, unknown> = { node: process.version, cpus: os.cpus().length, runs: RUNS, at: new Date().toISOString() };
@@ -124,55 +123,71 @@ function mkScratch(): string {
   return dir;
 }
 
-interface Load {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  errors: number;
+/** Requests per second against `url` from a second process (autocannon), for `seconds`. */
+function throughput(url: string, connections: number, seconds: number): Promise<{ rps: number; errors: number }> {
+  const script = `
+    require('autocannon')({ url: ${JSON.stringify(url)}, connections: ${connections}, duration: ${seconds}, timeout: 5 }, (err, r) => {
+      if (err) { console.error(err); process.exit(1); }
+      process.stdout.write(JSON.stringify({ rps: r.requests.average, errors: r.errors + r.non2xx }));
+    });`;
+  return childJson(['-e', script]);
 }
 
-/** Drive `url` from a second process with autocannon, bounded in requests and time. */
-function load(url: string, connections: number, amount: number): Promise<Load> {
-  const script = `
-    const autocannon = require('autocannon');
-    autocannon({ url: ${JSON.stringify(url)}, connections: ${connections}, amount: ${amount}, duration: 20, timeout: 5 }, (err, r) => {
-      if (err) { console.error(err); process.exit(1); }
-      process.stdout.write(JSON.stringify({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.non2xx }));
-    });`;
+/** p50 and p99 latency of sequential requests from a second process, in milliseconds. */
+function latency(url: string, count: number): Promise<{ p50: number; p99: number }> {
+  return childJson([path.join(repo, 'scripts', 'latency-probe.mjs'), url, String(count)]);
+}
+
+function childJson<T>(args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`load generator exited with ${code}`))));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`${args[0]} exited with ${code}`))));
   });
 }
 
 async function benchDispatcher(): Promise<void> {
-  const app = path.join(repo, 'test', 'fixtures', 'runtime', 'counter.js');
-  const host = new Host({ appFile: app, workers: 1, mode: 'concurrent', cwd: os.tmpdir() });
-  await host.start();
-  const directUrl = `http://127.0.0.1:${await directPort(host)}/`;
-  const rows: Record<string, unknown> = {};
-  for (const [label, connections, amount] of [['throughput', 10, 20_000], ['latency', 1, 3_000]] as const) {
-    const viaDirect: Load[] = [];
-    const viaDispatcher: Load[] = [];
+  const rows: Record<string, unknown>[] = [];
+  const apps = [
+    { label: 'bare express route', appFile: path.join(repo, 'test', 'fixtures', 'runtime', 'counter.js'), route: '/', env: {} },
+    { label: "lesson 3's basket (cookie + SQLite)", appFile: solutionFile(lessons[2]), route: '/api/basket', env: lessons[2].seed(mkScratch()) },
+  ];
+  console.log('\nDispatcher vs direct requests to one worker (load from a second process, 10 connections, 3 s):');
+  for (const app of apps) {
+    const host = new Host({ appFile: app.appFile, workers: 1, mode: 'concurrent', cwd: os.tmpdir(), env: app.env });
+    await host.start();
+    const directUrl = `http://127.0.0.1:${await directPort(host)}${app.route}`;
+    const viaUrl = `${host.url}${app.route}`;
+    const direct = [];
+    const via = [];
     for (let i = 0; i < Math.min(RUNS, 3); i++) {
-      viaDirect.push(await load(directUrl, connections, amount));
-      viaDispatcher.push(await load(`${host.url}/`, connections, amount));
+      direct.push(await throughput(directUrl, 10, 3));
+      via.push(await throughput(viaUrl, 10, 3));
     }
-    const d = { rps: median(viaDirect.map((r) => r.rps)), p50: median(viaDirect.map((r) => r.p50)), p99: median(viaDirect.map((r) => r.p99)) };
-    const v = { rps: median(viaDispatcher.map((r) => r.rps)), p50: median(viaDispatcher.map((r) => r.p50)), p99: median(viaDispatcher.map((r) => r.p99)) };
-    const errors = [...viaDirect, ...viaDispatcher].reduce((sum, r) => sum + r.errors, 0);
-    rows[label] = { connections, requests: amount, direct: d, dispatcher: v, ratio: +(v.rps / d.rps).toFixed(2), addedP50Ms: +(v.p50 - d.p50).toFixed(2), addedP99Ms: +(v.p99 - d.p99).toFixed(2), errors };
+    const latDirect = await latency(directUrl, 3000);
+    const latVia = await latency(viaUrl, 3000);
+    await host.stop();
+    const d = median(direct.map((r) => r.rps));
+    const v = median(via.map((r) => r.rps));
+    const errors = [...direct, ...via].reduce((sum, r) => sum + r.errors, 0);
+    const row = {
+      app: app.label,
+      directRps: Math.round(d),
+      dispatcherRps: Math.round(v),
+      ratio: +(v / d).toFixed(2),
+      directP50Ms: +latDirect.p50.toFixed(3),
+      dispatcherP50Ms: +latVia.p50.toFixed(3),
+      addedP50Ms: +(latVia.p50 - latDirect.p50).toFixed(3),
+      addedP99Ms: +(latVia.p99 - latDirect.p99).toFixed(3),
+      errors,
+    };
+    rows.push(row);
     console.log(
-      `\nDispatcher, ${connections} connection${connections > 1 ? 's' : ''} (${amount} requests, one worker, load from a second process):\n` +
-        `  direct   ${d.rps.toFixed(0).padStart(6)} req/s  p50 ${d.p50} ms  p99 ${d.p99} ms\n` +
-        `  dispatch ${v.rps.toFixed(0).padStart(6)} req/s  p50 ${v.p50} ms  p99 ${v.p99} ms\n` +
-        `  ratio ${(v.rps / d.rps).toFixed(2)}x (target >= 0.8x), added p50 ${(v.p50 - d.p50).toFixed(2)} ms (target < 1 ms)${errors ? `, ${errors} errors` : ''}`,
+      `  ${app.label}: direct ${row.directRps} req/s, dispatcher ${row.dispatcherRps} req/s = ${row.ratio}x (target >= 0.8x); ` +
+        `added latency p50 ${row.addedP50Ms} ms (target < 1 ms), p99 ${row.addedP99Ms} ms${errors ? `; ${errors} errors` : ''}`,
     );
   }
-  await host.stop();
   results.dispatcher = rows;
 }
 
@@ -205,11 +220,13 @@ async function benchMemory(): Promise<void> {
     peak = Math.max(peak, total);
   };
   await sample();
-  await load(`${host.url}/api/basket`, 10, 5_000);
+  const sampler = setInterval(() => void sample(), 200);
+  await throughput(`${host.url}/api/basket`, 10, 3);
+  clearInterval(sampler);
   await sample();
   await host.stop();
   results.memory = { peakRssMb: +(peak / 2 ** 20).toFixed(1), target: 400 };
-  console.log(`\nPeak RSS, course + 3 workers (lesson 3, after 5000 requests): ${(peak / 2 ** 20).toFixed(0)} MB (target < 400 MB)`);
+  console.log(`\nPeak RSS, course + 3 workers (lesson 3, under 3 s of load): ${(peak / 2 ** 20).toFixed(0)} MB (target < 400 MB)`);
 }
 
 console.log(`global-state-course bench · node ${process.version} · ${os.cpus().length} cpus · ${RUNS} runs`);

@@ -406,3 +406,40 @@ describe('the jobs process, the shared manual clock and machines', () => {
     assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3']);
   });
 });
+
+describe('requests waiting in a queue', () => {
+  test('a reload moves queued requests to the new workers; a stop answers them 503', async () => {
+    // Given one sequential worker busy with a slow request and two more queued behind it
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 1, mode: 'sequential' });
+    const oldPid = host.workers()[0].pid;
+    const slow = fetch(`${host.url}/slow?ms=300`).then((r) => r.status);
+    await until(() => host.workers()[0].inFlight === 1);
+    const queued = [fetch(`${host.url}/`).then(async (r) => ({ status: r.status, body: (await r.json()) as { pid: number } }))];
+    await until(() => host.workers()[0].queued === 1);
+    // When the host reloads
+    await host.reload();
+    // Then the queued request is served by the new worker
+    const moved = await queued[0];
+    assert.equal(moved.status, 200);
+    assert.notEqual(moved.body.pid, oldPid);
+    await slow.catch(() => 0);
+
+    // And when requests are queued while the host stops, they get a 503 rather than hanging
+    const busy = fetch(`${host.url}/slow?ms=300`).catch(() => undefined);
+    await until(() => host.workers()[0].inFlight === 1);
+    const waiting = fetch(`${host.url}/`).then((r) => r.status).catch(() => 'closed');
+    await until(() => host.workers()[0].queued === 1);
+    await host.stop();
+    assert.ok([503, 'closed'].includes(await waiting as number | string), 'the queued request ends');
+    await busy;
+  });
+});
+
+/** Poll a condition the dispatcher offers no event for, with a deadline. */
+async function until(condition: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail('the condition did not come true in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -143,11 +143,15 @@ export class Dispatcher {
       return;
     }
     await this.#acquire(slot);
-    while (slot.retired) {
-      // The worker was replaced while this request waited for it: go to its successor.
+    for (let moves = 0; slot.retired; moves++) {
+      // The worker was replaced (a reload) while this request waited for it: go to its
+      // successor. When there is none (the host is stopping), say so instead of waiting.
       slot.inFlight--;
       const next = this.#choose(pin);
-      if (!next || next === slot) break;
+      if (!next || next.retired || moves >= 3) {
+        reply(res, 503, { error: 'The host is stopping; no worker can take this request.' });
+        return;
+      }
       slot = next;
       await this.#acquire(slot);
     }

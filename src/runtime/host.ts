@@ -56,6 +56,8 @@ export interface WorkerInfo {
   readonly served: number;
   readonly restarts: number;
   readonly inFlight: number;
+  /** Requests waiting for this worker (one-request-at-a-time workers). */
+  readonly queued: number;
 }
 
 interface WorkerSlot extends Slot {
@@ -188,6 +190,7 @@ export class Host {
       served: slot.served,
       restarts: slot.restarts,
       inFlight: slot.inFlight,
+      queued: slot.waiting.length,
     }));
   }
 
