@@ -158,6 +158,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
         return v;
       },
       workers,
+      workerAt: (k) => ((k - 1) % workers) + 1,
       dataDir,
       env,
       reload: () => host.reload(),

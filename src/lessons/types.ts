@@ -11,6 +11,11 @@ export interface CheckContext {
   visitor(name: string): Visitor;
   /** How many workers serve this run. */
   readonly workers: number;
+  /**
+   * Worker k of this run, wrapping around: with 3 workers, 4 is worker 1; with one worker,
+   * every k is worker 1. Steps address "another worker" this way, so they run with any count.
+   */
+  workerAt(k: number): number;
   /** The scratch folder holding this run's seed data. */
   readonly dataDir: string;
   /** The environment the app was given (paths of its data). */

@@ -1,22 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expectJson, fail } from '../../check/expect.ts';
-import type { Reply } from '../../check/visitor.ts';
+import { fail } from '../../check/expect.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
+import { readProducts, seedProducts, SEED_PRODUCTS, type Product } from '../products.ts';
 
-interface Product {
-  readonly id: number;
-  readonly name: string;
-  readonly price: number;
-}
-
-const SEED: readonly Product[] = [
-  { id: 1, name: 'Green tea', price: 450 },
-  { id: 2, name: 'Oat milk', price: 239 },
-  { id: 3, name: 'Rye bread', price: 380 },
-];
+const SHOP_SHAPE = '{"shop": "...", "products": [...]}';
 const SITE = { shopName: 'Corner Shop', currency: 'EUR' };
 
 const dbPath = (ctx: CheckContext) => ctx.env.SHOP_DB;
@@ -30,27 +20,12 @@ function editShop(ctx: CheckContext, sql: string, ...params: unknown[]): void {
   }
 }
 
-function readProducts(reply: Reply): { shop: unknown; products: Product[] } {
-  const body = expectJson(reply, 'JSON like {"shop": "...", "products": [...]}') as Record<string, unknown> | null;
-  const products = body?.products;
-  const valid =
-    Array.isArray(products) &&
-    products.every((p) => p && typeof p.name === 'string' && typeof p.price === 'number' && typeof p.id === 'number');
-  if (!valid) {
-    fail({
-      expected: `JSON like {"shop": "...", "products": [{"id", "name", "price"}]} from ${describe(reply)}`,
-      got: reply.body,
-      diagnosis: 'Keep the answer\'s shape: "products" is the list of rows, each with id, name and price.',
-    });
-  }
-  return { shop: body?.shop, products: products as Product[] };
-}
 
 /** Ask every worker in turn; each must show `want` for the product `id`. */
 async function everyWorkerShows(ctx: CheckContext, want: Product, diagnosis: string): Promise<void> {
   for (let worker = 1; worker <= ctx.workers; worker++) {
     const reply = await ctx.visitor('alice').get('/api/products', { worker });
-    const { products } = readProducts(reply);
+    const { products } = readProducts(reply, SHOP_SHAPE);
     const found = products.find((p) => p.id === want.id);
     if (!found) {
       fail({ expected: `product ${want.id} ("${want.name}") on worker ${worker}`, got: `no such product in ${reply.body}`, diagnosis });
@@ -91,12 +66,7 @@ const lesson: Lesson = {
   },
   seed(dir) {
     const file = path.join(dir, 'shop.db');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL)');
-    const insert = db.prepare('INSERT INTO products (id, name, price) VALUES (?, ?, ?)');
-    for (const p of SEED) insert.run(p.id, p.name, p.price);
-    db.close();
+    seedProducts(file);
     const config = path.join(dir, 'site.json');
     writeFileSync(config, JSON.stringify(SITE, null, 2));
     return { SHOP_DB: file, SITE_CONFIG: config };
@@ -107,9 +77,10 @@ const lesson: Lesson = {
       async run(ctx) {
         for (let worker = 1; worker <= ctx.workers; worker++) {
           const reply = await ctx.visitor('alice').get('/api/products', { worker });
-          const { shop, products } = readProducts(reply);
+          const { body, products } = readProducts(reply, SHOP_SHAPE);
+          const shop = body?.shop;
           const names = products.map((p) => `${p.name} ${p.price}`).join(', ');
-          const want = SEED.map((p) => `${p.name} ${p.price}`).join(', ');
+          const want = SEED_PRODUCTS.map((p) => `${p.name} ${p.price}`).join(', ');
           if (names !== want) fail({ expected: `the products ${want}`, got: names || 'an empty list' });
           if (shop !== SITE.shopName) fail({ expected: `"shop": "${SITE.shopName}"`, got: JSON.stringify(shop) });
         }
@@ -137,7 +108,8 @@ const lesson: Lesson = {
         await ctx.reload();
         for (let worker = 1; worker <= ctx.workers; worker++) {
           const reply = await ctx.visitor('alice').get('/api/products', { worker });
-          const { shop, products } = readProducts(reply);
+          const { body, products } = readProducts(reply, SHOP_SHAPE);
+          const shop = body?.shop;
           if (shop !== 'Corner Shop & Deli') {
             fail({
               expected: `"shop": "Corner Shop & Deli" on worker ${worker} after the reload`,

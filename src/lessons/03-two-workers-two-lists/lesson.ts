@@ -1,11 +1,9 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { CheckContext, Lesson } from '../types.ts';
+import type { Lesson } from '../types.ts';
 import { addItem, briefBasket, expectBasket } from '../basket.ts';
 import { markdown } from '../text.ts';
 
-/** Worker k of this run, wrapping around: with one worker every request goes to worker 1. */
-const on = (ctx: CheckContext, k: number) => ((k - 1) % ctx.workers) + 1;
 
 function elsewhere(visitor: string, worker: number) {
   return (got: readonly string[]): string => {
@@ -44,15 +42,15 @@ const lesson: Lesson = {
     {
       title: "alice's item added on worker 1 shows on worker 2",
       async run(ctx) {
-        await addItem(ctx, 'alice', 'tea', on(ctx, 1));
-        await expectBasket(ctx, 'alice', ['tea'], elsewhere('alice', on(ctx, 2)), on(ctx, 2));
+        await addItem(ctx, 'alice', 'tea', ctx.workerAt(1));
+        await expectBasket(ctx, 'alice', ['tea'], elsewhere('alice', ctx.workerAt(2)), ctx.workerAt(2));
       },
     },
     {
       title: 'items added on different workers all show, in order, on every worker',
       async run(ctx) {
-        await addItem(ctx, 'alice', 'milk', on(ctx, 2));
-        await addItem(ctx, 'alice', 'bread', on(ctx, 3));
+        await addItem(ctx, 'alice', 'milk', ctx.workerAt(2));
+        await addItem(ctx, 'alice', 'bread', ctx.workerAt(3));
         for (let k = 1; k <= ctx.workers; k++) {
           await expectBasket(ctx, 'alice', ['tea', 'milk', 'bread'], elsewhere('alice', k), k);
         }
@@ -61,11 +59,11 @@ const lesson: Lesson = {
     {
       title: "bob's basket is his own, on every worker",
       async run(ctx) {
-        await addItem(ctx, 'bob', 'soap', on(ctx, 3));
+        await addItem(ctx, 'bob', 'soap', ctx.workerAt(3));
         for (let k = 1; k <= ctx.workers; k++) {
           await expectBasket(ctx, 'bob', ['soap'], elsewhere('bob', k), k);
         }
-        await expectBasket(ctx, 'alice', ['tea', 'milk', 'bread'], elsewhere('alice', 1), on(ctx, 1));
+        await expectBasket(ctx, 'alice', ['tea', 'milk', 'bread'], elsewhere('alice', 1), ctx.workerAt(1));
       },
     },
     {

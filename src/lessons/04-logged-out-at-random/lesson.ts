@@ -9,8 +9,6 @@ import { cookiesOf, forgeries, replaceCookies, tampered } from './cookies.ts';
 
 const PASSWORDS: Readonly<Record<string, string>> = { alice: 'wonderland', bob: 'builder', mallory: 'mischief' };
 
-/** Worker k of this run, wrapping around: with one worker every request goes to worker 1. */
-const on = (ctx: CheckContext, k: number) => ((k - 1) % ctx.workers) + 1;
 
 function userIn(reply: Reply): string | null {
   const body = expectJson(reply, 'JSON like {"user": "alice"} or {"user": null}') as Record<string, unknown> | null;
@@ -98,19 +96,19 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     {
       title: 'alice logs in on worker 1 and is still logged in on worker 2',
       async run(ctx) {
-        await logIn(ctx, 'alice', on(ctx, 1));
-        for (const k of [2, 3, 1]) await expectUser(ctx, 'alice', on(ctx, k), 'alice', sessionLost('alice', on(ctx, 1)));
+        await logIn(ctx, 'alice', ctx.workerAt(1));
+        for (const k of [2, 3, 1]) await expectUser(ctx, 'alice', ctx.workerAt(k), 'alice', sessionLost('alice', ctx.workerAt(1)));
       },
     },
     {
       title: 'bob logs in on worker 3: alice and bob each stay themselves on every worker',
       async run(ctx) {
-        await logIn(ctx, 'bob', on(ctx, 3));
+        await logIn(ctx, 'bob', ctx.workerAt(3));
         for (let k = 1; k <= ctx.workers; k++) {
-          await expectUser(ctx, 'bob', k, 'bob', sessionLost('bob', on(ctx, 3)));
-          await expectUser(ctx, 'alice', k, 'alice', sessionLost('alice', on(ctx, 1)));
+          await expectUser(ctx, 'bob', k, 'bob', sessionLost('bob', ctx.workerAt(3)));
+          await expectUser(ctx, 'alice', k, 'alice', sessionLost('alice', ctx.workerAt(1)));
         }
-        await expectUser(ctx, 'carol', on(ctx, 2), null, (got) => `carol never logged in, yet the app says she is ${got}: a session must belong to the visitor whose cookie found it.`);
+        await expectUser(ctx, 'carol', ctx.workerAt(2), null, (got) => `carol never logged in, yet the app says she is ${got}: a session must belong to the visitor whose cookie found it.`);
       },
     },
     {
@@ -127,11 +125,11 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     {
       title: 'alice logs out on worker 2 and is logged out on every worker; bob is not',
       async run(ctx) {
-        const reply = await ctx.visitor('alice').post('/api/logout', undefined, { worker: on(ctx, 2) });
+        const reply = await ctx.visitor('alice').post('/api/logout', undefined, { worker: ctx.workerAt(2) });
         expectJson(reply, 'a JSON answer');
         for (let k = 1; k <= ctx.workers; k++) {
           await expectUser(ctx, 'alice', k, null, (_, worker) =>
-            `alice logged out on worker ${on(ctx, 2)}, but worker ${worker} still finds her session: it kept a copy of its own. Logging out must remove the session where every worker looks (or clear the session cookie), and every worker must look there on every request.`,
+            `alice logged out on worker ${ctx.workerAt(2)}, but worker ${worker} still finds her session: it kept a copy of its own. Logging out must remove the session where every worker looks (or clear the session cookie), and every worker must look there on every request.`,
           );
           await expectUser(ctx, 'bob', k, 'bob', () => 'alice logged out, and bob lost his session too: log out only the session of the visitor who asked.');
         }
@@ -141,14 +139,14 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       title: 'A tampered session cookie logs nobody in',
       async run(ctx) {
         const mallory = ctx.visitor('mallory');
-        await logIn(ctx, 'mallory', on(ctx, 1));
-        await expectUser(ctx, 'mallory', on(ctx, 2), 'mallory', sessionLost('mallory', on(ctx, 1)));
+        await logIn(ctx, 'mallory', ctx.workerAt(1));
+        await expectUser(ctx, 'mallory', ctx.workerAt(2), 'mallory', sessionLost('mallory', ctx.workerAt(1)));
         const { domain, cookies } = await cookiesOf(mallory);
         const edited = tampered(cookies, 'mallory', 'alice');
         if (!edited) fail({ expected: 'a session cookie for mallory after logging in', got: 'no cookie at all' });
         await replaceCookies(mallory, domain, edited);
         for (const k of [1, 2]) {
-          await expectUser(ctx, 'mallory', on(ctx, k), null, (got) =>
+          await expectUser(ctx, 'mallory', ctx.workerAt(k), null, (got) =>
             got === 'alice'
               ? 'mallory edited her own cookie to say alice, and the app believed it: the cookie is not signed, or its signature is not checked. Sign what the cookie holds with SESSION_SECRET (cookie-session with `keys`, or express-session with a shared store) and leave the check on.'
               : `mallory edited her cookie and the app still took it as ${got}'s: a cookie whose signature no longer matches must be ignored.`,
@@ -160,11 +158,11 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       title: 'A forged session cookie logs nobody in',
       async run(ctx) {
         const mallory = ctx.visitor('mallory');
-        await logIn(ctx, 'mallory', on(ctx, 1));
+        await logIn(ctx, 'mallory', ctx.workerAt(1));
         const { domain, cookies } = await cookiesOf(mallory);
         for (const attempt of forgeries(cookies, 'mallory', 'alice')) {
           await replaceCookies(mallory, domain, attempt.cookies);
-          await expectUser(ctx, 'mallory', on(ctx, 3), null, (got) => {
+          await expectUser(ctx, 'mallory', ctx.workerAt(3), null, (got) => {
             const what = `mallory made ${attempt.what}, and the app took it as ${got}'s session.`;
             if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with process.env.SESSION_SECRET, which only the host knows.`;
             if (attempt.what.includes('guessed id')) return `${what} Session ids must be long and random (express-session makes them so), or the cookie signed: 1, 2, 3 are the first ids anyone tries.`;

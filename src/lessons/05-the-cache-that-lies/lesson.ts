@@ -1,44 +1,15 @@
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expectJson, fail } from '../../check/expect.ts';
-import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
+import { readProducts, seedProducts, SEED_PRODUCTS, type Product } from '../products.ts';
 
-interface Product {
-  readonly id: number;
-  readonly name: string;
-  readonly price: number;
-}
-
-const SEED: readonly Product[] = [
-  { id: 1, name: 'Green tea', price: 450 },
-  { id: 2, name: 'Oat milk', price: 239 },
-  { id: 3, name: 'Rye bread', price: 380 },
-];
 
 const MINUTE = 60_000;
 
-/** Worker k of this run, wrapping around: with one worker every request goes to worker 1. */
-const on = (ctx: CheckContext, k: number) => ((k - 1) % ctx.workers) + 1;
 
 const euros = (cents: number) => (cents / 100).toFixed(2);
 
-function readProducts(reply: Reply): Product[] {
-  const body = expectJson(reply, 'JSON like {"products": [...]}') as Record<string, unknown> | null;
-  const products = body?.products;
-  const valid =
-    Array.isArray(products) &&
-    products.every((p) => p && typeof p.id === 'number' && typeof p.name === 'string' && typeof p.price === 'number');
-  if (!valid) {
-    fail({
-      expected: `JSON like {"products": [{"id", "name", "price"}]} from ${describe(reply)}`,
-      got: reply.body,
-      diagnosis: 'Keep the answer\'s shape: "products" is the list of rows, each with id, name and price (in cents).',
-    });
-  }
-  return products as Product[];
-}
 
 /** The staff change a price through the app, on one worker. */
 async function changePrice(ctx: CheckContext, id: number, price: number, worker: number): Promise<void> {
@@ -48,10 +19,10 @@ async function changePrice(ctx: CheckContext, id: number, price: number, worker:
 
 /** Every worker, starting with `first`, must show `price` for product `id`. */
 async function everyWorkerShows(ctx: CheckContext, id: number, price: number, editedOn: number): Promise<void> {
-  const order = Array.from({ length: ctx.workers }, (_, i) => on(ctx, editedOn + 1 + i));
+  const order = Array.from({ length: ctx.workers }, (_, i) => ctx.workerAt(editedOn + 1 + i));
   for (const worker of order) {
     const reply = await ctx.visitor('alice').get('/api/products', { worker });
-    const found = readProducts(reply).find((p) => p.id === id);
+    const found = readProducts(reply).products.find((p) => p.id === id);
     if (!found) fail({ expected: `product ${id} in ${describe(reply)}`, got: reply.body });
     if (found.price !== price) {
       fail({
@@ -90,12 +61,7 @@ const lesson: Lesson = {
   },
   seed(dir) {
     const file = path.join(dir, 'shop.db');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL)');
-    const insert = db.prepare('INSERT INTO products (id, name, price) VALUES (?, ?, ?)');
-    for (const p of SEED) insert.run(p.id, p.name, p.price);
-    db.close();
+    seedProducts(file);
     return { SHOP_DB: file };
   },
   steps: [
@@ -104,8 +70,8 @@ const lesson: Lesson = {
       async run(ctx) {
         for (let worker = 1; worker <= ctx.workers; worker++) {
           const reply = await ctx.visitor('alice').get('/api/products', { worker });
-          const got = readProducts(reply).map((p) => `${p.name} ${euros(p.price)}`).join(', ');
-          const want = SEED.map((p) => `${p.name} ${euros(p.price)}`).join(', ');
+          const got = readProducts(reply).products.map((p) => `${p.name} ${euros(p.price)}`).join(', ');
+          const want = SEED_PRODUCTS.map((p) => `${p.name} ${euros(p.price)}`).join(', ');
           if (got !== want) fail({ expected: `the prices ${want} from ${describe(reply)}`, got: got || 'an empty list' });
         }
       },
@@ -113,25 +79,25 @@ const lesson: Lesson = {
     {
       title: 'A price changed on worker 1 shows at once on workers 2 and 3',
       async run(ctx) {
-        await changePrice(ctx, 2, 199, on(ctx, 1));
-        await everyWorkerShows(ctx, 2, 199, on(ctx, 1));
+        await changePrice(ctx, 2, 199, ctx.workerAt(1));
+        await everyWorkerShows(ctx, 2, 199, ctx.workerAt(1));
       },
     },
     {
       title: 'A minute later, a change on worker 3 shows at once on every worker',
       async run(ctx) {
         await ctx.advanceClock(MINUTE);
-        await changePrice(ctx, 2, 179, on(ctx, 3));
-        await everyWorkerShows(ctx, 2, 179, on(ctx, 3));
+        await changePrice(ctx, 2, 179, ctx.workerAt(3));
+        await everyWorkerShows(ctx, 2, 179, ctx.workerAt(3));
       },
     },
     {
       title: 'Ten minutes on, a change on worker 2 still shows at once on every worker',
       async run(ctx) {
         await ctx.advanceClock(10 * MINUTE);
-        await everyWorkerShows(ctx, 2, 179, on(ctx, 3));
-        await changePrice(ctx, 3, 350, on(ctx, 2));
-        await everyWorkerShows(ctx, 3, 350, on(ctx, 2));
+        await everyWorkerShows(ctx, 2, 179, ctx.workerAt(3));
+        await changePrice(ctx, 3, 350, ctx.workerAt(2));
+        await everyWorkerShows(ctx, 3, 350, ctx.workerAt(2));
       },
     },
   ],

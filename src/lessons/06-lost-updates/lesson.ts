@@ -12,8 +12,6 @@ const BUYERS = 30;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** Worker k of this run, wrapping around: with one worker every request goes to worker 1. */
-const on = (ctx: CheckContext, k: number) => ((k - 1) % ctx.workers) + 1;
 
 interface Shop {
   readonly left: number;
@@ -174,7 +172,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
       title: 'dana buys a teapot on worker 1; every worker shows one fewer',
       async run(ctx) {
         const before = books(ctx);
-        const replies = await rush(ctx, [{ name: 'dana', worker: on(ctx, 1) }]);
+        const replies = await rush(ctx, [{ name: 'dana', worker: ctx.workerAt(1) }]);
         expectVerdicts(replies);
         expectBooks(ctx, before, replies, 1, 1);
         await everyWorkerReports(ctx, STOCK - 1, 1);
@@ -187,7 +185,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
         const before = books(ctx);
         const buyers: Buyer[] = Array.from({ length: BUYERS }, (_, i) => ({
           name: `buyer${String(i + 1).padStart(2, '0')}`,
-          worker: on(ctx, (i % 3) + 1),
+          worker: ctx.workerAt((i % 3) + 1),
         }));
         const replies = await rush(ctx, buyers, { holdDatabase: true });
         expectVerdicts(replies);

@@ -37,8 +37,6 @@ function openDb(ctx: CheckContext): Database.Database {
   return new Database(ctx.env.SHOP_DB);
 }
 
-/** Worker k of this run, wrapping around when the check runs with fewer workers. */
-const on = (ctx: CheckContext, k: number) => ((k - 1) % ctx.workers) + 1;
 
 async function signIn(ctx: CheckContext, name: string, worker: number): Promise<void> {
   const reply = await ctx.visitor(name).post('/login', { name }, { worker });
@@ -153,19 +151,19 @@ const lesson: Lesson = {
     {
       title: 'A signed-in customer stays signed in on every worker, and an edited cookie signs nobody in',
       async run(ctx) {
-        await signIn(ctx, 'alice', on(ctx, 1));
+        await signIn(ctx, 'alice', ctx.workerAt(1));
         for (let k = 1; k <= ctx.workers; k++) {
           const reply = await ctx.visitor('alice').get('/api/me', { worker: k });
           const body = reply.status === 401 ? undefined : (expectJson(reply, 'JSON like {"name": "alice"}') as { name?: unknown });
           if (body?.name !== 'alice') {
             fail({
-              expected: `alice, signed in on worker ${on(ctx, 1)}, to be signed in on worker ${k} too (${describe(reply)})`,
+              expected: `alice, signed in on worker ${ctx.workerAt(1)}, to be signed in on worker ${k} too (${describe(reply)})`,
               got: `${reply.status}: ${reply.body}`,
               diagnosis: `Worker ${k} does not know alice's session: sessions are kept in the memory of the worker that created them. Keep the session where every worker can read it: in a signed cookie, or in the database.`,
             });
           }
         }
-        await signIn(ctx, 'bob', on(ctx, 2));
+        await signIn(ctx, 'bob', ctx.workerAt(2));
         const forged = forgedFrom(ctx, 'bob', 'alice');
         for (let k = 1; k <= ctx.workers; k++) {
           const reply = await ctx.visitor('mallory').get('/api/me', { worker: k, headers: { cookie: forged } });
@@ -219,11 +217,11 @@ const lesson: Lesson = {
     {
       title: 'Three customers buy the last two jars of honey at once, on three workers: exactly two are sold',
       async run(ctx) {
-        await signIn(ctx, 'carol', on(ctx, 3));
+        await signIn(ctx, 'carol', ctx.workerAt(3));
         const buyers = ['alice', 'bob', 'carol'];
         const { requests, progress } = await inTurn(
           ctx,
-          buyers.map((name, i): Turn => ({ worker: on(ctx, i + 1), send: () => ctx.visitor(name).post('/api/buy', { product: HONEY.id }, { worker: on(ctx, i + 1) }) })),
+          buyers.map((name, i): Turn => ({ worker: ctx.workerAt(i + 1), send: () => ctx.visitor(name).post('/api/buy', { product: HONEY.id }, { worker: ctx.workerAt(i + 1) }) })),
         );
         if (progress.includes('stuck')) {
           fail({
