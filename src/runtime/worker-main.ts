@@ -19,6 +19,7 @@ import path from 'node:path';
 import timers from 'node:timers';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { WorkerToHost, HostToWorker, AppProblem, Assignment } from './protocol.ts';
 
@@ -147,23 +148,30 @@ process.on('unhandledRejection', fatal);
 
 /**
  * A module that does not parse: Node's error carries no location, so ask `node --check` about
- * the module loaded last (the one being compiled). Undefined when that file parses, which
- * means the SyntaxError was thrown by running code (JSON.parse, say).
+ * the module loaded last (the one being compiled), given on standard input as an ES module
+ * (checking the file by name lets Node 22 guess its type and miss the error). Undefined when
+ * it parses, which means the SyntaxError was thrown by running code (JSON.parse, say).
  */
 function syntaxProblem(error: SyntaxError): AppProblem | undefined {
   if (!lastLoaded) return undefined;
   const file = fileURLToPath(lastLoaded);
-  const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 5000 });
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const check = spawnSync(process.execPath, ['--input-type=module', '--check'], { input: source, encoding: 'utf8', timeout: 5000 });
   if (check.status === 0) return undefined;
   const lines = check.stderr.split('\n');
-  const where = /^(.*):(\d+)$/.exec(lines[0] ?? '');
+  const where = /^\[stdin\]:(\d+)$/.exec(lines[0] ?? '');
   const message = lines.find((line) => /^SyntaxError/.test(line)) ?? `${error.name}: ${error.message}`;
   return {
     kind: 'syntax',
     message,
-    file: where?.[1] ?? file,
-    line: where ? Number(where[2]) : undefined,
-    stack: lines.slice(0, 4).join('\n'),
+    file,
+    line: where ? Number(where[1]) : undefined,
+    stack: [`${file}${where ? `:${where[1]}` : ''}`, ...lines.slice(1, 4)].join('\n'),
   };
 }
 
