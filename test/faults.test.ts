@@ -1,7 +1,7 @@
 // The fault matrix: the course runs strangers' broken code on purpose. Each fault gets a clear
 // message (file and line where there is one), and nothing hangs, leaks or is lost.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -226,3 +226,43 @@ async function waitForOutput(host: Host, pattern: RegExp): Promise<string> {
     });
   });
 }
+
+describe('the workspace and the disk', () => {
+  test('a learner file deleted: check says which file and how to restore it, exit 2', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gsc-gone-'));
+    try {
+      const ws = path.join(dir, 'ws');
+      await runCommand(['init', ws], { out: () => {}, err: () => {} });
+      rmSync(path.join(ws, '03-two-workers-two-lists', 'app.js'));
+      let err = '';
+      const code = await runCommand(['check', '3', '--workspace', ws], { out: () => {}, err: (t) => (err += t) });
+      assert.equal(code, 2);
+      assert.match(err, /03-two-workers-two-lists\/app\.js is missing\. Restore the starter with: global-state-course reset 3/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a full disk where the run\'s data goes: a clear message, exit 2, nothing left behind', async (t) => {
+    const tiny = mkdtempSync(path.join(os.tmpdir(), 'gsc-tiny-'));
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', tiny]);
+    if (mount.status !== 0) {
+      rmSync(tiny, { recursive: true, force: true });
+      t.skip(`cannot mount a small tmpfs here to fill (${mount.stderr.toString().trim() || `exit ${mount.status}`})`);
+      return;
+    }
+    try {
+      const check = spawnSync(process.execPath, [path.join(here, '..', 'src', 'cli.ts'), 'check', '1', '--solution'], {
+        env: { ...process.env, TMPDIR: tiny, NODE_TEST_CONTEXT: undefined },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(check.status, 2, check.stderr);
+      assert.match(check.stderr, /could not write this run's data in .*\(the disk is full\)\. Free some space, or point TMPDIR/);
+      assert.deepEqual(readdirSync(tiny), []);
+    } finally {
+      spawnSync('umount', [tiny]);
+      rmSync(tiny, { recursive: true, force: true });
+    }
+  });
+});

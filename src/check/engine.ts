@@ -1,7 +1,5 @@
 // The check engine: start the learner's app on a fresh host with fresh data, run the lesson's
 // steps as simulated visitors, and record a transcript. Teardown always runs.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Host } from '../runtime/host.ts';
 import type { Policy, WorkerMode } from '../runtime/dispatcher.ts';
@@ -11,6 +9,7 @@ import type { AppProblem } from '../runtime/protocol.ts';
 import type { CheckContext, Lesson } from '../lessons/types.ts';
 import { jobsFileFor } from '../lessons/catalogue.ts';
 import { CheckFailure } from './expect.ts';
+import { seedRun } from './scratch.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
 
 export interface StepResult {
@@ -76,14 +75,8 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
   const emit = options.onEvent ?? (() => {});
   const workers = options.workers ?? lesson.workers;
   const policy = options.policy ?? 'round-robin';
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), `gsc-${lesson.slug.slice(0, 2)}-`));
-  let env: Record<string, string>;
-  try {
-    env = lesson.seed(dataDir);
-  } catch (error) {
-    rmSync(dataDir, { recursive: true, force: true });
-    throw new Error(`Could not write the seed data for lesson ${lesson.number} in ${dataDir}: ${(error as Error).message}`);
-  }
+  const run = seedRun(lesson, 'gsc');
+  const { dir: dataDir, env } = run;
   const host = new Host({
     appFile: options.appFile,
     jobsFile: jobsFileFor(lesson, options.appFile),
@@ -224,7 +217,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     offHost();
     options.signal?.removeEventListener('abort', stopHost);
     await host.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    run.remove();
   }
 }
 

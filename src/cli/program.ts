@@ -1,12 +1,12 @@
 // The plain commands: the same engine as the interactive course, with text or JSON output.
 // Exit codes: 0 passed / done, 1 failed, 2 usage or environment error.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createTwoFilesPatch } from 'diff';
 import { runCheck, type CheckResult } from '../check/engine.ts';
+import { EnvironmentError, seedRun } from '../check/scratch.ts';
 import { findLesson, jobsFileFor, lessonFiles, lessons, solutionFile } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import { lessonStates } from '../progress/states.ts';
@@ -343,8 +343,8 @@ async function serve(
   options: { workers?: number; port: number; policy: Policy; mode?: WorkerMode },
   io: Io,
 ): Promise<number> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), `gsc-serve-${lesson.slug.slice(0, 2)}-`));
-  const env = lesson.seed(dataDir);
+  const run = seedRun(lesson, 'gsc-serve');
+  const { dir: dataDir, env } = run;
   const host = new Host({
     appFile,
     jobsFile: jobsFileFor(lesson, appFile),
@@ -370,7 +370,7 @@ async function serve(
       io.out('Reloaded: every worker started afresh.');
     }
   });
-  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+  const cleanup = () => run.remove();
   // Signals are handled from the start, so Ctrl-C while the workers boot also stops cleanly;
   // a second Ctrl-C while stopping quits at once (the workers still exit with the course).
   let stopRequested: () => void = () => {};
@@ -448,7 +448,13 @@ function report(error: unknown, io: Io): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
     return 2;
   }
-  if (error instanceof UsageError || error instanceof WorkspaceError || error instanceof ProgressError || error instanceof PortBusyError) {
+  if (
+    error instanceof UsageError ||
+    error instanceof WorkspaceError ||
+    error instanceof ProgressError ||
+    error instanceof PortBusyError ||
+    error instanceof EnvironmentError
+  ) {
     io.err(error.message);
     return 2;
   }
