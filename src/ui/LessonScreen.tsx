@@ -128,6 +128,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
         return dispatch({ type: 'show', panel: 'playground' });
       case 'hint': {
         const number = session.revealHint(lesson);
+        dispatch({ type: 'notice', notice: undefined });
         return dispatch({ type: 'hint', number });
       }
       case 'solution':

@@ -14,11 +14,16 @@ export default function StepRow({ step, compact = false }: Props) {
   const showRequests = !compact || step.status === 'failed';
   return (
     <Box flexDirection="column">
-      <Text wrap="wrap">
-        <StepMark status={step.status} /> <Text dimColor={step.status === 'pending' || step.status === 'not-run'}>{step.title}</Text>
-        {step.status === 'not-run' ? <Text dimColor> (not run)</Text> : null}
-        {step.status === 'left-out' ? <Text dimColor>{` (left out: ${step.note ?? ''})`}</Text> : null}
-      </Text>
+      <Box>
+        <Box width={2} flexShrink={0}>
+          <StepMark status={step.status} />
+        </Box>
+        <Text wrap="wrap">
+          <Text dimColor={step.status === 'pending' || step.status === 'not-run'}>{step.title}</Text>
+          {step.status === 'not-run' ? <Text dimColor> (not run)</Text> : null}
+          {step.status === 'left-out' ? <Text dimColor>{` (left out: ${step.note ?? ''})`}</Text> : null}
+        </Text>
+      </Box>
       {showRequests ? step.requests.map((record, i) => <RequestRow key={i} record={record} />) : null}
       {step.status === 'failed' ? (
         <Box flexDirection="column" paddingLeft={2}>
