@@ -1,3 +1,4 @@
+import { useRef } from 'react';
 import { Text, useInput } from 'ink';
 
 export type Props = {
@@ -9,11 +10,18 @@ export type Props = {
 
 /** A one-line text input: type, Backspace, Enter to accept, Esc to cancel. */
 export default function TextField({ value, onChange, onSubmit, onCancel }: Props) {
+  // Keys can arrive faster than renders (a paste, a held key): edit the latest text, not the last rendered.
+  const latest = useRef(value);
+  latest.current = value;
+  const change = (next: string) => {
+    latest.current = next;
+    onChange(next);
+  };
   useInput((input, key) => {
-    if (key.return) onSubmit(value);
+    if (key.return) onSubmit(latest.current);
     else if (key.escape) onCancel();
-    else if (key.backspace || key.delete) onChange(value.slice(0, -1));
-    else if (input && !key.ctrl && !key.meta && !key.upArrow && !key.downArrow && !key.tab) onChange(value + input);
+    else if (key.backspace || key.delete) change(latest.current.slice(0, -1));
+    else if (input && !key.ctrl && !key.meta && !key.upArrow && !key.downArrow && !key.tab) change(latest.current + input);
   });
   return (
     <Text>
