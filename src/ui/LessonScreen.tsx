@@ -99,10 +99,15 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
     if (result) recorded(result);
   };
 
-  useWatch(path.dirname(file), ui.watching, () => {
-    if (running) dispatch({ type: 'saved-while-running' });
-    else void runCheck('save');
-  });
+  useWatch(
+    path.dirname(file),
+    ui.watching,
+    () => {
+      if (running) dispatch({ type: 'saved-while-running' });
+      else void runCheck('save');
+    },
+    () => say(`Watching ${path.dirname(shownFile)}: every save runs the check.`),
+  );
 
   // A save that arrived during a run is checked as soon as the run ends.
   useEffect(() => {
@@ -122,7 +127,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
         return void compare();
       case 'toggle-watch':
         dispatch({ type: 'watch', on: !ui.watching });
-        return say(ui.watching ? 'Watch is off.' : `Watching ${path.dirname(shownFile)}: every save runs the check.`);
+        return say(ui.watching ? 'Watch is off.' : `Starting to watch ${path.dirname(shownFile)}…`);
       case 'playground':
         dispatch({ type: 'notice', notice: undefined });
         return dispatch({ type: 'show', panel: 'playground' });
