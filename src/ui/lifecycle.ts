@@ -13,6 +13,7 @@ export interface Outcome {
 }
 
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+const FORCE_EXIT_MS = 5000;
 type Signal = keyof typeof SIGNALS;
 
 export async function runUntilExit(tree: ReactElement, resources: Resources, options: RenderOptions = {}): Promise<Outcome> {
@@ -24,7 +25,14 @@ export async function runUntilExit(tree: ReactElement, resources: Resources, opt
     crash ??= error;
     void resources.stopAll().finally(() => instance.unmount());
   };
-  const onSignal = (signal: Signal) => shutdown(128 + SIGNALS[signal]);
+  // A signal must end the process: if the orderly stop hangs, or a second signal comes, exit anyway
+  // (workers still go: each exits when its IPC channel to the course closes).
+  let force: NodeJS.Timeout | undefined;
+  const onSignal = (signal: Signal) => {
+    if (force) process.exit(code || 128 + SIGNALS[signal]);
+    force = setTimeout(() => process.exit(code), FORCE_EXIT_MS);
+    shutdown(128 + SIGNALS[signal]);
+  };
   const onCrash = (error: unknown) => shutdown(1, error);
   for (const signal of Object.keys(SIGNALS) as Signal[]) process.on(signal, onSignal);
   process.on('uncaughtException', onCrash);
@@ -36,6 +44,7 @@ export async function runUntilExit(tree: ReactElement, resources: Resources, opt
     crash ??= error;
   } finally {
     await resources.stopAll();
+    clearTimeout(force);
     for (const signal of Object.keys(SIGNALS) as Signal[]) process.off(signal, onSignal);
     process.off('uncaughtException', onCrash);
     process.off('unhandledRejection', onCrash);
