@@ -1,7 +1,9 @@
 // Lesson text from Markdown to terminal text (marked + marked-terminal, code highlighted).
 // Loaded on demand: the first frame does not wait for it.
+import { stripVTControlCharacters } from 'node:util';
 import { Marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
+import wrapAnsi from 'wrap-ansi';
 
 const renderers = new Map<number, Marked>();
 
@@ -17,6 +19,27 @@ function renderer(width: number): Marked {
 }
 
 export function renderMarkdown(text: string, width: number): string {
-  const out = renderer(Math.max(20, width)).parse(text, { async: false });
-  return out.replace(/\n{3,}/g, '\n\n').trimEnd();
+  const fit = Math.max(20, width);
+  const out = renderer(fit).parse(text, { async: false });
+  return out
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()
+    .split('\n')
+    .map((line) => hang(line, fit))
+    .join('\n');
+}
+
+/**
+ * marked-terminal reflows paragraphs but not list items: wrap a long line under its own text,
+ * after its indent and list marker, rather than back at the margin.
+ */
+function hang(line: string, width: number): string {
+  const plain = stripVTControlCharacters(line);
+  if (plain.length <= width) return line;
+  const indent = /^\s*(?:(?:[*•+-]|\d+\.)\s+)?/.exec(plain)?.[0].length ?? 0;
+  const room = Math.max(10, width - indent);
+  const [first = '', ...rest] = wrapAnsi(line, room + indent, { hard: true, trim: false }).split('\n');
+  if (rest.length === 0) return first;
+  const continuation = wrapAnsi(rest.join(' ').trimStart(), room, { hard: true }).split('\n');
+  return [first, ...continuation.map((l) => ' '.repeat(indent) + l)].join('\n');
 }
