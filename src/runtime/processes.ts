@@ -7,10 +7,11 @@ import { execaNode, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { packageRoot } from './package-root.ts';
 import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
 
 /** The course package's root folder, whether running from src/ or dist/. */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { packageRoot };
 
 const ownExtension = path.extname(fileURLToPath(import.meta.url));
 const workerMain = fileURLToPath(new URL(`./worker-main${ownExtension}`, import.meta.url));

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Box, Text } from 'ink';
-import { problemLine } from '../check/engine.ts';
 import type { AppProblem } from '../runtime/protocol.ts';
 
 export type Props = {
@@ -14,7 +13,7 @@ export default function ProblemBox({ problem, cwd }: Props) {
   const where = problem.file ? path.relative(cwd, problem.file) || problem.file : undefined;
   return (
     <Box flexDirection="column">
-      <Text color="red">{problemLine(problem)}</Text>
+      <Text color="red">{problem.message}</Text>
       {where ? <Text>{`  in ${where}${problem.line ? `:${problem.line}${problem.column ? `:${problem.column}` : ''}` : ''}`}</Text> : null}
       {problem.output?.length ? (
         <Box flexDirection="column">

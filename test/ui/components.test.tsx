@@ -178,3 +178,11 @@ describe('ScrollView', () => {
     assert.doesNotMatch(frame, /to scroll/);
   });
 });
+
+describe('theme', () => {
+  test('workers have the same colours as in the plain commands', async () => {
+    const { WORKER_COLOURS: ui } = await import('../../src/ui/theme.ts');
+    const { WORKER_COLOURS: cli } = await import('../../src/cli/format.ts');
+    assert.deepEqual(ui, cli);
+  });
+});
