@@ -60,7 +60,7 @@ export default function CheckStory({ view, subject, cwd, compact = false }: Prop
           <Text color="red" bold>
             FAILED
           </Text>
-          {`  ${passedSteps} of ${view.steps.length} steps passed · ${seconds(view.durationMs)}`}
+          {view.problem ? `  the app did not start · ${seconds(view.durationMs)}` : `  ${passedSteps} of ${view.steps.length} steps passed · ${seconds(view.durationMs)}`}
         </Text>
       ) : null}
       {view.phase === 'stopped' ? <Text color="yellow">Stopped.</Text> : null}

@@ -72,7 +72,8 @@ describe('CheckStory', () => {
     const view: CheckView = { ...failedView, steps: [], problem: { kind: 'syntax', message: 'SyntaxError: Unexpected token', file: '/w/app.js', line: 4, column: 2 } };
     const frame = renderAt(<CheckStory view={view} subject="your app" cwd="/w" />).lastFrame()!;
     assert.match(frame, /The app did not start\./);
-    assert.match(frame, /SyntaxError: Unexpected token \(app\.js:4\)/);
+    assert.match(frame, /^SyntaxError: Unexpected token$/m);
+    assert.match(frame, /FAILED\s+the app did not start/);
     assert.match(frame, /in app\.js:4:2/);
   });
 
