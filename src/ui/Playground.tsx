@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import { Box, Text, useBoxMetrics, useInput, type DOMElement } from 'ink';
 import type { Lesson } from '../lessons/types.ts';
 import type { KeyHint } from './KeyBar.tsx';
+import ProblemBox from './ProblemBox.tsx';
 import RequestLog from './RequestLog.tsx';
 import Screen from './Screen.tsx';
 import { MAX_WORKERS, usePlayground, type PlaygroundFiles } from './use-playground.ts';
@@ -19,7 +20,7 @@ export type Props = {
 
 /** The learner's app (or the reference fix) on a local URL: a panel per worker and a live request log. */
 export default function Playground({ lesson, files, onBack, workers }: Props) {
-  const { resources, quit } = useCourse();
+  const { resources, quit, cwd } = useCourse();
   const { view, start, reload, setWorkers, stop } = usePlayground(lesson, files, resources, workers ?? lesson.workers);
   const logBox = useRef<DOMElement>(null);
   const { height: logRows } = useBoxMetrics(logBox);
@@ -29,7 +30,6 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     // Start once, when the playground opens; keys restart it after.
   }, []);
 
-  const up = view.phase === 'running' || view.phase === 'reloading' || view.phase === 'failed';
   useInput((input, key) => {
     if ((key.ctrl && input === 'c') || input === 'q') return quit();
     if (key.escape || input === 'b') {
@@ -39,14 +39,14 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     if (input === '+' || input === '=' || key.rightArrow) void setWorkers(view.count + 1);
     else if (input === '-' || key.leftArrow) void setWorkers(view.count - 1);
     else if (/^[1-8]$/.test(input)) void setWorkers(Number(input));
-    else if (input === 'r') void (up ? reload() : start(view.source, view.count));
+    else if (input === 'r') void reload();
     else if (input === 'm') void start(view.source === 'mine' ? 'reference' : 'mine', view.count);
     else if (input === 's') void (view.phase === 'stopped' ? start(view.source, view.count) : stop());
   });
 
   const keys: KeyHint[] = [
     { key: '+/-', label: `workers (1-${MAX_WORKERS})` },
-    { key: 'r', label: up ? 'reload all' : 'start' },
+    { key: 'r', label: view.phase === 'stopped' ? 'start' : 'reload all' },
     { key: 's', label: view.phase === 'stopped' ? 'start' : 'stop' },
     { key: 'm', label: view.source === 'mine' ? 'run the reference fix' : 'run your app' },
     { key: 'b', label: 'back' },
@@ -64,9 +64,11 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
         <Text dimColor>{view.phase === 'stopped' ? 'Stopped. Press s to start again.' : view.phase === 'failed' ? 'The app did not start.' : 'Starting…'}</Text>
       )}
       <Text dimColor wrap="truncate-end">
-        {`${who} on ${view.count} worker${view.count === 1 ? '' : 's'}: each a process of its own, with its own memory`}
+        {view.count === 1
+          ? `${who} on 1 worker: one process, as your laptop's dev server runs it`
+          : `${who} on ${view.count} workers: each a process of its own, with its own memory`}
       </Text>
-      {view.error ? <Text color="red" wrap="wrap">{view.error}</Text> : null}
+      {view.problem ? <ProblemBox problem={view.problem} cwd={cwd} /> : view.error ? <Text color="red" wrap="wrap">{view.error}</Text> : null}
       <Box flexWrap="wrap" flexShrink={0}>
         {view.workers.map((worker) => (
           <WorkerPanel key={worker.index} worker={worker} />

@@ -34,6 +34,8 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
   const running = useRef<{ host: Host; stop: () => Promise<void> } | undefined>(undefined);
   const busy = useRef<Promise<unknown>>(Promise.resolve());
   const mounted = useRef(true);
+  /** What runs (or last ran): a reload with no host up starts this again. */
+  const last = useRef<{ source: Source; count: number }>({ source: 'mine', count: initialCount });
 
   /** One operation at a time: a key pressed during a reload waits for it. */
   const serial = useCallback(<T,>(work: () => Promise<T>): Promise<T> => {
@@ -55,6 +57,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
     (source: Source, count: number) =>
       serial(async () => {
         await stopNow();
+        last.current = { source, count };
         dispatch({ type: 'starting', source, count, at: clock() });
         const [{ Host }, { AppStartError }] = await Promise.all([import('../runtime/host.ts'), import('../runtime/processes.ts')]);
         const dataDir = mkdtempSync(path.join(os.tmpdir(), `gsc-play-${lesson.slug.slice(0, 2)}-`));
@@ -99,18 +102,19 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
     if (mounted.current) dispatch({ type: 'start-failed', problem, message: problem?.message ?? (error as Error).message, at: clock() });
   }, []);
 
-  const reload = useCallback(
-    () =>
-      serial(async () => {
-        await running.current?.host.reload().catch(restartFailed);
-      }),
-    [serial, restartFailed],
-  );
+  const reload = useCallback(async () => {
+    // The app could not start (nothing runs): after a fix, a reload starts it afresh.
+    if (!running.current) return start(last.current.source, last.current.count);
+    return serial(async () => {
+      await running.current?.host.reload().catch(restartFailed);
+    });
+  }, [serial, restartFailed, start]);
 
   const setWorkers = useCallback(
     (count: number) =>
       serial(async () => {
         const n = Math.max(1, Math.min(MAX_WORKERS, count));
+        last.current = { ...last.current, count: n };
         dispatch({ type: 'resizing', count: n });
         await running.current?.host.setWorkerCount(n).catch(restartFailed);
       }),
