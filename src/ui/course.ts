@@ -19,7 +19,7 @@ export interface Recorded {
 
 export class CourseSession {
   readonly workspace: Workspace;
-  /** Set when the progress database had to be rebuilt; the home screen shows it once. */
+  /** Set when the progress database had to be rebuilt; the home screen shows it. */
   readonly notice?: string;
   readonly #store: ProgressStore;
   readonly #cwd: string;
