@@ -61,7 +61,12 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
 
   /** Record a run of the lesson's check on the learner's file and say what it means. */
   const recorded = (result: CheckResult) => {
-    const outcome = session.recordCheck(lesson, result);
+    let outcome;
+    try {
+      outcome = session.recordCheck(lesson, result);
+    } catch (error) {
+      return say(`The check ${result.passed ? 'passed' : 'failed'}, but it could not be recorded: ${(error as Error).message}`, 'bad');
+    }
     setStatus(session.status(lesson));
     if (outcome.unlocked) setUnlocked(outcome.unlocked);
     if (result.passed) {

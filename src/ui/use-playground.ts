@@ -61,11 +61,20 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         dispatch({ type: 'starting', source, count, at: clock() });
         const [{ Host }, { AppStartError }] = await Promise.all([import('../runtime/host.ts'), import('../runtime/processes.ts')]);
         const dataDir = mkdtempSync(path.join(os.tmpdir(), `gsc-play-${lesson.slug.slice(0, 2)}-`));
+        let env: Record<string, string>;
+        try {
+          env = lesson.seed(dataDir);
+        } catch (error) {
+          rmSync(dataDir, { recursive: true, force: true });
+          const message = `Could not write the seed data in ${dataDir}: ${(error as Error).message}`;
+          if (mounted.current) dispatch({ type: 'start-failed', message, at: clock() });
+          return;
+        }
         const host = new Host({
           appFile: source === 'mine' ? files.mine : files.reference,
           workers: count,
           mode: lesson.mode,
-          env: lesson.seed(dataDir),
+          env,
           cwd: dataDir,
           restartCrashed: true,
           requestTimeoutMs: 30_000,
