@@ -27,8 +27,6 @@ export default function StepRow({ step, compact = false }: Props) {
       {showRequests ? step.requests.map((record, i) => <RequestRow key={i} record={record} />) : null}
       {step.status === 'failed' ? (
         <Box flexDirection="column" paddingLeft={2}>
-          {step.message ? <Text color="red">{step.message}</Text> : null}
-          {step.diagnosis ? <Text color="yellow">{step.diagnosis}</Text> : null}
           {step.output?.length ? (
             <Box flexDirection="column">
               <Text dimColor>The app printed:</Text>
@@ -37,6 +35,8 @@ export default function StepRow({ step, compact = false }: Props) {
               ))}
             </Box>
           ) : null}
+          {step.message ? <Text color="red">{step.message}</Text> : null}
+          {step.diagnosis ? <Text color="yellow">{step.diagnosis}</Text> : null}
         </Box>
       ) : null}
     </Box>

@@ -30,7 +30,7 @@ function newestSource(): number {
 }
 
 /** Build dist/ unless it is newer than every source file. */
-export async function ensureBuilt(): Promise<void> {
+async function ensureBuilt(): Promise<void> {
   if (existsSync(cli) && statSync(cli).mtimeMs >= newestSource()) return;
   const bin = path.dirname(process.execPath);
   await run('npm', ['run', 'build'], { cwd: root, env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` }, timeout: 120_000 });
