@@ -21,7 +21,8 @@ export interface CheckRun {
 
 export function useCheckRun(lesson: Lesson, resources: Resources): CheckRun {
   const [view, dispatch] = useReducer(checkReducer, idleCheck);
-  const current = useRef<{ abort: AbortController; done: Promise<unknown> } | undefined>(undefined);
+  // `ended`: the verdict is in (the screen shows it) while the engine still stops its workers.
+  const current = useRef<{ abort: AbortController; done: Promise<unknown>; ended: boolean } | undefined>(undefined);
 
   const stop = useCallback(async () => {
     const run = current.current;
@@ -32,9 +33,16 @@ export function useCheckRun(lesson: Lesson, resources: Resources): CheckRun {
 
   const start = useCallback(
     async (request: CheckRequest): Promise<CheckResult | undefined> => {
-      if (current.current) return undefined;
+      const previous = current.current;
+      if (previous) {
+        // A run whose verdict is shown may still be stopping its workers: start once it has.
+        if (!previous.ended) return undefined;
+        await previous.done.catch(() => {});
+        if (current.current) return undefined;
+      }
       const abort = new AbortController();
       dispatch({ type: 'requested', workers: request.workers ?? lesson.workers, trigger: request.trigger });
+      const run: { abort: AbortController; done: Promise<unknown>; ended: boolean } = { abort, done: Promise.resolve(), ended: false };
       const work = (async () => {
         const { runCheck } = await import('../check/engine.ts');
         return runCheck(lesson, {
@@ -42,11 +50,12 @@ export function useCheckRun(lesson: Lesson, resources: Resources): CheckRun {
           workers: request.workers,
           signal: abort.signal,
           onEvent: (event) => {
+            if (event.type === 'check-end') run.ended = true;
             if (!abort.signal.aborted) dispatch({ type: 'engine', event });
           },
         });
       })();
-      const run = { abort, done: work };
+      run.done = work;
       current.current = run;
       const unregister = resources.add(async () => {
         abort.abort();

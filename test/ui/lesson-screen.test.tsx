@@ -64,6 +64,18 @@ describe('lesson screen', () => {
     await waitForFrame(r, "Lesson 2 · Everyone's list");
   });
 
+  test('c pressed the moment the verdict shows checks again (once the workers have stopped)', async () => {
+    const r = open(1);
+    await waitForFrame(r, 'The Corner Shop sells');
+    r.stdin.write('c');
+    await waitForFrame(r, 'FAILED');
+    // The engine is still stopping the first run's workers when the verdict appears.
+    r.stdin.write('c');
+    await waitForFrame(r, 'run 2');
+    await waitForFrame(r, (f) => f.includes('run 2') && f.includes('FAILED'));
+    await waitUntil(() => course.session.status(lesson1).attempts === 2, 'both attempts to be recorded');
+  });
+
   test('keys wait while a check runs', async () => {
     const r = open(1);
     await waitForFrame(r, 'The Corner Shop sells');
