@@ -94,6 +94,8 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         try {
           await host.start();
           if (mounted.current) dispatch({ type: 'started', url: `${host.url}/` });
+          // The learner left while the workers were starting: stop them now.
+          else await stopNow();
         } catch (error) {
           running.current = undefined;
           await stop();

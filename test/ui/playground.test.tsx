@@ -12,7 +12,7 @@ import { cleanup } from 'ink-testing-library';
 import { findLesson } from '../../src/lessons/catalogue.ts';
 import App from '../../src/ui/App.tsx';
 import { allGone } from '../helpers/processes.ts';
-import { renderAt, testCourse, waitForFrame, type Rendered, type TestCourse } from './helpers.tsx';
+import { renderAt, testCourse, waitForFrame, waitUntil, type Rendered, type TestCourse } from './helpers.tsx';
 
 const run = promisify(execFile);
 const lesson2 = findLesson('2')!;
@@ -81,6 +81,13 @@ describe('playground', () => {
     await waitForFrame(r, 'Stopped. Press s to start again.');
     r.stdin.write('s');
     await waitForFrame(r, (f) => !!urlIn(f) && /● idle/.test(f));
+  });
+
+  test('leaving while the workers start stops them', async () => {
+    // The playground is starting (p was pressed in beforeEach); leave at once.
+    r.stdin.write('b');
+    await waitForFrame(r, 'c check');
+    await waitUntil(() => course.resources.size === 0, 'the playground host to stop');
   });
 
   test('a real browser loads the page through the dispatcher', async (t) => {
