@@ -21,7 +21,7 @@ export type Props = {
 export default function Screen({ title, subtitle, badges, notice, keys, children }: Props) {
   const { columns, rows } = useScreenSize();
   return (
-    <Box flexDirection="column" width={columns} height={Math.max(8, rows - 1)}>
+    <Box flexDirection="column" width={columns} height={Math.max(8, rows)}>
       <Box justifyContent="space-between" flexShrink={0}>
         <Text wrap="truncate-end">
           <Text bold>{title}</Text>
