@@ -45,11 +45,13 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
   const [unlocked, setUnlocked] = useState<Lesson>();
   const [diff, setDiff] = useState<readonly DiffLine[]>([]);
   const verdict = useRef<DOMElement>(null);
+  // The comparison is two runs in a row: keys wait between them too.
+  const [comparing, setComparing] = useState(false);
 
   const file = session.fileOf(lesson);
   const shownFile = session.displayPath(lesson);
   const next = lessons.find((l) => l.number === lesson.number + 1);
-  const running = isRunning(check.view) || isRunning(one.view) || isRunning(many.view);
+  const running = comparing || isRunning(check.view) || isRunning(one.view) || isRunning(many.view);
   const passed = status.state === 'passed';
   const say = (text: string, tone: Notice['tone'] = 'info') => dispatch({ type: 'notice', notice: { text, tone } });
 
@@ -97,9 +99,14 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
     if (!fileIsThere()) return;
     dispatch({ type: 'show', panel: 'compare' });
     dispatch({ type: 'notice', notice: undefined });
-    const single = await one.start({ appFile: file, workers: 1, trigger: 'compare' });
-    if (!single) return;
-    const result = await many.start({ appFile: file, workers: lesson.workers, trigger: 'compare' });
+    setComparing(true);
+    let result: CheckResult | undefined;
+    try {
+      const single = await one.start({ appFile: file, workers: 1, trigger: 'compare' });
+      if (single) result = await many.start({ appFile: file, workers: lesson.workers, trigger: 'compare' });
+    } finally {
+      setComparing(false);
+    }
     // The run on the lesson's own worker count is the real check: it counts, as pressing c does.
     if (result) recorded(result);
   };

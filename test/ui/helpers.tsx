@@ -51,11 +51,6 @@ export async function waitUntil(check: () => boolean, what: string, ms = 20_000)
   }
 }
 
-/** Let React and Ink process what was just written (one turn of the event loop). */
-export function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
 export interface TestCourse {
   readonly dir: string;
   readonly session: CourseSession;
