@@ -21,6 +21,7 @@ export default function PassedPanel({ lesson, unlocked, next, width }: Props) {
         {unlocked ? <Text>{`Lesson ${unlocked.number}, ${unlocked.title}, is now open. Press n to go on.`}</Text> : null}
         {!unlocked && next ? <Text>{`Press n for lesson ${next.number}, ${next.title}.`}</Text> : null}
         {!next ? <Text>That was the last lesson of the course.</Text> : null}
+        <Text dimColor>Press s to compare your fix with the reference fix.</Text>
       </Box>
       <Box marginTop={1}>
         <Markdown text={lesson.why()} width={width} />
