@@ -1,17 +1,21 @@
-// After tsc: copy the lessons' Markdown next to their compiled modules, and mark the bin executable.
-import { chmodSync, cpSync, readdirSync, statSync } from 'node:fs';
+// Part of `npm run build`: copy the files tsc does not emit (the lessons' Markdown) from src/
+// to dist/, at the same relative paths, so `markdown(import.meta.url, 'text.md')` finds them;
+// and mark the bin executable.
+import { chmodSync, cpSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const src = path.resolve('src');
-const dist = path.resolve('dist');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const src = path.join(root, 'src');
+const dist = path.join(root, 'dist');
+const ASSET = /\.(md|json)$/;
 
-function copyMarkdown(dir) {
-  for (const name of readdirSync(dir)) {
-    const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) copyMarkdown(full);
-    else if (name.endsWith('.md')) cpSync(full, path.join(dist, path.relative(src, full)));
-  }
+let copied = 0;
+for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !ASSET.test(entry.name)) continue;
+  const from = path.join(entry.parentPath, entry.name);
+  cpSync(from, path.join(dist, path.relative(src, from)));
+  copied++;
 }
-
-copyMarkdown(src);
+console.log(`copied ${copied} asset${copied === 1 ? '' : 's'} to dist/`);
 chmodSync(path.join(dist, 'cli.js'), 0o755);

@@ -1,13 +1,14 @@
 // What the bare command does: on a terminal, the interactive course; elsewhere (piped, CI), the
 // plain lesson list and how to use the plain commands. With arguments, the plain commands.
-import { runCommand } from './cli/program.ts';
-
+// Each side loads only what it needs, so the course's first frame does not wait for the plain
+// commands' modules, nor they for Ink.
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 0) {
     if (process.stdout.isTTY && process.stdin.isTTY && !process.env.CI) {
       const { startInteractive } = await import('./ui/start.ts');
       return startInteractive();
     }
+    const { runCommand } = await import('./cli/program.ts');
     const code = await runCommand(['list']);
     process.stdout.write(`
 This terminal is not interactive, so here are the plain commands:
@@ -22,5 +23,6 @@ Run global-state-course --help for every option.
 `);
     return code;
   }
+  const { runCommand } = await import('./cli/program.ts');
   return runCommand(argv);
 }

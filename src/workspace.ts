@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, wri
 import path from 'node:path';
 import { exerciseFile, lessonFiles, lessons, solutionFile } from './lessons/catalogue.ts';
 import type { Lesson } from './lessons/types.ts';
-import { packageRoot } from './runtime/processes.ts';
+import { packageRoot } from './runtime/package-root.ts';
 
 export const DEFAULT_WORKSPACE = 'global-state-course';
 const MARKER = path.join('.course', 'workspace.json');

@@ -1,7 +1,7 @@
 // The course in order. Adding a lesson: its folder here, in exercises/ and in solutions/, and one line below.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { packageRoot } from '../runtime/processes.ts';
+import { packageRoot } from '../runtime/package-root.ts';
 import type { Lesson } from './types.ts';
 import frozenAtStartup from './01-frozen-at-startup/lesson.ts';
 import everyonesList from './02-everyones-list/lesson.ts';

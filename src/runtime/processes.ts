@@ -6,20 +6,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { execaNode, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from './package-root.ts';
 import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
 
-/** The course package's root folder (the nearest one holding its package.json), from src/, dist/ or any build. */
-export const packageRoot = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
-
-function findPackageRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'global-state-course') return dir;
-    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
-  }
-}
+/** The course package's root folder (from src/, dist/ or any build). */
+export { packageRoot };
 
 const ownExtension = path.extname(fileURLToPath(import.meta.url));
 export const workerMainFile = fileURLToPath(new URL(`./worker-main${ownExtension}`, import.meta.url));

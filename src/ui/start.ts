@@ -1,6 +1,61 @@
-// The interactive course starts here. Until it is built, the terminal gets the plain list.
-import { runCommand } from '../cli/program.ts';
+// The interactive course starts here (the bare command on a terminal): find the workspace, open
+// its progress, and run the screens in the terminal's alternate screen until the learner quits.
+// lifecycle.ts makes sure no worker outlives it, however it ends.
+import { findWorkspace, type Workspace } from '../workspace.ts';
+import type { CourseSession as Session } from './course.ts';
 
-export async function startInteractive(): Promise<number> {
-  return runCommand(['list']);
+export interface InteractiveOptions {
+  readonly cwd?: string;
+  /** Open this lesson at once. */
+  readonly lesson?: number;
+}
+
+/** NO_COLOR (https://no-color.org) turns colour off everywhere, Ink and the Markdown renderer included. */
+function respectNoColor(): void {
+  if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = '0';
+}
+
+export async function startInteractive(options: InteractiveOptions = {}): Promise<number> {
+  respectNoColor();
+  const cwd = options.cwd ?? process.cwd();
+  // Colour support is decided when these load, so they load after the line above.
+  const [{ createElement }, { runUntilExit }, { default: App }, { CourseSession }, { Resources }, { ProgressError }] = await Promise.all([
+    import('react'),
+    import('./lifecycle.ts'),
+    import('./App.tsx'),
+    import('./course.ts'),
+    import('./resources.ts'),
+    import('../progress/store.ts'),
+  ]);
+
+  const sessions: Session[] = [];
+  const open = (workspace: Workspace): Session => {
+    const session = CourseSession.open(workspace, cwd);
+    sessions.push(session);
+    return session;
+  };
+  const workspace = findWorkspace(cwd);
+  let session: Session | undefined;
+  try {
+    session = workspace ? open(workspace) : undefined;
+  } catch (error) {
+    if (error instanceof ProgressError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const resources = new Resources();
+  try {
+    const { code, crash } = await runUntilExit(createElement(App, { session, openSession: open, resources, cwd, lesson: options.lesson }), resources, {
+      alternateScreen: true,
+    });
+    if (crash) {
+      process.stderr.write(`The course stopped on an unexpected error; every worker has been stopped.\n${(crash as Error).stack ?? String(crash)}\n`);
+    }
+    return code;
+  } finally {
+    for (const s of sessions) s.close();
+  }
 }

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { useState } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { DEFAULT_WORKSPACE, initWorkspace, type Workspace } from '../workspace.ts';
+import Screen from './Screen.tsx';
+import TextField from './TextField.tsx';
+import { useCourse } from './use-course.ts';
+
+export type Props = {
+  /** Called with the new workspace once it exists. */
+  readonly onCreated: (workspace: Workspace) => void;
+};
+
+/** No workspace here yet: offer to create one (./global-state-course unless the learner says where). */
+export default function FirstRun({ onCreated }: Props) {
+  const { cwd, quit } = useCourse();
+  const [editing, setEditing] = useState(false);
+  const [dir, setDir] = useState(DEFAULT_WORKSPACE);
+  const [error, setError] = useState<string>();
+
+  const create = (target: string) => {
+    try {
+      const { workspace } = initWorkspace(path.resolve(cwd, target.trim() || DEFAULT_WORKSPACE));
+      onCreated(workspace);
+    } catch (e) {
+      setError((e as Error).message);
+      setEditing(false);
+    }
+  };
+
+  useInput(
+    (input, key) => {
+      if ((key.ctrl && input === 'c') || input === 'q') return quit();
+      if (key.return || input === 'y') create(dir);
+      else if (input === 'o') {
+        setError(undefined);
+        setEditing(true);
+      }
+    },
+    { isActive: !editing },
+  );
+  useInput((input, key) => key.ctrl && input === 'c' && quit(), { isActive: editing });
+
+  const target = path.resolve(cwd, dir.trim() || DEFAULT_WORKSPACE);
+  return (
+    <Screen
+      title="global-state-course"
+      subtitle="first run"
+      notice={error ? { text: error, tone: 'bad' } : undefined}
+      keys={
+        editing
+          ? [
+              { key: 'enter', label: 'create it there' },
+              { key: 'esc', label: 'cancel' },
+            ]
+          : [
+              { key: 'enter', label: 'create it' },
+              { key: 'o', label: 'another folder' },
+              { key: 'q', label: 'quit' },
+            ]
+      }
+    >
+      <Text wrap="wrap">
+        Welcome. In this course you fix a small web app that breaks once a host runs it as several worker processes, each with its own
+        memory.
+      </Text>
+      <Box marginTop={1} flexDirection="column">
+        <Text wrap="wrap">
+          There is no course workspace here yet. It holds one folder per lesson with the app you edit, and your progress.
+        </Text>
+        <Box marginTop={1}>
+          {editing ? (
+            <Text>
+              Folder:{' '}
+              <TextField
+                value={dir}
+                onChange={setDir}
+                onSubmit={create}
+                onCancel={() => {
+                  setEditing(false);
+                  setDir(DEFAULT_WORKSPACE);
+                }}
+              />
+            </Text>
+          ) : (
+            <Text>
+              Create it in <Text color="cyan" bold>{target}</Text>?
+            </Text>
+          )}
+        </Box>
+        <Box marginTop={1}>
+          <Text dimColor wrap="wrap">Later, run global-state-course in or below that folder and it opens your workspace.</Text>
+        </Box>
+      </Box>
+    </Screen>
+  );
+}

@@ -1,0 +1,104 @@
+// The course as the interactive screens use it: one workspace, its progress database kept open
+// for the session, and the actions a screen can take, named for what happens. No React here.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CheckResult } from '../check/engine.ts';
+import { lessons, solutionFile } from '../lessons/catalogue.ts';
+import type { Lesson } from '../lessons/types.ts';
+import { lessonStates, type LessonStatus } from '../progress/states.ts';
+import { ProgressStore } from '../progress/store.ts';
+import { learnerFile, resetLesson, type Workspace } from '../workspace.ts';
+import { diffLines, type DiffLine } from './diff-lines.ts';
+
+export interface Recorded {
+  /** True when this run is the lesson's first pass. */
+  readonly firstPass: boolean;
+  /** The lesson this pass opened, when it opened one. */
+  readonly unlocked?: Lesson;
+}
+
+export class CourseSession {
+  readonly workspace: Workspace;
+  /** Set when the progress database had to be rebuilt; the home screen shows it. */
+  readonly notice?: string;
+  readonly #store: ProgressStore;
+  readonly #cwd: string;
+
+  private constructor(workspace: Workspace, store: ProgressStore, cwd: string) {
+    this.workspace = workspace;
+    this.#store = store;
+    this.#cwd = cwd;
+    this.notice = store.recovered;
+  }
+
+  static open(workspace: Workspace, cwd: string = process.cwd()): CourseSession {
+    return new CourseSession(workspace, ProgressStore.open(workspace.progressFile), cwd);
+  }
+
+  /** Every lesson with its state, read afresh (another course window may have recorded a pass). */
+  statuses(): LessonStatus[] {
+    return lessonStates(lessons, this.#store.summary());
+  }
+
+  status(lesson: Lesson): LessonStatus {
+    return this.statuses().find((s) => s.lesson.slug === lesson.slug)!;
+  }
+
+  /** The learner's file for a lesson, absolute. */
+  fileOf(lesson: Lesson): string {
+    return learnerFile(this.workspace, lesson);
+  }
+
+  /** The learner's file as they can type it: relative to where the course was started, when inside it. */
+  displayPath(lesson: Lesson): string {
+    const file = this.fileOf(lesson);
+    const relative = path.relative(this.#cwd, file);
+    return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+  }
+
+  /** Record a check of the learner's file, as the plain `check` command does. */
+  recordCheck(lesson: Lesson, result: CheckResult): Recorded {
+    const before = this.status(lesson).state === 'passed';
+    this.#store.record({
+      lesson: lesson.slug,
+      passed: result.passed,
+      workers: result.workers,
+      seed: result.seed,
+      durationMs: result.durationMs,
+      solution: false,
+      failedStep: result.problem ? 'app did not start' : result.steps.find((s) => !s.passed)?.title,
+    });
+    const firstPass = result.passed && !before;
+    const next = lessons.find((l) => l.number === lesson.number + 1);
+    const unlocked = firstPass && next && this.status(next).state !== 'locked' ? next : undefined;
+    return { firstPass, unlocked };
+  }
+
+  hintsShown(lesson: Lesson): number {
+    return this.#store.hintsShown(lesson.slug);
+  }
+
+  /** Show the next hint (the last one again once all are seen); returns its number, from 1. */
+  revealHint(lesson: Lesson): number {
+    const next = Math.min(this.hintsShown(lesson) + 1, lesson.hints.length);
+    this.#store.markHintShown(lesson.slug, next);
+    return next;
+  }
+
+  /** Put the starter back; returns where the learner's versions were kept (none when unchanged). */
+  reset(lesson: Lesson): string[] {
+    return resetLesson(this.workspace, lesson);
+  }
+
+  /** The reference fix as a diff against the learner's file (the whole fix when the file is missing). */
+  solutionDiff(lesson: Lesson): DiffLine[] {
+    const reference = readFileSync(solutionFile(lesson), 'utf8');
+    const file = this.fileOf(lesson);
+    const mine = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    return diffLines(mine, reference);
+  }
+
+  close(): void {
+    this.#store.close();
+  }
+}

@@ -1,0 +1,146 @@
+// Run a lesson's app on a local URL with 1..N workers, as the plain `serve` command does, and
+// fold the host's events into the playground's view. The host is registered so quitting stops
+// it, and leaving the playground stops it and removes its scratch data.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { useCallback, useEffect, useReducer, useRef } from 'react';
+import type { Lesson } from '../lessons/types.ts';
+import type { Host } from '../runtime/host.ts';
+import { initialPlayground, playgroundReducer, type PlaygroundView, type Source } from './playground-state.ts';
+import type { Resources } from './resources.ts';
+
+export const MAX_WORKERS = 8;
+
+export interface PlaygroundControls {
+  readonly view: PlaygroundView;
+  /** Start (or restart) the app from `source` on `count` workers. */
+  readonly start: (source: Source, count: number) => Promise<void>;
+  /** Restart every worker, as a host's reload button does. */
+  readonly reload: () => Promise<void>;
+  readonly setWorkers: (count: number) => Promise<void>;
+  readonly stop: () => Promise<void>;
+}
+
+export interface PlaygroundFiles {
+  readonly mine: string;
+  readonly reference: string;
+}
+
+const clock = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
+
+export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources: Resources, initialCount: number): PlaygroundControls {
+  const [view, dispatch] = useReducer(playgroundReducer, undefined, () => initialPlayground('mine', initialCount));
+  const running = useRef<{ host: Host; stop: () => Promise<void> } | undefined>(undefined);
+  const busy = useRef<Promise<unknown>>(Promise.resolve());
+  const mounted = useRef(true);
+  /** What runs (or last ran): a reload with no host up starts this again. */
+  const last = useRef<{ source: Source; count: number }>({ source: 'mine', count: initialCount });
+
+  /** One operation at a time: a key pressed during a reload waits for it. */
+  const serial = useCallback(<T,>(work: () => Promise<T>): Promise<T> => {
+    const next = busy.current.then(work, work);
+    busy.current = next.catch(() => {});
+    return next;
+  }, []);
+
+  const stopNow = useCallback(async () => {
+    const current = running.current;
+    running.current = undefined;
+    if (current) {
+      await current.stop();
+      if (mounted.current) dispatch({ type: 'stopped', at: clock() });
+    }
+  }, []);
+
+  const start = useCallback(
+    (source: Source, count: number) =>
+      serial(async () => {
+        await stopNow();
+        last.current = { source, count };
+        dispatch({ type: 'starting', source, count, at: clock() });
+        const [{ Host }, { AppStartError }] = await Promise.all([import('../runtime/host.ts'), import('../runtime/processes.ts')]);
+        const dataDir = mkdtempSync(path.join(os.tmpdir(), `gsc-play-${lesson.slug.slice(0, 2)}-`));
+        let env: Record<string, string>;
+        try {
+          env = lesson.seed(dataDir);
+        } catch (error) {
+          rmSync(dataDir, { recursive: true, force: true });
+          const message = `Could not write the seed data in ${dataDir}: ${(error as Error).message}`;
+          if (mounted.current) dispatch({ type: 'start-failed', message, at: clock() });
+          return;
+        }
+        const host = new Host({
+          appFile: source === 'mine' ? files.mine : files.reference,
+          workers: count,
+          mode: lesson.mode,
+          env,
+          cwd: dataDir,
+          restartCrashed: true,
+          requestTimeoutMs: 30_000,
+        });
+        const off = host.events.on((event) => {
+          if (mounted.current) dispatch({ type: 'host', event, at: clock() });
+        });
+        let unregister = () => {};
+        const stop = async () => {
+          unregister();
+          await host.stop();
+          off();
+          rmSync(dataDir, { recursive: true, force: true });
+        };
+        unregister = resources.add(stop);
+        running.current = { host, stop };
+        try {
+          await host.start();
+          if (mounted.current) dispatch({ type: 'started', url: `${host.url}/` });
+          // The learner left while the workers were starting: stop them now.
+          else await stopNow();
+        } catch (error) {
+          running.current = undefined;
+          await stop();
+          const problem = error instanceof AppStartError ? error.problem : undefined;
+          if (mounted.current) dispatch({ type: 'start-failed', problem, message: problem?.message ?? (error as Error).message, at: clock() });
+        }
+      }),
+    [files.mine, files.reference, lesson, resources, serial, stopNow],
+  );
+
+  /** A reload or a new count whose fresh workers cannot start leaves the host up, to be reloaded once fixed. */
+  const restartFailed = useCallback(async (error: unknown) => {
+    const { AppStartError } = await import('../runtime/processes.ts');
+    const problem = error instanceof AppStartError ? error.problem : undefined;
+    if (mounted.current) dispatch({ type: 'start-failed', problem, message: problem?.message ?? (error as Error).message, at: clock() });
+  }, []);
+
+  const reload = useCallback(async () => {
+    // The app could not start (nothing runs): after a fix, a reload starts it afresh.
+    if (!running.current) return start(last.current.source, last.current.count);
+    return serial(async () => {
+      await running.current?.host.reload().catch(restartFailed);
+    });
+  }, [serial, restartFailed, start]);
+
+  const setWorkers = useCallback(
+    (count: number) =>
+      serial(async () => {
+        const n = Math.max(1, Math.min(MAX_WORKERS, count));
+        last.current = { ...last.current, count: n };
+        dispatch({ type: 'resizing', count: n });
+        await running.current?.host.setWorkerCount(n).catch(restartFailed);
+      }),
+    [serial, restartFailed],
+  );
+
+  const stop = useCallback(() => serial(stopNow), [serial, stopNow]);
+
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+      void stopNow();
+    };
+  }, [stopNow]);
+
+  return { view, start, reload, setWorkers, stop };
+}

@@ -1,0 +1,127 @@
+// The playground with real workers: a panel per worker, a live request log, worker count and
+// reload keys, and a real browser (headless Chromium) loading the app's page through the
+// dispatcher.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { cleanup } from 'ink-testing-library';
+import { findLesson } from '../../src/lessons/catalogue.ts';
+import App from '../../src/ui/App.tsx';
+import { allGone } from '../helpers/processes.ts';
+import { renderAt, testCourse, waitForFrame, waitUntil, type Rendered, type TestCourse } from './helpers.tsx';
+
+const run = promisify(execFile);
+const lesson2 = findLesson('2')!;
+
+function findChromium(): string | undefined {
+  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+  return candidates.find((file): file is string => !!file && existsSync(file));
+}
+
+const pidsIn = (frame: string) => [...frame.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+const urlIn = (frame: string) => /http:\/\/127\.0\.0\.1:\d+\//.exec(frame)?.[0];
+
+describe('playground', () => {
+  let course: TestCourse;
+  let r: Rendered;
+  beforeEach(async () => {
+    course = testCourse();
+    r = renderAt(<App session={course.session} openSession={() => course.session} resources={course.resources} cwd={course.dir} lesson={lesson2.number} />);
+    await waitForFrame(r, 'p playground');
+    r.stdin.write('p');
+  });
+  afterEach(async () => {
+    cleanup();
+    await course.cleanup();
+  });
+
+  test('shows a panel per worker and logs each request with the worker that served it', async () => {
+    // Given the learner's app running on the lesson's one worker
+    const frame = await waitForFrame(r, (f) => !!urlIn(f) && /● idle/.test(f));
+    assert.match(frame, /A private window is a second visitor/);
+    const url = urlIn(frame)!;
+    // When a visitor asks for the basket
+    const answer = await fetch(new URL('/api/basket', url));
+    assert.equal(answer.status, 200);
+    // Then the log shows the request, and the worker counts it
+    const logged = await waitForFrame(r, /GET \/api\/basket → worker 1 200/);
+    assert.match(logged, /served 1/);
+
+    // When the learner asks for a second worker
+    const before = pidsIn(logged);
+    r.stdin.write('+');
+    const two = await waitForFrame(r, (f) => /worker 2/.test(f) && (f.match(/● idle/g) ?? []).length === 2);
+    assert.match(two, /your app on 2 workers/);
+    // every worker was restarted: none of the old pids remain
+    assert.ok(pidsIn(two).every((pid) => !before.includes(pid)), 'fresh processes');
+    assert.ok(await allGone(before), 'the old worker exited');
+
+    // When the learner reloads
+    r.stdin.write('r');
+    const reloaded = await waitForFrame(r, 'Reloaded: 2 fresh workers');
+    const workers = pidsIn(reloaded);
+
+    // When the learner leaves the playground, its workers stop
+    await waitForFrame(r, (f) => (f.match(/● idle/g) ?? []).length === 2);
+    const running = pidsIn(r.lastFrame()!);
+    r.stdin.write('b');
+    await waitForFrame(r, 'c check');
+    assert.ok(await allGone([...workers, ...running]), 'no worker outlives the playground');
+  });
+
+  test('can run the reference fix instead, and stop and start again', async () => {
+    await waitForFrame(r, (f) => !!urlIn(f) && /● idle/.test(f));
+    r.stdin.write('m');
+    await waitForFrame(r, (f) => /the reference fix on 1 worker/.test(f) && /● idle/.test(f));
+    r.stdin.write('s');
+    await waitForFrame(r, 'Stopped. Press s to start again.');
+    r.stdin.write('s');
+    await waitForFrame(r, (f) => !!urlIn(f) && /● idle/.test(f));
+  });
+
+  test('leaving while the workers start stops them', async () => {
+    // The playground is starting (p was pressed in beforeEach); leave at once.
+    r.stdin.write('b');
+    await waitForFrame(r, 'c check');
+    await waitUntil(() => course.resources.size === 0, 'the playground host to stop');
+  });
+
+  test('a real browser loads the page through the dispatcher', async (t) => {
+    const chromium = findChromium();
+    if (!chromium) {
+      t.skip('Chromium not found (looked in /usr/bin/chromium and friends; set CHROMIUM=/path): apt-get install -y chromium');
+      return;
+    }
+    const frame = await waitForFrame(r, (f) => !!urlIn(f) && /● idle/.test(f));
+    const url = urlIn(frame)!;
+    const profile = mkdtempSync(path.join(os.tmpdir(), 'gsc-chromium-'));
+    try {
+      const { stdout } = await run(
+        chromium,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          `--user-data-dir=${profile}`,
+          '--dump-dom',
+          url,
+        ],
+        { timeout: 60_000 },
+      );
+      // The DOM as the browser built it, from the learner's app, through a worker.
+      assert.match(stdout, /<h1>Your basket<\/h1>/);
+      assert.match(stdout, /<form method="post" action="\/api\/basket">/);
+      await waitForFrame(r, /browser GET \/ → worker 1 200 \d+ ms page "Your basket"/);
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
