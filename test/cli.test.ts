@@ -132,6 +132,9 @@ describe('check', () => {
     const local = await cli('check', '3', '--workers', '1', '--workspace', ws);
     assert.equal(local.code, 0, local.out);
     assert.match(local.out, /1 worker,/);
+    assert.match(local.out, /The lesson counts a pass on 3: global-state-course check 3/);
+    const progress = JSON.parse((await cli('progress', '--json', '--workspace', ws)).out) as { lessons: { slug: string; passed?: boolean }[] };
+    assert.notEqual(progress.lessons.find((l) => l.slug === '03-two-workers-two-lists')?.passed, true, 'a one-worker pass opens nothing');
     const seeded = await cli('check', '3', '--seed', '99', '--workspace', ws);
     assert.equal(seeded.code, 1);
     assert.match(seeded.out, /random routing, seed 99/);

@@ -2,6 +2,7 @@
 // for the session, and the actions a screen can take, named for what happens. No React here.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { attemptOf } from '../progress/attempt.ts';
 import type { CheckResult } from '../check/engine.ts';
 import { lessons, solutionFile } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
@@ -59,16 +60,9 @@ export class CourseSession {
   /** Record a check of the learner's file, as the plain `check` command does. */
   recordCheck(lesson: Lesson, result: CheckResult): Recorded {
     const before = this.status(lesson).state === 'passed';
-    this.#store.record({
-      lesson: lesson.slug,
-      passed: result.passed,
-      workers: result.workers,
-      seed: result.seed,
-      durationMs: result.durationMs,
-      solution: false,
-      failedStep: result.problem ? 'app did not start' : result.steps.find((s) => !s.passed)?.title,
-    });
-    const firstPass = result.passed && !before;
+    const attempt = attemptOf(lesson, result, false);
+    this.#store.record(attempt);
+    const firstPass = attempt.passed && !before;
     const next = lessons.find((l) => l.number === lesson.number + 1);
     const unlocked = firstPass && next && this.status(next).state !== 'locked' ? next : undefined;
     return { firstPass, unlocked };
