@@ -383,8 +383,10 @@ async function serve(
   const rl = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
   rl?.on('line', (line) => {
     const command = line.trim().toLowerCase();
+    const action = lesson.playground?.find((a) => a.key === command);
     if (command === 'r') void host.reload().catch((error: Error) => io.err(`Reload failed: ${error.message}`));
     else if (command === 'q') stopRequested();
+    else if (action) io.out(action.run(env));
   });
   const finish = async (code: number) => {
     process.off('SIGINT', onSignal);
@@ -415,7 +417,8 @@ async function serve(
   io.out(`Lesson ${lesson.number} · ${lesson.title}: ${host.workerCount} worker${host.workerCount === 1 ? '' : 's'} (${host.workers().map((w) => `pid ${w.pid}`).join(', ')})`);
   io.out(`Open ${host.url}/ — a private window is a second visitor.`);
   io.out(`Data for this run: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
-  io.out(rl ? 'Type r and Enter to reload every worker, q and Enter (or Ctrl-C) to stop.' : 'Stop with Ctrl-C.');
+  const actions = (lesson.playground ?? []).map((a) => `${a.key} and Enter to ${a.label}, `).join('');
+  io.out(rl ? `Type ${actions}r and Enter to reload every worker, q and Enter (or Ctrl-C) to stop.` : 'Stop with Ctrl-C.');
   await stopSignal;
   await finish(0);
   io.out('Stopped; every worker has exited.');

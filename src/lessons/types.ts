@@ -47,6 +47,15 @@ export interface CheckStep {
   readonly timeoutMs?: number;
 }
 
+/** Something the learner can do to the running app's data from the playground, as the lesson's story does. */
+export interface PlaygroundAction {
+  /** One key, not one the playground already uses (+ - 1-8 r s m b q). */
+  readonly key: string;
+  readonly label: string;
+  /** Change the data the app was given (`env` points at it); returns what happened, in a sentence. */
+  run(env: Readonly<Record<string, string>>): string;
+}
+
 export interface Lesson {
   readonly number: number;
   /** Folder name in exercises/, solutions/ and the workspace: "01-frozen-at-startup". */
@@ -76,6 +85,8 @@ export interface Lesson {
   readonly worksLocally?: boolean;
   /** A short summary of a JSON answer for transcripts, when the lesson can say it better than raw JSON. */
   brief?(json: unknown): string | undefined;
+  /** What the playground offers to do to the data (lesson 1: change a price behind the app's back). */
+  readonly playground?: readonly PlaygroundAction[];
   /** Write fresh seed data into `dir`; returns the environment that tells the app where it is. */
   seed(dir: string): Record<string, string>;
   readonly steps: readonly CheckStep[];

@@ -21,7 +21,7 @@ export type Props = {
 /** The learner's app (or the reference fix) on a local URL: a panel per worker and a live request log. */
 export default function Playground({ lesson, files, onBack, workers }: Props) {
   const { resources, quit, cwd } = useCourse();
-  const { view, start, reload, setWorkers, stop } = usePlayground(lesson, files, resources, workers ?? lesson.workers);
+  const { view, start, reload, setWorkers, stop, act } = usePlayground(lesson, files, resources, workers ?? lesson.workers);
   const logBox = useRef<DOMElement>(null);
   const { height: logRows } = useBoxMetrics(logBox);
 
@@ -42,6 +42,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     else if (input === 'r') void reload();
     else if (input === 'm') void start(view.source === 'mine' ? 'reference' : 'mine', view.count);
     else if (input === 's') void (view.phase === 'stopped' ? start(view.source, view.count) : stop());
+    else if (view.phase === 'running') act(input);
   });
 
   const keys: KeyHint[] = [
@@ -49,6 +50,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     { key: 'r', label: view.phase === 'stopped' ? 'start' : 'reload all' },
     { key: 's', label: view.phase === 'stopped' ? 'start' : 'stop' },
     { key: 'm', label: view.source === 'mine' ? 'run the reference fix' : 'run your app' },
+    ...(lesson.playground ?? []).map((a) => ({ key: a.key, label: a.label })),
     { key: 'b', label: 'back' },
     { key: 'q', label: 'quit' },
   ];

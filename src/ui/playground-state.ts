@@ -54,7 +54,8 @@ export type PlaygroundAction =
   | { readonly type: 'resizing'; readonly count: number }
   | { readonly type: 'host'; readonly event: HostEvent; readonly at: string }
   | { readonly type: 'start-failed'; readonly problem?: AppProblem; readonly message: string; readonly at: string }
-  | { readonly type: 'stopped'; readonly at: string };
+  | { readonly type: 'stopped'; readonly at: string }
+  | { readonly type: 'note'; readonly text: string; readonly tone: 'info' | 'error'; readonly at: string };
 
 export const LOG_LIMIT = 200;
 
@@ -75,6 +76,8 @@ function updateWorker(workers: readonly WorkerView[], index: number, change: (w:
 
 export function playgroundReducer(view: PlaygroundView, action: PlaygroundAction): PlaygroundView {
   switch (action.type) {
+    case 'note':
+      return { ...view, ...append(view, { kind: 'note', at: action.at, text: action.text, tone: action.tone }) };
     case 'starting': {
       const who = action.source === 'mine' ? 'your app' : 'the reference fix';
       return {

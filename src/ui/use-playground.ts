@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useCallback, useEffect, useReducer, useRef } from 'react';
+import { jobsFileFor } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import type { Host } from '../runtime/host.ts';
 import { initialPlayground, playgroundReducer, type PlaygroundView, type Source } from './playground-state.ts';
@@ -20,6 +21,8 @@ export interface PlaygroundControls {
   readonly reload: () => Promise<void>;
   readonly setWorkers: (count: number) => Promise<void>;
   readonly stop: () => Promise<void>;
+  /** Run one of the lesson's playground actions on the running app's data. */
+  readonly act: (key: string) => void;
 }
 
 export interface PlaygroundFiles {
@@ -31,7 +34,7 @@ const clock = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
 
 export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources: Resources, initialCount: number): PlaygroundControls {
   const [view, dispatch] = useReducer(playgroundReducer, undefined, () => initialPlayground('mine', initialCount));
-  const running = useRef<{ host: Host; stop: () => Promise<void> } | undefined>(undefined);
+  const running = useRef<{ host: Host; env: Record<string, string>; stop: () => Promise<void> } | undefined>(undefined);
   const busy = useRef<Promise<unknown>>(Promise.resolve());
   const mounted = useRef(true);
   /** What runs (or last ran): a reload with no host up starts this again. */
@@ -70,13 +73,16 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           if (mounted.current) dispatch({ type: 'start-failed', message, at: clock() });
           return;
         }
+        const appFile = source === 'mine' ? files.mine : files.reference;
         const host = new Host({
-          appFile: source === 'mine' ? files.mine : files.reference,
+          appFile,
+          jobsFile: jobsFileFor(lesson, appFile),
           workers: count,
           mode: lesson.mode,
           env,
           cwd: dataDir,
           restartCrashed: true,
+          spares: true,
           requestTimeoutMs: 30_000,
         });
         const off = host.events.on((event) => {
@@ -90,7 +96,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           rmSync(dataDir, { recursive: true, force: true });
         };
         unregister = resources.add(stop);
-        running.current = { host, stop };
+        running.current = { host, env, stop };
         try {
           await host.start();
           if (mounted.current) dispatch({ type: 'started', url: `${host.url}/` });
@@ -134,6 +140,20 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
 
   const stop = useCallback(() => serial(stopNow), [serial, stopNow]);
 
+  const act = useCallback(
+    (key: string) => {
+      const action = lesson.playground?.find((a) => a.key === key);
+      const current = running.current;
+      if (!action || !current) return;
+      try {
+        dispatch({ type: 'note', text: action.run(current.env), tone: 'info', at: clock() });
+      } catch (error) {
+        dispatch({ type: 'note', text: `Could not ${action.label}: ${(error as Error).message}`, tone: 'error', at: clock() });
+      }
+    },
+    [lesson],
+  );
+
   useEffect(() => {
     mounted.current = true;
     return () => {
@@ -142,5 +162,5 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
     };
   }, [stopNow]);
 
-  return { view, start, reload, setWorkers, stop };
+  return { view, start, reload, setWorkers, stop, act };
 }

@@ -125,3 +125,32 @@ describe('playground', () => {
     }
   });
 });
+
+describe('playground actions of a lesson', () => {
+  test('lesson 1: e edits a price in the running app\'s database, and the reference fix shows it at once', async () => {
+    const course = testCourse();
+    const lesson1 = findLesson('1')!;
+    const r = renderAt(<App session={course.session} openSession={() => course.session} resources={course.resources} cwd={course.dir} lesson={lesson1.number} />);
+    try {
+      await waitForFrame(r, 'p playground');
+      r.stdin.write('p');
+      await waitForFrame(r, (f) => !!urlIn(f) && (f.match(/● idle/g) ?? []).length === 3);
+      // Given the reference fix running (it reads the products on every request)
+      r.stdin.write('m');
+      const frame = await waitForFrame(r, (f) => /reference fix on 3 workers/.test(f) && (f.match(/● idle/g) ?? []).length === 3);
+      assert.match(frame, /e edit a price in the database/);
+      const url = urlIn(frame)!;
+      // When the learner presses e
+      r.stdin.write('e');
+      await waitForFrame(r, /Oat milk to 1\.99 in the database/);
+      // Then every worker answers with the new price
+      for (let i = 0; i < 3; i++) {
+        const body = (await (await fetch(new URL('/api/products', url))).json()) as { products: { name: string; price: number }[] };
+        assert.equal(body.products.find((p) => p.name === 'Oat milk')?.price, 199);
+      }
+    } finally {
+      cleanup();
+      await course.cleanup();
+    }
+  });
+});

@@ -61,9 +61,27 @@ const lesson: Lesson = {
   mode: 'sequential',
   clock: 'manual',
   brief(json) {
+    // The prices first: on a narrow terminal they are what stays visible.
     const { shop, products } = json as { shop: string; products: Product[] };
-    return `${shop}: ${products.map((p) => `${p.name} ${(p.price / 100).toFixed(2)}`).join(', ')}`;
+    return `${products.map((p) => `${p.name} ${(p.price / 100).toFixed(2)}`).join(', ')} (${shop})`;
   },
+  playground: [
+    {
+      key: 'e',
+      label: 'edit a price in the database',
+      run(env) {
+        const db = new Database(env.SHOP_DB);
+        try {
+          const { price } = db.prepare('SELECT price FROM products WHERE id = 2').get() as { price: number };
+          const next = price === 239 ? 199 : 239;
+          db.prepare('UPDATE products SET price = ? WHERE id = 2').run(next);
+          return `The stock team set Oat milk to ${(next / 100).toFixed(2)} in the database. Reload the page a few times: which workers show it?`;
+        } finally {
+          db.close();
+        }
+      },
+    },
+  ],
   seed(dir) {
     const file = path.join(dir, 'shop.db');
     seedProducts(file);
