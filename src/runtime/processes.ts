@@ -185,6 +185,8 @@ function holdOpen(launched: Launched, hold: boolean): void {
 // the learner's module, not Node's boot. They keep nothing alive and exit with the course.
 const spares: Launched[] = [];
 let spareTarget = 0;
+/** Spares cost memory (each a booted Node with express loaded): a reload of more workers starts the rest cold. */
+const MAX_SPARES = 4;
 
 function refill(): void {
   while (spares.length < spareTarget) {
@@ -203,7 +205,7 @@ function refill(): void {
  * Resolves once the spares now in the pool have booted.
  */
 export async function prewarm(count: number): Promise<void> {
-  spareTarget = Math.max(spareTarget, count);
+  spareTarget = Math.min(MAX_SPARES, Math.max(spareTarget, count));
   refill();
   await Promise.all(
     spares.map(async (spare) => {
