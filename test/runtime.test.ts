@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Host, type ClockState, type HostOptions } from '../src/runtime/host.ts';
 import { PortBusyError, seededRandom, WORKER_HEADER, PIN_HEADER } from '../src/runtime/dispatcher.ts';
-import { AppStartError } from '../src/runtime/processes.ts';
+import { AppStartError, prewarm, sparePids, stopSpares } from '../src/runtime/processes.ts';
 import type { HostEvent } from '../src/runtime/events.ts';
 import { alive, allGone } from './helpers/processes.ts';
 
@@ -443,3 +443,35 @@ async function until(condition: () => boolean, ms = 3000): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+describe('warm spare workers', () => {
+  test('a reload onto warm spares still runs module-level code afresh, with the host\'s environment', async () => {
+    // Given a host that keeps spares, and spares that have booted
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 2, spares: true, env: { GREETING: 'hello' } });
+    await prewarm(2);
+    await getJson(host, '/');
+    await getJson(host, '/');
+    assert.equal((await getJson(host, '/')).body.served, 2);
+    const before = host.workers().map((w) => w.pid);
+    const warm = sparePids();
+    assert.equal(warm.length, 2);
+    // When the host reloads
+    await host.reload();
+    // Then the spares became the workers: fresh processes, counting from one again,
+    // numbered and configured as workers
+    const after = host.workers().map((w) => w.pid);
+    assert.deepEqual([...after].sort(), [...warm].sort());
+    assert.ok(after.every((pid) => !before.includes(pid)));
+    const first = await getJson(host, '/', { [PIN_HEADER]: '1' });
+    const second = await getJson(host, '/', { [PIN_HEADER]: '2' });
+    assert.equal(first.body.served, 1);
+    assert.equal(second.body.served, 1);
+    assert.equal(first.body.worker, '1');
+    assert.equal(second.body.worker, '2');
+    const headers = await getJson(host, '/env/GREETING');
+    assert.equal(headers.status, 200);
+    assert.equal(headers.body.value, 'hello');
+    await host.stop();
+    await stopSpares();
+  });
+});

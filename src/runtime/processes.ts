@@ -216,6 +216,11 @@ export async function prewarm(count: number): Promise<void> {
   );
 }
 
+/** The pids of the warm spares waiting now. */
+export function sparePids(): number[] {
+  return spares.map((spare) => spare.node.pid ?? -1);
+}
+
 /** End every warm spare now. */
 export async function stopSpares(): Promise<void> {
   spareTarget = 0;
