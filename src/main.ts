@@ -19,6 +19,7 @@ This terminal is not interactive, so here are the plain commands:
   global-state-course solution <lesson>   the reference fix as a diff
   global-state-course reset <lesson>      put the starter back (your file is kept)
   global-state-course progress            your progress
+  global-state-course doctor              is this machine ready for the course?
 Run global-state-course --help for every option.
 `);
     return code;
