@@ -1,10 +1,8 @@
 // Run a lesson's app on a local URL with 1..N workers, as the plain `serve` command does, and
 // fold the host's events into the playground's view. The host is registered so quitting stops
 // it, and leaving the playground stops it and removes its scratch data.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { useCallback, useEffect, useReducer, useRef } from 'react';
+import { seedRun, type SeededRun } from '../check/scratch.ts';
 import { jobsFileFor } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import type { Host } from '../runtime/host.ts';
@@ -63,16 +61,14 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         last.current = { source, count };
         dispatch({ type: 'starting', source, count, at: clock() });
         const [{ Host }, { AppStartError }] = await Promise.all([import('../runtime/host.ts'), import('../runtime/processes.ts')]);
-        const dataDir = mkdtempSync(path.join(os.tmpdir(), `gsc-play-${lesson.slug.slice(0, 2)}-`));
-        let env: Record<string, string>;
+        let run: SeededRun;
         try {
-          env = lesson.seed(dataDir);
+          run = seedRun(lesson, 'gsc-play');
         } catch (error) {
-          rmSync(dataDir, { recursive: true, force: true });
-          const message = `Could not write the seed data in ${dataDir}: ${(error as Error).message}`;
-          if (mounted.current) dispatch({ type: 'start-failed', message, at: clock() });
+          if (mounted.current) dispatch({ type: 'start-failed', message: (error as Error).message, at: clock() });
           return;
         }
+        const { dir: dataDir, env } = run;
         const appFile = source === 'mine' ? files.mine : files.reference;
         const host = new Host({
           appFile,
@@ -93,7 +89,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           unregister();
           await host.stop();
           off();
-          rmSync(dataDir, { recursive: true, force: true });
+          run.remove();
         };
         unregister = resources.add(stop);
         running.current = { host, env, stop };
