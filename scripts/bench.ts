@@ -93,7 +93,7 @@ async function benchChecks(): Promise<void> {
 }
 
 async function benchReload(): Promise<void> {
-  const host = new Host({ appFile: solutionFile(lessons[2]), workers: 3, cwd: os.tmpdir(), env: lessons[2].seed(mkScratch()) });
+  const host = new Host({ appFile: solutionFile(lessons[2]), workers: 3, cwd: os.tmpdir(), env: lessons[2].seed(mkScratch(), Math.random) });
   await host.start();
   const cold = [];
   const warm = [];
@@ -151,7 +151,7 @@ async function benchDispatcher(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   const apps = [
     { label: 'bare express route', appFile: path.join(repo, 'test', 'fixtures', 'runtime', 'counter.js'), route: '/', env: {} },
-    { label: "lesson 3's basket (cookie + SQLite)", appFile: solutionFile(lessons[2]), route: '/api/basket', env: lessons[2].seed(mkScratch()) },
+    { label: "lesson 3's basket (cookie + SQLite)", appFile: solutionFile(lessons[2]), route: '/api/basket', env: lessons[2].seed(mkScratch(), Math.random) },
   ];
   console.log('\nDispatcher vs direct requests to one worker (load from a second process, 10 connections, 3 s):');
   for (const app of apps) {
@@ -207,7 +207,7 @@ async function directPort(host: Host): Promise<number> {
 
 async function benchMemory(): Promise<void> {
   const lesson = lessons[2];
-  const host = new Host({ appFile: solutionFile(lesson), workers: 3, cwd: os.tmpdir(), env: lesson.seed(mkScratch()) });
+  const host = new Host({ appFile: solutionFile(lesson), workers: 3, cwd: os.tmpdir(), env: lesson.seed(mkScratch(), Math.random) });
   await host.start();
   let peak = 0;
   const sample = async () => {

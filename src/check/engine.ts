@@ -2,12 +2,11 @@
 // steps as simulated visitors, and record a transcript. Teardown always runs.
 import path from 'node:path';
 import { Host } from '../runtime/host.ts';
-import type { Policy, WorkerMode } from '../runtime/dispatcher.ts';
+import { seededRandom, type Policy, type WorkerMode } from '../runtime/dispatcher.ts';
 import type { HostEvent } from '../runtime/events.ts';
 import { AppStartError } from '../runtime/processes.ts';
 import type { AppProblem } from '../runtime/protocol.ts';
-import type { CheckContext, Lesson } from '../lessons/types.ts';
-import { jobsFileFor } from '../lessons/catalogue.ts';
+import { jobsFileFor, type CheckContext, type Lesson } from './lesson.ts';
 import { CheckFailure } from './expect.ts';
 import { seedRun } from './scratch.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
@@ -75,14 +74,18 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
   const emit = options.onEvent ?? (() => {});
   const workers = options.workers ?? lesson.workers;
   const policy = options.policy ?? 'round-robin';
-  const run = seedRun(lesson, 'gsc');
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  // One seeded stream for the run's data, another for its visitors: the same seed replays both.
+  const dataRandom = seededRandom(seed ^ 0x5eed);
+  const runRandom = seededRandom(seed ^ 0x7a11);
+  const run = seedRun(lesson, dataRandom);
   const { dir: dataDir, env } = run;
   const host = new Host({
     appFile: options.appFile,
     jobsFile: jobsFileFor(lesson, options.appFile),
     workers,
     policy,
-    seed: options.seed,
+    seed,
     mode: options.mode ?? lesson.mode,
     clock: lesson.clock,
     env,
@@ -142,7 +145,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       emit({ type: 'request', step: stepIndex, record: entry });
     };
     const ctx: CheckContext = {
-      visitor(name) {
+      visitor(name, _visitorOptions) {
         let v = visitors.get(name);
         if (!v) {
           v = new Visitor(name, host.url, record, (options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + 2000);
@@ -151,6 +154,9 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
         return v;
       },
       workers,
+      random: runRandom,
+      seed,
+      race: () => Promise.reject(new Error('Forced races are not available in this build of the course.')),
       workerAt: (k) => ((k - 1) % workers) + 1,
       dataDir,
       env,

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Lesson } from '../lessons/types.ts';
+import type { Lesson } from './lesson.ts';
 
 /** The machine, not the learner's app, is in the way: exit code 2 and this message. */
 export class EnvironmentError extends Error {
@@ -19,12 +19,16 @@ export interface SeededRun {
   remove(): void;
 }
 
-/** Make a scratch folder and write the lesson's seed data into it; a full or unwritable disk is an EnvironmentError. */
-export function seedRun(lesson: Lesson, prefix: string): SeededRun {
+/**
+ * Make a scratch folder and write the lesson's seed data into it; a full or unwritable disk is an
+ * EnvironmentError. The folder's name says nothing about who runs the app (a check, a person):
+ * every caller gets the same kind of name, as a host's release folder. `random` varies the data.
+ */
+export function seedRun(lesson: Lesson, random: () => number = Math.random): SeededRun {
   let dir: string | undefined;
   try {
-    dir = mkdtempSync(path.join(os.tmpdir(), `${prefix}-${lesson.slug.slice(0, 2)}-`));
-    const env = lesson.seed(dir);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'app-'));
+    const env = lesson.seed(dir, random);
     const made = dir;
     return { dir: made, env, remove: () => rmSync(made, { recursive: true, force: true }) };
   } catch (error) {

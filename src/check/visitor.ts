@@ -26,6 +26,14 @@ export interface Reply extends RequestRecord {
   readonly setCookie: readonly string[];
 }
 
+/** Who a visitor is, decided when the check first meets them. */
+export interface VisitorOptions {
+  /** 'browser' (the default): a person with a web browser; 'api': a program calling the API. */
+  readonly kind?: 'browser' | 'api';
+  /** Another visitor's name: same network (client address) and the same browser build as theirs. */
+  readonly like?: string;
+}
+
 export interface RequestOptions {
   /** Send the request to worker k (1-based), as a check that must address one worker does. */
   readonly worker?: number;

@@ -340,7 +340,7 @@ async function serve(
   options: { workers?: number; port: number; policy: Policy; mode?: WorkerMode },
   io: Io,
 ): Promise<number> {
-  const run = seedRun(lesson, 'gsc-serve');
+  const run = seedRun(lesson);
   const { dir: dataDir, env } = run;
   const host = new Host({
     appFile,

@@ -1,5 +1,4 @@
 // The course in order. Adding a lesson: its folder here, in exercises/ and in solutions/, and one line below.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../runtime/package-root.ts';
 import type { Lesson } from './types.ts';
@@ -38,11 +37,7 @@ export function lessonFiles(lesson: Lesson): string[] {
 }
 
 /** The jobs module beside `appFile`, when the lesson has one and it exists. */
-export function jobsFileFor(lesson: Lesson, appFile: string): string | undefined {
-  if (!lesson.jobs) return undefined;
-  const file = path.join(path.dirname(appFile), lesson.jobs);
-  return existsSync(file) ? file : undefined;
-}
+export { jobsFileFor } from '../check/lesson.ts';
 
 /** The starter app shipped with the course. */
 export function exerciseFile(lesson: Lesson): string {

@@ -1,6 +1,6 @@
 // What a check run means for progress: one rule for the plain commands and the interactive course.
 import type { CheckResult } from '../check/engine.ts';
-import type { Lesson } from '../lessons/types.ts';
+import type { Lesson } from '../check/lesson.ts';
 import type { Attempt } from './store.ts';
 
 /**

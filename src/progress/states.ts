@@ -1,5 +1,5 @@
 // Which lessons are open: the first always; each next one once the one before it has passed.
-import type { Lesson } from '../lessons/types.ts';
+import type { Lesson } from '../check/lesson.ts';
 import type { LessonProgress } from './store.ts';
 
 export type LessonState = 'locked' | 'current' | 'open' | 'passed';

@@ -63,7 +63,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         const [{ Host }, { AppStartError }] = await Promise.all([import('../runtime/host.ts'), import('../runtime/processes.ts')]);
         let run: SeededRun;
         try {
-          run = seedRun(lesson, 'gsc-play');
+          run = seedRun(lesson);
         } catch (error) {
           if (mounted.current) dispatch({ type: 'start-failed', message: (error as Error).message, at: clock() });
           return;

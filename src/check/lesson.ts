@@ -1,0 +1,142 @@
+// The lesson contract: what a lesson is (data: text, hints, where the exercise lives; plus a
+// scripted check) and what its steps may ask of the engine. It sits below the engine that runs it:
+// lessons import it, the engine never imports a lesson.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Reply, Visitor, VisitorOptions } from './visitor.ts';
+import type { WorkerMode } from '../runtime/dispatcher.ts';
+import type { ClockState } from '../runtime/host.ts';
+
+export type Track = 'core' | 'advanced';
+
+/** What a step of a check can do: send requests as visitors, reload the host, move its clock. */
+export interface CheckContext {
+  /**
+   * The visitor with this name; the same name gives the same visitor (and cookie jar) within a run.
+   * Each visitor is a plausible person drawn from the run's seed: a browser (pages, forms, the
+   * page's own API calls) or an API client, with a real User-Agent and a client address. Options
+   * apply when the visitor is first met: `like: 'alice'` puts the new visitor on alice's network
+   * and browser build (an office colleague), so keying by address or User-Agent fails.
+   */
+  visitor(name: string, options?: VisitorOptions): Visitor;
+  /**
+   * The run's seeded random source (0 <= x < 1): the same seed gives the same run. Use it to vary
+   * what must not matter (which worker goes first, names, amounts) so that hard-coded answers fail.
+   */
+  random(): number;
+  /** The run's seed, printed with every result so that a run can be replayed with --seed. */
+  readonly seed: number;
+  /**
+   * Force the classic race between two requests on two different workers, the same way every
+   * run: `first` runs until it has done the data operation `first.holdAfter` picks (by default its
+   * first read of a database or file), and is held there; `second` runs to its end (or until it
+   * waits for a lock `first` holds); then `first` goes on. Returns both answers.
+   */
+  race(first: RaceRunner, second: RaceRunner): Promise<readonly [Reply, Reply]>;
+  /** How many workers serve this run. */
+  readonly workers: number;
+  /**
+   * Worker k of this run, wrapping around: with 3 workers, 4 is worker 1; with one worker,
+   * every k is worker 1. Steps address "another worker" this way, so they run with any count.
+   */
+  workerAt(k: number): number;
+  /** The scratch folder holding this run's seed data. */
+  readonly dataDir: string;
+  /** The environment the app was given (paths of its data). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Restart every worker, as a host's reload button does. */
+  reload(): Promise<void>;
+  /** Move the workers' clock forward (lessons with a manual clock). */
+  advanceClock(ms: number): Promise<void>;
+  /**
+   * Worker k's time and how many timers wait on its manual clock: lets a step see that a
+   * request is waiting (on a simulated network call) before it sends the next one.
+   */
+  clockState(worker: number): Promise<ClockState | undefined>;
+  /** Spread the workers over this many machines, each running as many as one runs now (all restart). */
+  setMachines(machines: number): Promise<void>;
+}
+
+/** One data operation an app's worker made, as the host sees it when it holds the worker there. */
+export type DataOperation =
+  | { readonly kind: 'sql'; readonly sql: string; readonly write: boolean }
+  | { readonly kind: 'file'; readonly file: string; readonly write: boolean };
+
+/** One side of a forced race. */
+export interface RaceRunner {
+  /** The worker (1-based) that serves this side's request. */
+  readonly worker: number;
+  /** Send the request, pinned to `worker` (`{ worker }` in the visitor's options). */
+  send(): Promise<Reply>;
+  /** Hold this side after the operation this picks; default: its first read of shared data. */
+  readonly holdAfter?: (operation: DataOperation) => boolean;
+}
+
+export interface CheckStep {
+  readonly title: string;
+  /** The step reloads the host or starts more workers: the engine keeps warm spare workers ready for it. */
+  readonly reloads?: boolean;
+  run(ctx: CheckContext): Promise<void>;
+  /**
+   * When this returns a reason, the step is left out of this run (it passes, with the reason as
+   * its note): a step about reloads with several workers means nothing with one.
+   */
+  skip?(ctx: CheckContext): string | undefined;
+  /** Milliseconds the step may take; the check's default otherwise. */
+  readonly timeoutMs?: number;
+}
+
+/** Something the learner can do to the running app's data from the playground, as the lesson's story does. */
+export interface PlaygroundAction {
+  /** One key, not one the playground already uses (+ - 1-8 r s m b q). */
+  readonly key: string;
+  readonly label: string;
+  /** Change the data the app was given (`env` points at it); returns what happened, in a sentence. */
+  run(env: Readonly<Record<string, string>>): string;
+}
+
+export interface Lesson {
+  readonly number: number;
+  /** Folder name in exercises/, solutions/ and the workspace: "01-frozen-at-startup". */
+  readonly slug: string;
+  readonly title: string;
+  readonly track: Track;
+  /** One line for lists. */
+  readonly summary: string;
+  /** The file the learner edits, relative to the lesson's folder. */
+  readonly file: string;
+  /** Markdown: story, symptom, what to edit, what the check does. */
+  readonly text: () => string;
+  /** Markdown shown after passing. */
+  readonly why: () => string;
+  /** Progressive hints, gentlest first. */
+  readonly hints: readonly string[];
+  /** Workers the check runs by default. */
+  readonly workers: number;
+  readonly mode: WorkerMode;
+  readonly clock?: 'real' | 'manual';
+  /**
+   * A file beside the app (say "jobs.js") that the host runs, when it exists, in one process of
+   * its own next to the workers: the place for a scheduled task.
+   */
+  readonly jobs?: string;
+  /** True when running the check with one worker teaches something (the "works locally" moment). */
+  readonly worksLocally?: boolean;
+  /** A short summary of a JSON answer for transcripts, when the lesson can say it better than raw JSON. */
+  brief?(json: unknown): string | undefined;
+  /** What the playground offers to do to the data (lesson 1: change a price behind the app's back). */
+  readonly playground?: readonly PlaygroundAction[];
+  /**
+   * Write fresh seed data into `dir`; returns the environment that tells the app where it is.
+   * `random` is the run's seeded source: vary names, prices and amounts with it (replayable).
+   */
+  seed(dir: string, random: () => number): Record<string, string>;
+  readonly steps: readonly CheckStep[];
+}
+
+/** The lesson's jobs module beside `appFile`, when the lesson has one and it exists. */
+export function jobsFileFor(lesson: Lesson, appFile: string): string | undefined {
+  if (!lesson.jobs) return undefined;
+  const file = path.join(path.dirname(appFile), lesson.jobs);
+  return existsSync(file) ? file : undefined;
+}
