@@ -145,7 +145,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
           /* keep the raw summary */
         }
       }
-      const entry = { visitor, method, path: p, worker, status, body };
+      const entry: RequestRecord = { visitor, method, path: p, worker, status, body, ...(reply.kind ? { kind: reply.kind } : {}) };
       records.push(entry);
       emit({ type: 'request', step: stepIndex, record: entry });
     };

@@ -19,6 +19,8 @@ export interface RequestRecord {
   readonly status: number;
   /** A short summary of the response body. */
   readonly body: string;
+  /** What the request was: a page a browser loaded, a form it submitted, or an API call. */
+  readonly kind?: 'page' | 'form' | 'api';
 }
 
 export interface Reply extends RequestRecord {
@@ -107,7 +109,7 @@ export class Visitor {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    return this.#send(method, path, { ...headers, ...options.headers }, body, options.worker);
+    return this.#send(method, path, { ...headers, ...options.headers }, body, options.worker, 'api');
   }
 
   /** Load a page as the browser does when its address is typed or a link is followed; follows redirects. */
@@ -160,7 +162,7 @@ export class Visitor {
     for (let hop = 0; ; hop++) {
       const headers = this.#headers(current.purpose, { json: false });
       if (current.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-      reply = await this.#send(current.method, current.path, { ...headers, ...options.headers }, current.body, options.worker);
+      reply = await this.#send(current.method, current.path, { ...headers, ...options.headers }, current.body, options.worker, current.body === undefined ? 'page' : 'form');
       if (!reply.location || ![301, 302, 303, 307, 308].includes(reply.status) || hop >= MAX_REDIRECTS) break;
       redirects.push(reply);
       const next = new URL(reply.location, new URL(current.path, this.#base));
@@ -181,7 +183,7 @@ export class Visitor {
     return this.profile.headers(purpose, { origin: this.#base.origin, referer: this.#currentPage, json });
   }
 
-  #send(method: string, path: string, headers: Record<string, string>, body: string | undefined, worker: number | undefined): Promise<Reply> {
+  #send(method: string, path: string, headers: Record<string, string>, body: string | undefined, worker: number | undefined, kind: 'page' | 'form' | 'api'): Promise<Reply> {
     const url = new URL(path, this.#base);
     return new Promise<Reply>((resolve) => {
       void (async () => {
@@ -196,8 +198,9 @@ export class Visitor {
         const done = (reply: Reply) => {
           if (settled) return;
           settled = true;
-          this.#record(reply);
-          resolve(reply);
+          const recorded = { ...reply, kind };
+          this.#record(recorded);
+          resolve(recorded);
         };
         const request = http.request(url, { method, headers: outgoing, agent: this.#agent, timeout: this.#timeoutMs }, (response) => {
           const chunks: Buffer[] = [];
