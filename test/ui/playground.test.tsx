@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { cleanup } from 'ink-testing-library';
 import { findLesson } from '../../src/lessons/catalogue.ts';
@@ -17,9 +17,16 @@ import { renderAt, testCourse, waitForFrame, waitUntil, type Rendered, type Test
 const run = promisify(execFile);
 const lesson2 = findLesson('2')!;
 
+/** CHROMIUM, when set, is the only place looked at (CHROMIUM=/nowhere simulates a machine without it). */
 function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
-  return candidates.find((file): file is string => !!file && existsSync(file));
+  const candidates = process.env.CHROMIUM !== undefined ? [process.env.CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+  return candidates.find((file) => !!file && existsSync(file));
+}
+
+/** CI installs Chromium (.ci/run), so there a missing or broken browser fails the test; elsewhere it is skipped, saying why. */
+function unavailable(t: TestContext, why: string): void {
+  if (process.env.CI && process.env.CI !== 'false') assert.fail(`${why} (CI is set, so this is a failure: .ci/run installs /usr/bin/chromium)`);
+  t.skip(why);
 }
 
 const pidsIn = (frame: string) => [...frame.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
@@ -93,14 +100,14 @@ describe('playground', () => {
   test('a real browser loads the page through the dispatcher', async (t) => {
     const chromium = findChromium();
     if (!chromium) {
-      t.skip('Chromium not found (looked in /usr/bin/chromium and friends; set CHROMIUM=/path): apt-get install -y chromium');
+      unavailable(t, `Chromium not found (looked in ${process.env.CHROMIUM ?? '/usr/bin/chromium and friends'}; set CHROMIUM=/path): apt-get install -y chromium`);
       return;
     }
     const frame = await waitForFrame(r, (f) => !!urlIn(f) && /● idle/.test(f));
     const url = urlIn(frame)!;
     const profile = mkdtempSync(path.join(os.tmpdir(), 'gsc-chromium-'));
     try {
-      const { stdout } = await run(
+      const launched = await run(
         chromium,
         [
           '--headless',
@@ -115,7 +122,12 @@ describe('playground', () => {
           url,
         ],
         { timeout: 60_000 },
-      );
+      ).catch((error: Error & { stderr?: string }) => {
+        unavailable(t, `Chromium (${chromium}) could not load the page: ${error.message.split('\n')[0]} ${String(error.stderr ?? '').trim().split('\n').slice(-1)[0] ?? ''}`);
+        return undefined;
+      });
+      if (!launched) return;
+      const { stdout } = launched;
       // The DOM as the browser built it, from the learner's app, through a worker.
       assert.match(stdout, /<h1>Your basket<\/h1>/);
       assert.match(stdout, /<form method="post" action="\/api\/basket">/);
