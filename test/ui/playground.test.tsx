@@ -61,10 +61,10 @@ describe('playground', () => {
     // When the learner asks for a second worker
     const before = pidsIn(logged);
     r.stdin.write('+');
-    const two = await waitForFrame(r, (f) => /worker 2/.test(f) && (f.match(/● idle/g) ?? []).length === 2);
-    assert.match(two, /your app on 2 workers/);
+    const added = await waitForFrame(r, (f) => /worker 2/.test(f) && (f.match(/● idle/g) ?? []).length === 2);
+    assert.match(added, /your app on 2 workers/);
     // every worker was restarted: none of the old pids remain
-    assert.ok(pidsIn(two).every((pid) => !before.includes(pid)), 'fresh processes');
+    assert.ok(pidsIn(added).every((pid) => !before.includes(pid)), 'fresh processes');
     assert.ok(await allGone(before), 'the old worker exited');
 
     // When the learner reloads
@@ -72,12 +72,21 @@ describe('playground', () => {
     const reloaded = await waitForFrame(r, 'Reloaded: 2 fresh workers');
     const workers = pidsIn(reloaded);
 
-    // When the learner leaves the playground, its workers stop
+    // When the learner asks for one worker fewer
     await waitForFrame(r, (f) => (f.match(/● idle/g) ?? []).length === 2);
-    const running = pidsIn(r.lastFrame()!);
+    const two = pidsIn(r.lastFrame()!);
+    r.stdin.write('-');
+    const one = await waitForFrame(r, (f) => /Reloaded: 1 fresh worker\b/.test(f) && (f.match(/● idle/g) ?? []).length === 1);
+    assert.match(one, /^your app on 1 worker:/m);
+    assert.doesNotMatch(one, /│ worker 2 /, 'no panel for worker 2');
+    assert.ok(pidsIn(one).every((pid) => !two.includes(pid)), 'a fresh process');
+    assert.ok(await allGone([...workers, ...two]), 'the two workers exited');
+
+    // When the learner leaves the playground, its workers stop
+    const running = pidsIn(one);
     r.stdin.write('b');
     await waitForFrame(r, 'c check');
-    assert.ok(await allGone([...workers, ...running]), 'no worker outlives the playground');
+    assert.ok(await allGone(running), 'no worker outlives the playground');
   });
 
   test('can run the reference fix instead, and stop and start again', async () => {
