@@ -110,7 +110,7 @@ describe('serve', () => {
     // Given a learner's lesson 2 app with a route of their own
     const { ws } = await workspace(t);
     const file = path.join(ws, '02-everyones-list', 'app.js');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('export default app;', "app.get('/mine', (req, res) => res.json({ mine: true, worker: process.env.COURSE_WORKER }));\nexport default app;"));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('export default app;', "app.get('/mine', (req, res) => res.json({ mine: true, instance: process.env.NODE_APP_INSTANCE }));\nexport default app;"));
     // When it is served on 2 workers (lesson 2 runs 1 by default)
     const serve = spawn(process.execPath, [path.join(repo, 'src', 'cli.ts'), 'serve', '2', '--workers', '2', '--port', '0', '--workspace', ws], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -125,9 +125,9 @@ describe('serve', () => {
     assert.match(header, /Lesson 2 · Everyone's list: 2 workers \(pid \d+, pid \d+\)/);
     const url = /Open (http:\/\/127\.0\.0\.1:\d+)\//.exec(await output(/Open http/))![1];
     // Then the learner's route answers, from each worker in turn
-    const answers = [];
-    for (let i = 0; i < 2; i++) answers.push((await (await fetch(`${url}/mine`)).json()) as { mine: boolean; worker: string });
-    assert.deepEqual(answers, [{ mine: true, worker: '1' }, { mine: true, worker: '2' }]);
+    const answers: unknown[] = [];
+    for (let i = 0; i < 2; i++) answers.push(await (await fetch(`${url}/mine`)).json());
+    assert.deepEqual(answers, [{ mine: true, instance: '0' }, { mine: true, instance: '1' }]);
     await output(/GET +\/mine +→ worker 2 +200/);
     assert.match(printed, /GET +\/mine +→ worker 1 +200/);
     serve.kill('SIGTERM');
