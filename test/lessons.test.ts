@@ -107,7 +107,9 @@ for (const lesson of lessons) {
       });
     }
 
-    test('verdicts stay the same with other routing, seeds and worker counts (the short flake gate)', async () => {
+    // Two runs of every app: longer than the suite's per-test limit on a loaded machine, so a
+    // limit of its own, in proportion to the apps it checks
+    test('verdicts stay the same with other routing, seeds and worker counts (the short flake gate)', { timeout: 60_000 * (fixturesOf(lesson).length + 2) }, async () => {
       const apps = [exerciseFile(lesson), solutionFile(lesson), ...fixturesOf(lesson).map((f) => f.file)];
       for (const run of [1, 2]) {
         const options = variation(lesson, run);

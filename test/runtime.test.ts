@@ -489,7 +489,7 @@ async function untilAsync(condition: () => Promise<boolean>, ms = 10_000): Promi
 }
 
 /** Poll a condition the dispatcher offers no event for, with a deadline. */
-async function until(condition: () => boolean, ms = 3000): Promise<void> {
+async function until(condition: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) assert.fail('the condition did not come true in time');
