@@ -155,10 +155,11 @@ describe('playground actions of a lesson', () => {
     try {
       await waitForFrame(r, 'p playground');
       r.stdin.write('p');
-      await waitForFrame(r, (f) => !!urlIn(f) && (f.match(/● idle/g) ?? []).length === 3);
+      // (three workers start at once: generous deadlines for a loaded machine)
+      await waitForFrame(r, (f) => !!urlIn(f) && (f.match(/● idle/g) ?? []).length === 3, 60_000);
       // Given the reference fix running (it reads the products on every request)
       r.stdin.write('m');
-      const frame = await waitForFrame(r, (f) => /reference fix on 3 workers/.test(f) && (f.match(/● idle/g) ?? []).length === 3);
+      const frame = await waitForFrame(r, (f) => /reference fix on 3 workers/.test(f) && (f.match(/● idle/g) ?? []).length === 3, 60_000);
       assert.match(frame, /e edit a price in the database/);
       const url = urlIn(frame)!;
       // When the learner presses e
