@@ -61,6 +61,8 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         last.current = { source, count };
         dispatch({ type: 'starting', source, count, at: clock() });
         const [{ Host }, { AppStartError }] = await Promise.all([import('../runtime/host.ts'), import('../runtime/processes.ts')]);
+        // The learner left (or the course quit) while the modules loaded: start nothing.
+        if (!mounted.current) return;
         let run: SeededRun;
         try {
           run = seedRun(lesson);

@@ -117,6 +117,19 @@ describe('lesson screen', () => {
     assert.match(diff, /^\+ const selectProducts = db\.prepare/m);
   });
 
+  test('after a pass, s shows the solution at once, without asking', async () => {
+    // Given lesson 1 passed
+    course.session.recordCheck(lesson1, { lesson: lesson1.slug, number: 1, passed: true, workers: 3, policy: 'round-robin', seed: 1, durationMs: 1, steps: [] });
+    const r = open(1);
+    await waitForFrame(r, 'The Corner Shop sells');
+    // When the learner presses s
+    r.stdin.write('s');
+    // Then the diff shows, and no frame asked first
+    const diff = await waitForFrame(r, 'The reference fix');
+    assert.match(diff, /^\+ const selectProducts = db\.prepare/m);
+    assert.ok(!r.frames.some((f) => f.includes('anyway? (y/n)')), 'no confirmation after a pass');
+  });
+
   test('reset asks, then puts the starter back and keeps a backup', async () => {
     const file = course.session.fileOf(lesson1);
     writeFileSync(file, '// half done\n');
