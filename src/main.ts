@@ -10,18 +10,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const { runCommand } = await import('./cli/program.ts');
     const code = await runCommand(['list']);
-    process.stdout.write(`
-This terminal is not interactive, so here are the plain commands:
-  global-state-course init [dir]          create a workspace (default ./global-state-course)
-  global-state-course check <lesson>      check your app (--json, --workers N, --seed S, --solution)
-  global-state-course serve <lesson>      run your app on several workers at a local URL
-  global-state-course hint <lesson>       the next hint
-  global-state-course solution <lesson>   the reference fix as a diff
-  global-state-course reset <lesson>      put the starter back (your file is kept)
-  global-state-course progress            your progress
-  global-state-course doctor              is this machine ready for the course?
-Run global-state-course --help for every option.
-`);
+    const { courseInvocation } = await import('./invocation.ts');
+    const run = courseInvocation();
+    const rows: [string, string][] = [
+      ['init [dir]', 'create a workspace (default ./global-state-course)'],
+      ['check <lesson>', 'check your app (--json, --workers N, --seed S, --solution)'],
+      ['serve <lesson>', 'run your app on several workers at a local URL'],
+      ['hint <lesson>', 'the next hint'],
+      ['solution <lesson>', 'the reference fix as a diff'],
+      ['reset <lesson>', 'put the starter back (your file is kept)'],
+      ['progress', 'your progress (--export FILE, --import FILE)'],
+      ['doctor', 'is this machine ready for the course?'],
+    ];
+    const width = Math.max(...rows.map(([c]) => `${run} ${c}`.length)) + 2;
+    process.stdout.write(
+      `\nThis terminal is not interactive, so here are the plain commands:\n${rows.map(([c, what]) => `  ${`${run} ${c}`.padEnd(width)}${what}\n`).join('')}Run ${run} --help for every option.\n`,
+    );
     return code;
   }
   const { runCommand } = await import('./cli/program.ts');

@@ -5,6 +5,7 @@ import { styleText } from 'node:util';
 import type { CheckResult, StepResult } from '../check/engine.ts';
 import { problemLine } from '../check/engine.ts';
 import type { RequestRecord } from '../check/visitor.ts';
+import type { Lesson } from '../lessons/types.ts';
 import type { LessonStatus } from '../progress/states.ts';
 import type { AppProblem } from '../runtime/protocol.ts';
 import type { DoctorReport } from '../doctor.ts';
@@ -83,6 +84,34 @@ const STATE_MARK: Record<LessonStatus['state'], string> = {
   open: '○',
   locked: paint('dim', '·'),
 };
+
+/** The lessons by track, without progress (outside a workspace). */
+export function catalogueText(lessons: readonly Lesson[]): string {
+  const lines: string[] = [];
+  let track = '';
+  for (const lesson of lessons) {
+    if (lesson.track !== track) {
+      track = lesson.track;
+      if (lines.length) lines.push('');
+      lines.push(paint('bold', track === 'core' ? 'Core track' : 'Advanced track'));
+    }
+    lines.push(`  ${String(lesson.number).padStart(2)}. ${lesson.title}  ${paint('dim', lesson.summary)}`);
+  }
+  return lines.join('\n');
+}
+
+/** The time of day as the course shows it everywhere: 13:58:01. */
+export function clockTime(date: Date = new Date()): string {
+  return date.toLocaleTimeString('en-GB', { hour12: false });
+}
+
+/** A response body on one line, as the course shows it: a page by its title, other text squeezed. */
+export function bodyLine(text: string, max = 100): string {
+  const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1]?.trim();
+  if (title !== undefined) return `page "${title}"`;
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
 
 export function listText(statuses: readonly LessonStatus[]): string {
   const lines: string[] = [];

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { Box, useInput, type DOMElement } from 'ink';
 import type { CheckResult } from '../check/engine.ts';
+import { fileSystemMessage, isFileSystemError } from '../fs-message.ts';
 import { lessons, solutionFile } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import Badge from './Badge.tsx';
@@ -67,7 +68,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
     try {
       outcome = session.recordCheck(lesson, result);
     } catch (error) {
-      return say(`The check ${result.passed ? 'passed' : 'failed'}, but it could not be recorded: ${(error as Error).message}`, 'bad');
+      return say(notSaved(result.passed, error), 'bad');
     }
     setStatus(session.status(lesson));
     if (outcome.unlocked) setUnlocked(outcome.unlocked);
@@ -144,8 +145,16 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
         dispatch({ type: 'notice', notice: undefined });
         return dispatch({ type: 'show', panel: 'playground' });
       case 'hint': {
-        const number = session.revealHint(lesson);
-        dispatch({ type: 'notice', notice: undefined });
+        let number: number;
+        let unsaved: unknown;
+        try {
+          number = session.revealHint(lesson);
+        } catch (error) {
+          // The hint is shown all the same; only its count could not be kept.
+          number = Math.min(session.hintsShown(lesson) + 1, lesson.hints.length);
+          unsaved = error;
+        }
+        dispatch({ type: 'notice', notice: unsaved ? { text: `This hint could not be counted as seen: ${errorText(unsaved)}`, tone: 'warn' } : undefined });
         return dispatch({ type: 'hint', number });
       }
       case 'solution':
@@ -166,7 +175,12 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
         dispatch({ type: 'answered' });
         if (ui.question === 'solution') return showSolution();
         if (ui.question === 'reset') {
-          const backups = session.reset(lesson);
+          let backups: string[];
+          try {
+            backups = session.reset(lesson);
+          } catch (error) {
+            return say(`${shownFile} was not reset: ${errorText(error)} Your file is as it was.`, 'bad');
+          }
           dispatch({ type: 'show', panel: 'text' });
           return say(`${shownFile} is the starter again.${backups.length ? ` Your version: ${backups.map((b) => path.relative(cwd, b)).join(', ')}` : ''}`, 'good');
         }
@@ -242,6 +256,16 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
       ) : null}
     </Screen>
   );
+}
+
+/** A file-system error in words; other errors by their message. */
+function errorText(error: unknown): string {
+  return isFileSystemError(error) ? fileSystemMessage(error) : (error as Error).message;
+}
+
+/** A verdict that could not be saved: said plainly, with what still works. */
+export function notSaved(passed: boolean, error: unknown): string {
+  return `NOT SAVED: the check ${passed ? 'passed' : 'failed'}, but it could not be recorded, so your progress is unchanged${passed ? ' and the next lesson stays locked' : ''}. ${errorText(error)} Checks, watch, the playground and hints still work; passes count once the workspace can be written to again.`;
 }
 
 function panelTitle(panel: string, lesson: Lesson): string {

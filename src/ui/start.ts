@@ -52,7 +52,12 @@ export async function startInteractive(options: InteractiveOptions = {}): Promis
       alternateScreen: true,
     });
     if (crash) {
-      process.stderr.write(`The course stopped on an unexpected error; every worker has been stopped.\n${(crash as Error).stack ?? String(crash)}\n`);
+      const { fileSystemMessage, isFileSystemError } = await import('../fs-message.ts');
+      process.stderr.write(
+        isFileSystemError(crash)
+          ? `The course stopped: ${fileSystemMessage(crash)} Every worker has been stopped.\n`
+          : `The course stopped on an unexpected error; every worker has been stopped.\n${(crash as Error).stack ?? String(crash)}\n`,
+      );
     }
     return code;
   } finally {
