@@ -35,7 +35,8 @@ export function command(...args: readonly (string | number)[]): string {
   return [courseInvocation(), ...args.map(String)].join(' ');
 }
 
+/** The tarball as an absolute path (npx runs the course in the folder it was started from), quoted for a shell when needed. */
 function quote(file: string): string {
-  const shown = path.isAbsolute(file) ? file : file;
+  const shown = path.resolve(file);
   return /[\s'"$`\\]/.test(shown) ? `'${shown.replace(/'/g, `'\\''`)}'` : shown;
 }

@@ -44,7 +44,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
   const many = useCheckRun(lesson, resources);
   const [status, setStatus] = useState(() => session.status(lesson));
   const [unlocked, setUnlocked] = useState<Lesson>();
-  const [diff, setDiff] = useState<readonly DiffLine[]>([]);
+  const [diff, setDiff] = useState<readonly { readonly file: string; readonly lines: readonly DiffLine[] }[]>([]);
   const verdict = useRef<DOMElement>(null);
   // The comparison is two runs in a row: keys wait between them too.
   const [comparing, setComparing] = useState(false);
@@ -192,7 +192,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
   };
 
   function showSolution() {
-    setDiff(session.solutionDiff(lesson));
+    setDiff(session.solutionDiffs(lesson));
     dispatch({ type: 'notice', notice: undefined });
     dispatch({ type: 'show', panel: 'solution' });
   }
@@ -251,7 +251,11 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
       ) : null}
       {ui.panel === 'solution' ? (
         <ScrollView key="solution" active={!ui.question}>
-          <SolutionDiff lines={diff} file={shownFile} />
+          <Box flexDirection="column" gap={1}>
+            {diff.map(({ file: shown, lines }) => (
+              <SolutionDiff key={shown} lines={lines} file={shown} />
+            ))}
+          </Box>
         </ScrollView>
       ) : null}
     </Screen>
