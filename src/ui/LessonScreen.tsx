@@ -13,7 +13,7 @@ import type { DiffLine } from './diff-lines.ts';
 import HintBox from './HintBox.tsx';
 import type { KeyHint } from './KeyBar.tsx';
 import { isRunning } from './check-state.ts';
-import { initialLessonUi, keyCommand, lessonReducer, type LessonCommand, type Notice } from './lesson-state.ts';
+import { checkedNotice, initialLessonUi, keyCommand, lessonReducer, type LessonCommand, type Notice } from './lesson-state.ts';
 import LessonText from './LessonText.tsx';
 import PassedPanel from './PassedPanel.tsx';
 import Playground from './Playground.tsx';
@@ -72,20 +72,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
     }
     setStatus(session.status(lesson));
     if (outcome.unlocked) setUnlocked(outcome.unlocked);
-    if (result.passed) {
-      say(
-        outcome.unlocked
-          ? `Passed! Lesson ${outcome.unlocked.number}, ${outcome.unlocked.title}, is now open: press n to go on.`
-          : next
-            ? `Passed. Press n for lesson ${next.number}.`
-            : 'Passed. That was the last lesson.',
-        'good',
-      );
-    } else if (result.problem) {
-      say(`Your app did not start: fix ${shownFile}, then press c again.`, 'bad');
-    } else {
-      say(`Not yet: edit ${shownFile}, then press c${ui.watching ? ' (or just save: watch is on)' : ', or w to check on every save'}. h for a hint.`, 'bad');
-    }
+    say(...checkedNotice({ passed: result.passed, started: !result.problem, unlocked: outcome.unlocked, next, file: shownFile, watching: ui.watching }));
   };
 
   const runCheck = async (trigger: 'key' | 'save') => {

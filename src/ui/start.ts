@@ -48,8 +48,11 @@ export async function startInteractive(options: InteractiveOptions = {}): Promis
 
   const resources = new Resources();
   try {
+    // A screen reader reads the course as lines of text (Ink's screen-reader mode, INK_SCREEN_READER=true):
+    // in the normal screen, so what was read stays in the terminal's history.
+    const screenReader = process.env.INK_SCREEN_READER === 'true';
     const { code, crash } = await runUntilExit(createElement(App, { session, openSession: open, resources, cwd, lesson: options.lesson }), resources, {
-      alternateScreen: true,
+      alternateScreen: !screenReader,
     });
     if (crash) {
       const { fileSystemMessage, isFileSystemError } = await import('../fs-message.ts');

@@ -11,6 +11,7 @@ import { command } from '../../invocation.ts';
 import { attemptOf, passCounts } from '../../progress/attempt.ts';
 import type { Policy } from '../../runtime/dispatcher.ts';
 import { appFileFor, resolveWorkspace, type Workspace } from '../../workspace.ts';
+import { startupCollector } from '../../startup-output.ts';
 import { expectedMessage } from '../errors.ts';
 import { checkText } from '../format.ts';
 import { lessonOrHere, positiveInt, seedNumber, withProgress, workspaceOption, type Context, type Io } from '../io.ts';
@@ -52,8 +53,9 @@ async function check(key: string | undefined, options: CheckOptions, io: Io): Pr
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let result: CheckResult;
+  const startup = startupCollector();
   try {
-    result = await runCheck(lesson, { appFile, workers: options.workers, seed: options.seed, policy, signal: abort.signal });
+    result = await runCheck(lesson, { appFile, workers: options.workers, seed: options.seed, policy, signal: abort.signal, onEvent: startup.onEvent });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -67,11 +69,11 @@ async function check(key: string | undefined, options: CheckOptions, io: Io): Pr
   // A learner's result that was not saved is an environment error: exit 2, said last.
   const lost = !saved.saved && saved.why !== undefined && !solution;
   if (options.json) {
-    const json = jsonResult(result, appFile);
+    const json = { ...jsonResult(result, appFile), ...(startup.lines().length ? { startupOutput: startup.lines() } : {}) };
     const notSaved = !saved.saved && saved.why ? { saved: false, notSaved: saved.why } : { saved: saved.saved };
     io.out(JSON.stringify({ ...json, ...notSaved, ...(lost && !json.error ? { error: `The result could not be saved: ${saved.why}` } : {}) }, null, 2));
   } else {
-    io.out(checkText(result, lesson.title));
+    io.out(checkText(result, lesson.title, result.passed ? [] : startup.lines()));
     io.out('');
     const next = followUp(lesson, result, solution, appFile, saved);
     if (next) io.out(next);
