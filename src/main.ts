@@ -4,7 +4,7 @@
 // commands' modules, nor they for Ink.
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 0) {
-    if (process.stdout.isTTY && process.stdin.isTTY && !process.env.CI) {
+    if (interactiveTerminal(process.stdout, process.stdin, process.env)) {
       const { startInteractive } = await import('./ui/start.ts');
       return startInteractive();
     }
@@ -30,4 +30,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const { runCommand } = await import('./cli/program.ts');
   return runCommand(argv);
+}
+
+/**
+ * Whether the full-screen course can run here: a terminal on both ends, not CI, and not a
+ * `TERM=dumb` terminal (an editor's shell, some screen-reader set-ups), which cannot move the
+ * cursor: there the plain commands serve. NO_COLOR only turns colour off.
+ */
+export function interactiveTerminal(stdout: { isTTY?: boolean }, stdin: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  return Boolean(stdout.isTTY && stdin.isTTY) && !env.CI && env.TERM !== 'dumb';
 }
