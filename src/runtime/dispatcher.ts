@@ -4,7 +4,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventStream, HostEvent } from './events.ts';
 
-export type Policy = 'round-robin' | 'random' | 'least-busy';
+/**
+ * How the balancer picks a worker. 'per-connection' is what node:cluster, PM2 and most proxies
+ * do: a connection is handed to a worker once, and every request on it (a browser keeps its
+ * connection open) goes to that worker.
+ */
+export const POLICIES = ['round-robin', 'random', 'least-busy', 'per-connection'] as const;
+export type Policy = (typeof POLICIES)[number];
 /** 'sequential': one request at a time per worker (uWSGI, gunicorn sync); 'concurrent': Node's own. */
 export type WorkerMode = 'sequential' | 'concurrent';
 
@@ -12,6 +18,11 @@ export type WorkerMode = 'sequential' | 'concurrent';
 export const PIN_HEADER = 'x-course-pin-worker';
 /** Request header naming the simulated visitor, for the transcript. */
 export const VISITOR_HEADER = 'x-course-visitor';
+/**
+ * Request header carrying a simulated visitor's public address: the dispatcher reports it in
+ * X-Forwarded-For as a proxy reports the address a request came from, and passes nothing else on.
+ */
+export const CLIENT_HEADER = 'x-course-client-address';
 /** Response header naming the worker (1-based) that served the request. */
 export const WORKER_HEADER = 'x-course-worker';
 
@@ -62,6 +73,8 @@ export class Dispatcher {
   readonly #random: () => number;
   #next = 0;
   #requestId = 0;
+  /** Under 'per-connection': the worker each open connection was handed to. */
+  readonly #byConnection = new WeakMap<object, Slot>();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -96,11 +109,18 @@ export class Dispatcher {
     });
   }
 
-  #choose(pin: number | undefined): Slot | undefined {
+  #choose(pin: number | undefined, connection?: object): Slot | undefined {
     const slots = this.#options.slots();
     if (slots.length === 0) return undefined;
     if (pin !== undefined) return slots[pin - 1];
     switch (this.#options.policy) {
+      case 'per-connection': {
+        const kept = connection && this.#byConnection.get(connection);
+        if (kept && !kept.retired && slots.includes(kept)) return kept;
+        const slot = slots[(this.#next++) % slots.length];
+        if (connection && slot) this.#byConnection.set(connection, slot);
+        return slot;
+      }
       case 'random':
         return slots[Math.floor(this.#random() * slots.length)];
       case 'least-busy': {
@@ -136,7 +156,7 @@ export class Dispatcher {
     const visitor = header(req, VISITOR_HEADER);
     const pinText = header(req, PIN_HEADER);
     const pin = pinText === undefined ? undefined : Number(pinText);
-    let slot = this.#choose(pin);
+    let slot = this.#choose(pin, req.socket);
     if (!slot) {
       const count = this.#options.slots().length;
       reply(res, 400, { error: `There is no worker ${pinText}: this host runs ${count} worker${count === 1 ? '' : 's'}.` });
@@ -147,7 +167,7 @@ export class Dispatcher {
       // The worker was replaced (a reload) while this request waited for it: go to its
       // successor. When there is none (the host is stopping), say so instead of waiting.
       slot.inFlight--;
-      const next = this.#choose(pin);
+      const next = this.#choose(pin, req.socket);
       if (!next || next.retired || moves >= 3) {
         reply(res, 503, { error: 'The host is stopping; no worker can take this request.' });
         return;
@@ -191,11 +211,14 @@ export class Dispatcher {
 
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (HOP_BY_HOP.has(name) || name === PIN_HEADER || name === VISITOR_HEADER) continue;
+      if (HOP_BY_HOP.has(name) || name === PIN_HEADER || name === VISITOR_HEADER || name === CLIENT_HEADER) continue;
       headers[name] = value;
     }
-    const forwardedFor = req.socket.remoteAddress ?? '127.0.0.1';
-    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${forwardedFor}` : forwardedFor;
+    // As a proxy in front of the workers does: append the address the request came from (a
+    // simulated visitor's public address, or the real peer's) and say which scheme it used.
+    const from = header(req, CLIENT_HEADER) ?? plainAddress(req.socket.remoteAddress);
+    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from;
+    headers['x-forwarded-proto'] = 'http';
 
     const upstream = http.request({ host: '127.0.0.1', port, method, path, headers, agent: slot.agent });
     const timeoutMs = this.#options.requestTimeoutMs;
@@ -259,6 +282,12 @@ export class PortBusyError extends Error {
     this.name = 'PortBusyError';
     this.port = port;
   }
+}
+
+/** "::ffff:127.0.0.1" as "127.0.0.1", as proxies write IPv4 peers. */
+function plainAddress(address: string | undefined): string {
+  if (!address) return '127.0.0.1';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 function load(slot: Slot): number {

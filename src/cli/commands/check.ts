@@ -9,7 +9,7 @@ import type { Lesson } from '../../lessons/types.ts';
 import { MAX_WORKERS } from '../../limits.ts';
 import { command } from '../../invocation.ts';
 import { attemptOf, passCounts } from '../../progress/attempt.ts';
-import type { Policy } from '../../runtime/dispatcher.ts';
+import { POLICIES, type Policy } from '../../runtime/dispatcher.ts';
 import { appFileFor, resolveWorkspace, type Workspace } from '../../workspace.ts';
 import { startupCollector } from '../../startup-output.ts';
 import { expectedMessage } from '../errors.ts';
@@ -37,7 +37,7 @@ export function registerCheckCommand(program: Command, { io, act }: Context): vo
     .option('--solution', 'check the reference fix instead of your file')
     .option('--workers <n>', "number of worker processes (default: the lesson's)", positiveInt('--workers', MAX_WORKERS))
     .option('--seed <seed>', 'route requests at random with this seed (printed with each run)', seedNumber)
-    .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices(['round-robin', 'random', 'least-busy']))
+    .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices([...POLICIES]))
     .addOption(workspaceOption())
     .action(act((key: string | undefined, options: CheckOptions) => check(key, options, io)));
 }

@@ -6,7 +6,7 @@ import { seedRun } from '../../check/scratch.ts';
 import { jobsFileFor } from '../../lessons/catalogue.ts';
 import type { Lesson } from '../../lessons/types.ts';
 import { MAX_WORKERS } from '../../limits.ts';
-import type { Policy, WorkerMode } from '../../runtime/dispatcher.ts';
+import { POLICIES, type Policy, type WorkerMode } from '../../runtime/dispatcher.ts';
 import { Host } from '../../runtime/host.ts';
 import { AppStartError } from '../../runtime/processes.ts';
 import { appFileFor, resolveWorkspace } from '../../workspace.ts';
@@ -21,7 +21,7 @@ export function registerServeCommand(program: Command, { io, act }: Context): vo
     .option('--workers <n>', "number of worker processes (default: the lesson's)", positiveInt('--workers', MAX_WORKERS))
     .option('--port <port>', 'port on 127.0.0.1 (0 picks a free one)', portNumber, 8080)
     .option('--solution', 'serve the reference fix instead of your file')
-    .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices(['round-robin', 'random', 'least-busy']).default('round-robin'))
+    .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices([...POLICIES]).default('round-robin'))
     .addOption(new Option('--mode <mode>', 'one request at a time per worker, or many').choices(['sequential', 'concurrent']))
     .addOption(workspaceOption())
     .action(
