@@ -1,6 +1,6 @@
 // `doctor`: what the course needs from this machine, checked one item at a time, each with
 // what it means and what to do.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -148,6 +148,22 @@ function parentOf(pid: number): number {
   return Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
 
+/**
+ * A worker names itself after the learner's app (`node app.js`, as on a real host), so its command
+ * line no longer says it is the course's. What still does is how the course launched it
+ * (runtime/processes.ts): Node, stdin from /dev/null, a control channel on fd 3 and the IPC channel
+ * on fd 4 (NODE_CHANNEL_FD=4 in the environment it started with).
+ */
+function launchedAsWorker(pid: number): boolean {
+  try {
+    if (!/^node/.test(path.basename(readlinkSync(`/proc/${pid}/exe`)))) return false;
+    if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes('NODE_CHANNEL_FD=4')) return false;
+    return readlinkSync(`/proc/${pid}/fd/0`) === '/dev/null' && /^(pipe|socket):/.test(readlinkSync(`/proc/${pid}/fd/3`));
+  } catch {
+    return false;
+  }
+}
+
 /** A course process is a Node process (the course, or a test running one). */
 function isCourseProcess(pid: number): { live: boolean; course?: string } {
   if (pid <= 1) return { live: false };
@@ -172,7 +188,7 @@ export function courseWorkers(): CourseWorker[] {
     const pid = Number(entry);
     if (pid === process.pid) continue;
     try {
-      if (!cmdlineOf(pid).some((arg) => arg.includes(`${path.sep}runtime${path.sep}${marker}.`))) continue;
+      if (!cmdlineOf(pid).some((arg) => arg.includes(`${path.sep}runtime${path.sep}${marker}.`)) && !launchedAsWorker(pid)) continue;
       const parent = parentOf(pid);
       if (parent === process.pid) continue;
       found.push({ pid, parent, ...isCourseProcess(parent) });
