@@ -23,7 +23,7 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('npx runs the packed course from an empty folder, as the README tells workshops: init, then check 3 --solution', { timeout: 240_000 }, async () => {
+test('npx runs the packed course from an empty folder, as the README tells workshops: init, then check 3 --solution', { timeout: 600_000 }, async () => {
   const empty = mkdtempSync(path.join(dir, 'empty-'));
   // The README's command, word for word: the tarball handed out, beside the learner.
   const name = path.basename(tarball);
