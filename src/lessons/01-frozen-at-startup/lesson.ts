@@ -30,7 +30,7 @@ const lesson: Lesson = {
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
     'Look at where `products` is computed. That line runs once per worker, when the worker starts; a request only reads the variable.',
-    'Keep the `db.prepare(...)` at module level if you like (a prepared statement is a plan, not data), and call `.all()` inside each handler.',
+    'Keep the `db.prepare(...)` at module level if you like (a prepared statement is a plan, not data), and call `.all()` inside each handler: the page\'s as well as the API\'s.',
     'A timer that refreshes the list every few seconds is still wrong right after an edit, and the check edits and reads at once. The site settings may stay at module level: they change only with a redeploy, which reloads every worker.',
   ],
   workers: 3,
