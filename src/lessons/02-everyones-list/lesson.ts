@@ -20,14 +20,30 @@ function itemsOf(ctx: CheckContext): Items {
   return items;
 }
 
-const SHARED = (visitor: string, owner: string, where: string) =>
-  `${visitor} saw ${owner}'s item ${where}: the basket lives in module scope and is shared by every visitor. Identify each visitor (a cookie of their own) and keep one basket per visitor, for the page and its form as much as for the API.`;
+/** The cookies a visitor's browser holds, as name=value. */
+function cookiesOf(ctx: CheckContext, visitor: string): string[] {
+  return (ctx.visitor(visitor).jar.serializeSync()?.cookies ?? []).map((c) => `${c.key}=${c.value}`).filter((c) => !c.endsWith('='));
+}
+
+/** True when `visitor`'s browser was handed the very cookies `other` holds: the app gave both one id. */
+function sameIdAs(ctx: CheckContext, visitor: string, other: string): boolean {
+  const mine = cookiesOf(ctx, visitor);
+  const theirs = cookiesOf(ctx, other);
+  return mine.length > 0 && mine.every((c) => theirs.includes(c));
+}
+
+function shared(ctx: CheckContext, visitor: string, owner: string, where: string): string {
+  if (sameIdAs(ctx, visitor, owner)) {
+    return `${visitor} saw ${owner}'s item ${where}: the app handed ${visitor} the same visitor id as ${owner}. An id must be random, so that no two visitors get the same one even when they arrive in the same millisecond, and nobody can guess another's.`;
+  }
+  return `${visitor} saw ${owner}'s item ${where}: the app takes ${visitor} for ${owner}. A basket in module scope is shared by every visitor, and so is one kept per address or per browser: ${visitor} and ${owner} can share both, like colleagues in one office. Give each browser an id of its own in a cookie and keep one basket per id, for the page and its form as much as for the API.`;
+}
 
 /** Name whose items leaked into `visitor`'s basket, for the diagnosis of an API answer. */
-function leak(visitor: string, owners: Record<string, readonly string[]>) {
+function leak(ctx: CheckContext, visitor: string, owners: Record<string, readonly string[]>) {
   return (got: readonly string[]): string | undefined => {
     for (const [owner, items] of Object.entries(owners)) {
-      if (owner !== visitor && got.some((item) => items.includes(item))) return SHARED(visitor, owner, 'in the API');
+      if (owner !== visitor && got.some((item) => items.includes(item))) return shared(ctx, visitor, owner, 'in the API');
     }
     if (got.length === 0) {
       return `${visitor}'s own items are gone: does each request get a new visitor id? Read the id from the cookie the browser sends back, and set a new one only when there is none.`;
@@ -37,10 +53,10 @@ function leak(visitor: string, owners: Record<string, readonly string[]>) {
 }
 
 /** The same, for what the page shows. */
-function pageLeak(visitor: string, owners: Record<string, readonly string[]>) {
+function pageLeak(ctx: CheckContext, visitor: string, owners: Record<string, readonly string[]>) {
   return (missing: readonly string[], foreign: readonly string[]): string => {
     for (const [owner, items] of Object.entries(owners)) {
-      if (foreign.some((item) => items.includes(item))) return SHARED(visitor, owner, 'on the page');
+      if (foreign.some((item) => items.includes(item))) return shared(ctx, visitor, owner, 'on the page');
     }
     return missing.length
       ? `The page does not show ${visitor}'s own items: the page at / must read the basket of the visitor who asks (by the same cookie as the API), and the form must add to it.`
@@ -74,10 +90,10 @@ const lesson: Lesson = {
       async run(ctx) {
         const { alice } = itemsOf(ctx);
         const first = await loadBasketPage(ctx, 'alice');
-        expectOnPage(first, 'alice', [], [...alice], pageLeak('alice', {}));
+        expectOnPage(first, 'alice', [], [...alice], pageLeak(ctx, 'alice', {}));
         const page = await addByForm(ctx, 'alice', alice[0]);
-        expectOnPage(page, 'alice', [alice[0]], [], pageLeak('alice', {}));
-        await expectBasket(ctx, 'alice', [alice[0]], leak('alice', {}));
+        expectOnPage(page, 'alice', [alice[0]], [], pageLeak(ctx, 'alice', {}));
+        await expectBasket(ctx, 'alice', [alice[0]], leak(ctx, 'alice', {}));
       },
     },
     {
@@ -86,8 +102,8 @@ const lesson: Lesson = {
         const { alice } = itemsOf(ctx);
         // bob works in alice's office: same network, same company browser build.
         ctx.visitor('bob', { like: 'alice' });
-        expectOnPage(await loadBasketPage(ctx, 'bob'), 'bob', [], [alice[0]], pageLeak('bob', { alice: [alice[0]] }));
-        await expectBasket(ctx, 'bob', [], leak('bob', { alice: [alice[0]] }));
+        expectOnPage(await loadBasketPage(ctx, 'bob'), 'bob', [], [alice[0]], pageLeak(ctx, 'bob', { alice: [alice[0]] }));
+        await expectBasket(ctx, 'bob', [], leak(ctx, 'bob', { alice: [alice[0]] }));
       },
     },
     {
@@ -95,10 +111,10 @@ const lesson: Lesson = {
       async run(ctx) {
         const { alice, bob } = itemsOf(ctx);
         const page = await addByForm(ctx, 'bob', bob);
-        expectOnPage(page, 'bob', [bob], [alice[0]], pageLeak('bob', { alice: [alice[0]] }));
-        await expectBasket(ctx, 'bob', [bob], leak('bob', { alice: [alice[0]] }));
-        expectOnPage(await loadBasketPage(ctx, 'alice'), 'alice', [alice[0]], [bob], pageLeak('alice', { bob: [bob] }));
-        await expectBasket(ctx, 'alice', [alice[0]], leak('alice', { bob: [bob] }));
+        expectOnPage(page, 'bob', [bob], [alice[0]], pageLeak(ctx, 'bob', { alice: [alice[0]] }));
+        await expectBasket(ctx, 'bob', [bob], leak(ctx, 'bob', { alice: [alice[0]] }));
+        expectOnPage(await loadBasketPage(ctx, 'alice'), 'alice', [alice[0]], [bob], pageLeak(ctx, 'alice', { bob: [bob] }));
+        await expectBasket(ctx, 'alice', [alice[0]], leak(ctx, 'alice', { bob: [bob] }));
       },
     },
     {
@@ -107,10 +123,10 @@ const lesson: Lesson = {
         const { alice, bob } = itemsOf(ctx);
         // This time the page's script adds it, as a shop's "add" button does.
         await addItem(ctx, 'alice', alice[1]);
-        await expectBasket(ctx, 'alice', alice, leak('alice', { bob: [bob] }));
-        expectOnPage(await loadBasketPage(ctx, 'alice'), 'alice', alice, [bob], pageLeak('alice', { bob: [bob] }));
-        expectOnPage(await loadBasketPage(ctx, 'bob'), 'bob', [bob], alice, pageLeak('bob', { alice }));
-        await expectBasket(ctx, 'bob', [bob], leak('bob', { alice }));
+        await expectBasket(ctx, 'alice', alice, leak(ctx, 'alice', { bob: [bob] }));
+        expectOnPage(await loadBasketPage(ctx, 'alice'), 'alice', alice, [bob], pageLeak(ctx, 'alice', { bob: [bob] }));
+        expectOnPage(await loadBasketPage(ctx, 'bob'), 'bob', [bob], alice, pageLeak(ctx, 'bob', { alice }));
+        await expectBasket(ctx, 'bob', [bob], leak(ctx, 'bob', { alice }));
       },
     },
     {
@@ -119,14 +135,14 @@ const lesson: Lesson = {
         const { alice, bob, dave } = itemsOf(ctx);
         const everyone = { alice, bob: [bob] };
         ctx.visitor('carol', { like: 'alice' });
-        expectOnPage(await loadBasketPage(ctx, 'carol'), 'carol', [], [...alice, bob], pageLeak('carol', everyone));
-        await expectBasket(ctx, 'carol', [], leak('carol', everyone));
+        expectOnPage(await loadBasketPage(ctx, 'carol'), 'carol', [], [...alice, bob], pageLeak(ctx, 'carol', everyone));
+        await expectBasket(ctx, 'carol', [], leak(ctx, 'carol', everyone));
         // dave's shopping app calls the API from the same office network.
         ctx.visitor('dave', { kind: 'api', like: 'alice' });
-        await expectBasket(ctx, 'dave', [], leak('dave', everyone));
+        await expectBasket(ctx, 'dave', [], leak(ctx, 'dave', everyone));
         await addItem(ctx, 'dave', dave);
-        await expectBasket(ctx, 'dave', [dave], leak('dave', everyone));
-        await expectBasket(ctx, 'alice', alice, leak('alice', { dave: [dave] }));
+        await expectBasket(ctx, 'dave', [dave], leak(ctx, 'dave', everyone));
+        await expectBasket(ctx, 'alice', alice, leak(ctx, 'alice', { dave: [dave] }));
       },
     },
   ],
