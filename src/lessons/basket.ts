@@ -97,10 +97,10 @@ export async function addByForm(ctx: CheckContext, visitor: string, item: string
   }
   const after = await who.fillIn(page.reply, { item }, { worker });
   const hop = after.redirects?.[0];
-  if (!hop || after.method !== 'GET') {
+  if (!hop || after.method !== 'GET' || after.path.split('?')[0] !== '/') {
     fail({
       expected: `the form's POST to answer with a redirect back to the page (303), as the starter does`,
-      got: `${describe(after)} answered status ${after.status}: ${after.body}`,
+      got: hop ? `a redirect to ${after.path}` : `${describe(after)} answered status ${after.status}: ${after.body}`,
       diagnosis: 'After a form is submitted, answer with a redirect to / so that the browser shows the basket again (and a reload does not post twice).',
     });
   }
