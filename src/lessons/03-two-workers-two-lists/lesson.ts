@@ -4,6 +4,7 @@ import type { Lesson } from '../types.ts';
 import { addByForm, addItem, briefBasket, expectBasket, expectOnPage, loadBasketPage } from '../basket.ts';
 import { markdown } from '../text.ts';
 import { everyWorkerShows, planOf } from './plan.ts';
+import { aliceNow, twoTabsAtOnce } from './tabs.ts';
 
 /** The diagnosis when a worker shows another basket than the one every worker should share. */
 export function elsewhere(visitor: string, worker: number) {
@@ -75,15 +76,22 @@ const lesson: Lesson = {
       },
     },
     {
+      title: 'two tabs adding at once on two workers both keep their item',
+      skip: (ctx) => (ctx.workers === 1 ? 'one worker: two requests never run at the same moment on two workers' : undefined),
+      async run(ctx) {
+        await twoTabsAtOnce(ctx);
+      },
+    },
+    {
       title: 'baskets survive a reload of every worker',
       reloads: true,
       skip: (ctx) => (ctx.workers === 1 ? 'one worker: this run checks only what a single process sees' : undefined),
       async run(ctx) {
-        const { alice, bob, dave } = planOf(ctx);
+        const { bob, dave } = planOf(ctx);
         await ctx.reload();
         const gone = () => () => 'A reload starts every worker afresh: whatever lived in process memory is gone. Keep the items in the database.';
-        await everyWorkerShows(ctx, 'alice', alice.slice(0, 3), gone, [bob, dave]);
-        await everyWorkerShows(ctx, 'bob', [bob], gone, alice);
+        await everyWorkerShows(ctx, 'alice', aliceNow(ctx), gone, [bob, dave]);
+        await everyWorkerShows(ctx, 'bob', [bob], gone, aliceNow(ctx));
         await everyWorkerShows(ctx, 'dave', [dave], gone);
       },
     },
