@@ -39,9 +39,9 @@ describe('lesson screen', () => {
     // Then the story is drawn while it runs, not after the fact
     await waitForFrame(r, /Starting 3 workers|⠋|⠙|⠹|⠸|⠼|⠴|⠦|⠧|⠇|⠏/);
     const failed = await waitForFrame(r, 'FAILED');
-    assert.match(failed, /→ worker 1 200/);
-    assert.match(failed, /Expected "Oat milk" at 199 on worker 1, got "Oat milk" at 239\./);
-    assert.match(failed, /That worker still answers with the rows it read when it started/);
+    assert.match(failed, /→ worker \d 200/);
+    assert.match(failed, /Expected (the page to show )?"[^"]+" at \d+\.\d\d .*worker \d\)+, got "[^"]+" at \d+\.\d\d\./);
+    assert.match(failed, /still (shows|answers \/api\/products with) the rows (that worker|it) read when it started/);
     assert.ok(
       r.frames.some((f) => f.includes('Checking your app on 3 workers') && !f.includes('FAILED')),
       'a frame showed the run before its verdict',

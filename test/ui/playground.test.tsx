@@ -164,11 +164,12 @@ describe('playground actions of a lesson', () => {
       const url = urlIn(frame)!;
       // When the learner presses e
       r.stdin.write('e');
-      await waitForFrame(r, /Oat milk to 1\.99 in the database/);
+      const edited = await waitForFrame(r, /set .+ to \d+\.\d\d in the database/);
+      const [, name, price] = /set (.+?) to (\d+\.\d\d) in the database/.exec(edited)!;
       // Then every worker answers with the new price
       for (let i = 0; i < 3; i++) {
         const body = (await (await fetch(new URL('/api/products', url))).json()) as { products: { name: string; price: number }[] };
-        assert.equal(body.products.find((p) => p.name === 'Oat milk')?.price, 199);
+        assert.equal(body.products.find((p) => p.name === name)?.price, Math.round(Number(price) * 100));
       }
     } finally {
       cleanup();
