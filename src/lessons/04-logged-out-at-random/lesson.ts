@@ -98,7 +98,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       },
     },
     {
-      title: 'bob logs in through the API on another worker: alice and bob each stay themselves on every worker',
+      title: 'bob logs in through the API: alice and bob each stay themselves on every worker',
       async run(ctx) {
         // bob works in alice's office: same network, same company browser build.
         ctx.visitor('bob', { like: 'alice' });

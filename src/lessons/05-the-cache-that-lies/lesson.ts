@@ -104,7 +104,7 @@ const lesson: Lesson = {
       },
     },
     {
-      title: 'A minute later, a change through the API on another worker shows at once on every worker',
+      title: 'A minute later, a change through the API shows at once on every worker',
       async run(ctx) {
         await ctx.advanceClock(MINUTE);
         const { product, price, shelf } = pickChange(ctx);
