@@ -140,6 +140,30 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       },
     },
     {
+      title: 'A request alice sent before logging out does not bring her session back',
+      skip: (ctx) => (ctx.workers < 2 ? 'a race between two workers needs two workers' : undefined),
+      async run(ctx) {
+        const reader = someWorker(ctx);
+        const leaver = ctx.workerAt(reader + 1);
+        await logInWithApi(ctx, 'alice', leaver);
+        const alice = ctx.visitor('alice');
+        // alice's page asks who she is on one worker and, while that request is held after it read
+        // her session, she presses "log out", answered by another worker.
+        const [, logout] = await ctx.race(
+          { worker: reader, send: () => alice.get('/api/me', { worker: reader }) },
+          { worker: leaver, send: () => alice.post('/api/logout', undefined, { worker: leaver }) },
+        );
+        expectJson(logout, 'a JSON answer');
+        for (let k = 1; k <= ctx.workers; k++) {
+          await expectUser(ctx, 'alice', ctx.workerAt(leaver + k), null, (got, w, route) =>
+            got === 'alice'
+              ? `alice logged out on worker ${leaver} while worker ${reader} was still answering a request she had sent before, and ${where(w, route)} finds her logged in again: when that request ended, worker ${reader} saved the session it had read at its start, back into the store. A request that did not change the session must not write it back (and a write must not bring back a session that is gone).`
+              : `${where(w, route)} answered alice, who logged out, as ${got}.`,
+          );
+        }
+      },
+    },
+    {
       title: 'A session cookie planted before a login does not log its planter in as the new user',
       async run(ctx) {
         // alice opens the login page on a shared computer; mallory, logged in as herself, slips

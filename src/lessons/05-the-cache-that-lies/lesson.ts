@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { describe, expectJson, fail } from '../../check/expect.ts';
+import type { DataOperation } from '../../check/lesson.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { drawProducts, otherPrice, seedProducts, type Product } from '../products.ts';
@@ -57,6 +58,10 @@ async function changeWithApi(ctx: CheckContext, id: number, price: number, worke
   expectJson(reply, 'an answer to the price change');
   expectStored(ctx, id, price, `${describe(reply)}`);
 }
+
+/** Hold the editing worker after its first write of data (not BEGIN or COMMIT). */
+const firstDataWrite = (operation: DataOperation) =>
+  operation.write && (operation.kind === 'file' || !/^\s*(?:begin|commit|end|rollback|savepoint|release)\b/i.test(operation.sql));
 
 const lesson: Lesson = {
   number: 5,
@@ -124,6 +129,26 @@ const lesson: Lesson = {
         const want = withPrice(shelf, product.id, price);
         await changeWithForm(ctx, product.id, price, worker, want);
         await everyWorkerShows(ctx, want, worker, staleAfterEdit(worker));
+      },
+    },
+    {
+      title: 'A worker that reads the prices while another is changing one keeps no old price',
+      skip: (ctx) => (ctx.workers < 2 ? 'a race between two workers needs two workers' : undefined),
+      async run(ctx) {
+        const { product, price, shelf } = pickChange(ctx);
+        const editor = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const reader = ctx.workerAt(editor + 1);
+        const [change] = await ctx.race(
+          { worker: editor, send: () => ctx.visitor('stock-script', { kind: 'api' }).post('/api/admin/price', { id: product.id, price }, { worker: editor }), holdAfter: firstDataWrite },
+          { worker: reader, send: () => ctx.visitor('bob', { kind: 'api' }).get('/api/products', { worker: reader }) },
+        );
+        expectJson(change, 'an answer to the price change');
+        expectStored(ctx, product.id, price, describe(change));
+        await everyWorkerShows(ctx, withPrice(shelf, product.id, price), editor, (stale) =>
+          stale.worker === reader
+            ? `${where(stale)} read the prices while worker ${editor} was half-way through its change, and kept what it read as if it were current. The check held worker ${editor} just after its first write and let worker ${reader} read: if that write moved the version and not yet the price, worker ${reader} stored the old prices under the new version, and nothing will ever tell it to read them again. The version must move with the data or after it, never before.`
+            : staleAfterEdit(editor)(stale),
+        );
       },
     },
     {
