@@ -2,7 +2,8 @@
 // page, as a person reads it (a logout button and their name, or the login form). Logging in and
 // out go through the page's forms or through the API, as people and programs do.
 import { describe, expectJson, fail } from '../../check/expect.ts';
-import { formsOf, pageText, type Reply } from '../../check/visitor.ts';
+import { formsOf, pageText } from '../../check/pages.ts';
+import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext } from '../types.ts';
 
 /** The shop's accounts and their passwords (the seed stores only salted hashes). */

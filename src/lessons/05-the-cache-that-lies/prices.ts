@@ -2,7 +2,8 @@
 // the price page as a person reads it. Every worker must show the same, right after a change.
 import Database from 'better-sqlite3';
 import { describe, fail } from '../../check/expect.ts';
-import { pageText, type Reply } from '../../check/visitor.ts';
+import { pageText } from '../../check/pages.ts';
+import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext } from '../types.ts';
 import { readProducts, type Product } from '../products.ts';
 
