@@ -117,6 +117,8 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     {
       title: 'alice and bob stay logged in across a reload',
       reloads: true,
+      // Every worker starts again: on a busy machine that alone can take several seconds.
+      timeoutMs: 30_000,
       async run(ctx) {
         await ctx.reload();
         for (let k = 1; k <= ctx.workers; k++) {
@@ -205,6 +207,8 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     },
     {
       title: 'A forged session cookie logs nobody in',
+      // Some fifteen forgeries per cookie, each tried on the API and the page.
+      timeoutMs: 30_000,
       async run(ctx) {
         const mallory = ctx.visitor('mallory');
         const worker = someWorker(ctx);
