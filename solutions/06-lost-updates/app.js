@@ -1,7 +1,7 @@
 // The Corner Shop's flash sale: a handful of teapots, and a crowd of buyers at the same moment.
 //
 // The host runs this app on three worker processes, and each worker handles many requests at
-// once (Node's own way: while one request waits, the next one runs). From the environment:
+// once (Node's own way: while one request is parked at an await, the next one runs). From the environment:
 //   SHOP_DB      the shop's SQLite database, shared by every worker. Its tables:
 //                  stock  (id TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL)
 //                  orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER)

@@ -155,7 +155,7 @@ export async function everyWorkerReports(ctx: CheckContext, left: number, sold: 
       });
     }
     const page = await clerk.page('/', { worker });
-    const text = page.status === 200 ? await pageText(page.text) : '';
+    const text = page.status === 200 ? (await pageText(page.text)).replace(/^<!doctype html>\s*/i, '') : '';
     const shows = { left: /(-?\d+)\s+left/i.exec(text)?.[1], sold: /(-?\d+)\s+sold/i.exec(text)?.[1] };
     if (Number(shows.left) !== left || Number(shows.sold) !== sold) {
       fail({
