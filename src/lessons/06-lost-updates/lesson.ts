@@ -50,7 +50,7 @@ const lesson: Lesson = {
   hints: [
     'Follow two buyers through the handler at once. Both read "5 left" before either has paid; when their payments come back, both write 4. The same happens between workers, and between requests on one worker while the first waits.',
     'Ask the database to check and take a teapot in one step, before the payment: `UPDATE stock SET qty = qty - 1 WHERE id = ? AND qty > 0 RETURNING qty, price`. It returns a row when a teapot was taken (with what is left), and nothing when there was none left (or look at `.changes` without RETURNING). Then charge, then record the order.',
-    'So that a crash during the payment cannot lose a teapot without an order, take the teapot and insert the order (its charge still empty) in one `db.transaction(...)` run with `.immediate()`, all synchronous; then `await charge(buyer, price, 'order-' + order)` (with the order as its key, a retry charges once), then write the charge on the order. A lock in a module variable only guards its own worker.',
+    'So that a crash during the payment cannot lose a teapot without an order, take the teapot and insert the order (its charge still empty) in one `db.transaction(...)` run with `.immediate()`, all synchronous; then `await charge(buyer, price, "order-" + order)` (with the order as its key, a retry charges once), then write the charge on the order. A lock in a module variable only guards its own worker.',
   ],
   workers: 3,
   mode: 'concurrent',
