@@ -136,7 +136,7 @@ export async function expectSignInPage(customers: readonly Customer[], reply: Re
     expected: `the sign-in form, and nobody's details, for ${reply.visitor}, who is not signed in, from ${describe(reply)}`,
     got: other ? `${other.name}'s account: "${text.slice(0, 140)}"` : reply.status === 200 ? `"${text.slice(0, 140)}"` : `status ${reply.status}: ${reply.body}`,
     diagnosis: other
-      ? `${reply.visitor} is not signed in, yet saw ${other.name}'s account: another request set the customer kept in module scope while ${reply.visitor}'s waited. Every place that asks "who is this?" must ask the request itself.`
+      ? `${reply.visitor} is not signed in, yet saw ${other.name}'s account: the page found a customer kept in module scope (set by another request meanwhile, or left over from an earlier one) instead of asking the request itself. Every place that asks "who is this?" must ask the request, and a request without a sign-in cookie has no customer.`
       : "A visitor who is not signed in must get the page's sign-in form (posting to /login).",
   });
 }
