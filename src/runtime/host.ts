@@ -4,7 +4,7 @@ import http from 'node:http';
 import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatcher.ts';
 import { EventStream, type HostEvent, type WorkerState } from './events.ts';
 import { AppStartError, prewarm, spawnWorker, type WorkerProcess } from './processes.ts';
-import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
+import type { AppProblem, ClockKind, HostToWorker, WorkerToHost } from './protocol.ts';
 import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
 import type { WorkerGate } from './gate.ts';
 
@@ -24,7 +24,7 @@ export interface HostOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly port?: number;
-  readonly clock?: 'real' | 'manual';
+  readonly clock?: ClockKind;
   readonly startTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   /** Keep warm spare processes ready so that a reload is quick (playgrounds, checks that reload). */

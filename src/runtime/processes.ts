@@ -13,7 +13,7 @@ import { execaNode, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { packageRoot } from './package-root.ts';
-import { COURSE_MESSAGE, type AppProblem, type CourseEnvelope, type HostToWorker, type WorkerToHost } from './protocol.ts';
+import { COURSE_MESSAGE, type AppProblem, type ClockKind, type CourseEnvelope, type HostToWorker, type WorkerToHost } from './protocol.ts';
 import { baseEnvironment } from './host-env.ts';
 import { WorkerGate } from './gate.ts';
 import type { Duplex } from 'node:stream';
@@ -32,7 +32,7 @@ export interface SpawnWorkerOptions {
   /** Environment for the app (its settings, its instance variables), on top of the host's base environment. */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
-  readonly clock?: 'real' | 'manual';
+  readonly clock?: ClockKind;
   /** Epoch milliseconds the manual clock starts at. */
   readonly clockStart?: number;
   /**

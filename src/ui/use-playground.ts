@@ -92,7 +92,8 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           jobsFile: jobsFileFor(lesson, appFile),
           workers: count,
           mode: lesson.mode,
-          clock: lesson.clock,
+          // People use the app on the lesson's own clock, flowing with real time (t/T jump ahead).
+          clock: lesson.clock === 'manual' ? ('flowing' as const) : lesson.clock,
           env,
           cwd: dataDir,
           restartCrashed: true,

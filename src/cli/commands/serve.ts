@@ -43,6 +43,8 @@ async function serve(
   const run = seedRun(lesson);
   const { dir: dataDir, env } = run;
   const host = new Host({
+    // The lesson's own clock, flowing with real time: the app runs on the same timers as in a check.
+    clock: lesson.clock === 'manual' ? ('flowing' as const) : lesson.clock,
     appFile,
     jobsFile: jobsFileFor(lesson, appFile),
     workers: options.workers ?? lesson.workers,
