@@ -340,7 +340,7 @@ async function serve(
   options: { workers?: number; port: number; policy: Policy; mode?: WorkerMode },
   io: Io,
 ): Promise<number> {
-  const run = seedRun(lesson);
+  const run = await seedRun(lesson);
   const { dir: dataDir, env } = run;
   const host = new Host({
     appFile,
@@ -393,7 +393,7 @@ async function serve(
     process.off('SIGTERM', onSignal);
     rl?.close();
     await host.stop();
-    cleanup();
+    await cleanup();
     return code;
   };
 

@@ -36,6 +36,11 @@ export interface HostOptions {
    * machine, as each machine's own process manager numbers its workers; COURSE_MACHINE names it.
    */
   readonly machines?: number;
+  /**
+   * Machine k's own disk (k >= 2): the folder its processes start in and the environment that
+   * points at its data, on top of `env`. Without it every machine shares machine 1's folder.
+   */
+  readonly machineDisk?: (machine: number) => { readonly cwd: string; readonly env: Readonly<Record<string, string>> };
 }
 
 /** A process's time and the timers waiting on its manual clock (null on a real clock). */
@@ -328,10 +333,11 @@ export class Host {
 
   #launch(slot: WorkerSlot): Promise<number> {
     const { machine, number } = this.#placement(slot.index);
+    const disk = machine > 1 ? this.options.machineDisk?.(machine) : undefined;
     const proc = spawnWorker({
       appFile: this.options.appFile,
-      env: { ...this.#processEnv(), COURSE_WORKER: String(number), COURSE_MACHINE: String(machine) },
-      cwd: this.options.cwd,
+      env: { ...this.#processEnv(), ...disk?.env, COURSE_WORKER: String(number), COURSE_MACHINE: String(machine) },
+      cwd: disk?.cwd ?? this.options.cwd,
       clock: this.options.clock,
       clockStart: this.#clockNow(),
       startTimeoutMs: this.options.startTimeoutMs,

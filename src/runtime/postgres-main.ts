@@ -203,7 +203,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     try {
       await startServer(bin, data, port, owner);
-      send({ type: 'ready', port, password, pid: server?.pid ?? 0 });
+      send({ type: 'ready', port, password, pid: server?.pid ?? 0, dataDir: data });
       server?.once('exit', (code, signal) => {
         if (leaving) return;
         send({ type: 'failed', message: `PostgreSQL stopped unexpectedly (${signal ?? `code ${code}`}).` });

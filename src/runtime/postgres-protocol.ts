@@ -13,5 +13,5 @@ export interface KeeperConfig {
 }
 
 export type KeeperToCourse =
-  | { readonly type: 'ready'; readonly port: number; readonly password: string; readonly pid: number }
+  | { readonly type: 'ready'; readonly port: number; readonly password: string; readonly pid: number; readonly dataDir: string }
   | { readonly type: 'failed'; readonly message: string };

@@ -89,6 +89,7 @@ interface Running {
   readonly port: number;
   readonly password: string;
   readonly serverPid: number;
+  readonly dataDir: string;
   readonly admin: pg.Pool;
   readonly templates: Map<string, Promise<string>>;
 }
@@ -99,9 +100,9 @@ export class DatabaseServer {
   #running: Promise<Running> | undefined;
 
   /** The server's pids and port when it runs (tests, doctor). */
-  async status(): Promise<{ readonly keeperPid: number; readonly serverPid: number; readonly port: number } | undefined> {
+  async status(): Promise<{ readonly keeperPid: number; readonly serverPid: number; readonly port: number; readonly dataDir: string } | undefined> {
     const running = await this.#running?.catch(() => undefined);
-    return running && { keeperPid: running.keeper.pid, serverPid: running.serverPid, port: running.port };
+    return running && { keeperPid: running.keeper.pid, serverPid: running.serverPid, port: running.port, dataDir: running.dataDir };
   }
 
   /** Start the server if it is not running; rejects with DatabaseUnavailableError when it cannot run here. */
@@ -118,10 +119,10 @@ export class DatabaseServer {
     }
     const keeper = spawnDatabaseKeeper({ nativeDir: binaries.nativeDir, version: binaries.version, cacheDir: clusterCacheDir(), user: USER });
     try {
-      const { port, password, serverPid } = await keeper.ready;
+      const { port, password, serverPid, dataDir } = await keeper.ready;
       const admin = new pg.Pool({ host: '127.0.0.1', port, user: USER, password, database: 'postgres', max: 2, allowExitOnIdle: true, idleTimeoutMillis: 2000 });
       admin.on('error', () => {}); // a session ended by the server's shutdown
-      const running: Running = { keeper, port, password, serverPid, admin, templates: new Map() };
+      const running: Running = { keeper, port, password, serverPid, dataDir, admin, templates: new Map() };
       void keeper.exited.then(() => {
         if (this.#running && this.#started === running) {
           this.#running = undefined;
@@ -194,3 +195,31 @@ export class DatabaseServer {
 
 /** The course process's one database server. */
 export const databaseServer = new DatabaseServer();
+
+/** What `doctor` reports about the database server: whether it is installed, and that it starts and answers. */
+export async function probeDatabaseServer(): Promise<{ readonly verdict: 'ok' | 'warn' | 'problem'; readonly detail: string; readonly fix?: string }> {
+  const binaries = findBinaries();
+  if (!binaries.found) {
+    return { verdict: 'warn', detail: `not installed (${binaries.reason}): lesson 8's step on two machines needs it`, fix: installAdvice(binaries) };
+  }
+  const server = new DatabaseServer();
+  const started = performance.now();
+  try {
+    const database = await server.createDatabase();
+    const client = new pg.Client(database.url);
+    await client.connect();
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    await client.end();
+    await database.drop();
+    const ms = Math.round(performance.now() - started);
+    return { verdict: 'ok', detail: `PostgreSQL ${rows[0]?.server_version ?? binaries.version} starts and answers on 127.0.0.1 (${ms} ms; cluster kept in ${clusterCacheDir()})` };
+  } catch (error) {
+    return {
+      verdict: 'problem',
+      detail: (error as Error).message,
+      fix: `Lesson 8's step on two machines needs it. Remove ${clusterCacheDir()} to have the cluster made afresh, and run doctor again.`,
+    };
+  } finally {
+    await server.stop();
+  }
+}

@@ -333,7 +333,7 @@ export interface DatabaseKeeper {
   /** The keeper's pid (the server runs as its child). */
   readonly pid: number;
   /** Resolves once the server accepts connections; rejects with the keeper's reason. */
-  readonly ready: Promise<{ readonly port: number; readonly password: string; readonly serverPid: number }>;
+  readonly ready: Promise<{ readonly port: number; readonly password: string; readonly serverPid: number; readonly dataDir: string }>;
   /** Resolves when the keeper has exited (it stops the server first). */
   readonly exited: Promise<void>;
   /** The last lines the keeper printed. */
@@ -371,9 +371,9 @@ export function spawnDatabaseKeeper(config: KeeperConfig): DatabaseKeeper {
     if (stream) splitLines(stream, (line) => lines.push(line) > OUTPUT_LINES && lines.shift());
   }
   const exited = child.then(() => undefined);
-  const ready = new Promise<{ port: number; password: string; serverPid: number }>((resolve, reject) => {
+  const ready = new Promise<{ port: number; password: string; serverPid: number; dataDir: string }>((resolve, reject) => {
     node.on('message', (message: KeeperToCourse) => {
-      if (message.type === 'ready') resolve({ port: message.port, password: message.password, serverPid: message.pid });
+      if (message.type === 'ready') resolve({ port: message.port, password: message.password, serverPid: message.pid, dataDir: message.dataDir });
       else reject(new Error(message.message));
     });
     void exited.then(() => reject(new Error(`The database server's keeper exited before the server was ready. ${lines.slice(-3).join(' ')}`.trim())));

@@ -63,7 +63,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         const [{ Host }, { AppStartError }] = await Promise.all([import('../runtime/host.ts'), import('../runtime/processes.ts')]);
         let run: SeededRun;
         try {
-          run = seedRun(lesson);
+          run = await seedRun(lesson);
         } catch (error) {
           if (mounted.current) dispatch({ type: 'start-failed', message: (error as Error).message, at: clock() });
           return;
@@ -89,7 +89,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           unregister();
           await host.stop();
           off();
-          run.remove();
+          await run.remove();
         };
         unregister = resources.add(stop);
         running.current = { host, env, stop };
