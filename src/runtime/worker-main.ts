@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { WorkerToHost, HostToWorker, AppProblem, Assignment } from './protocol.ts';
+import { trackDatabaseIo, type DatabaseIo } from './clock-io.ts';
 
 const courseRoot = process.env.COURSE_PACKAGE_ROOT ?? '';
 let appFile = '';
@@ -89,6 +90,7 @@ process.chdir(assignment.cwd);
 // time, so a check about timers takes milliseconds and gives the same verdict every run.
 type Clock = { tickAsync(ms: number): Promise<number>; countTimers(): number; now: number };
 let clock: Clock | undefined;
+let databaseIo: DatabaseIo | undefined;
 if (assignment.clock === 'manual') {
   const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
     install(config: object): Clock;
@@ -102,6 +104,7 @@ if (assignment.clock === 'manual') {
     patched[name] = globalThis[name];
   }
   module.syncBuiltinESMExports();
+  if (assignment.env.DATABASE_URL) databaseIo = trackDatabaseIo(courseRequire);
 }
 
 function locate(error: unknown): Pick<AppProblem, 'file' | 'line' | 'column'> {
@@ -251,7 +254,7 @@ function answerClock(message: HostToWorker): boolean {
   if (message.type === 'clock-advance') {
     const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
     if (!clock) done();
-    else clock.tickAsync(message.ms).then(done, fatal);
+    else (databaseIo ? databaseIo.advance(clock, message.ms) : clock.tickAsync(message.ms)).then(done, fatal);
     return true;
   }
   if (message.type === 'clock-query') {
