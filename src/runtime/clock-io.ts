@@ -67,7 +67,7 @@ export function trackDatabaseIo(courseRequire: ReturnType<typeof createRequire>)
       return result;
     };
   }
-  const quiet = () =>
+  const answered = () =>
     inFlight === 0
       ? Promise.resolve()
       : new Promise<void>((resolve) => {
@@ -76,6 +76,21 @@ export function trackDatabaseIo(courseRequire: ReturnType<typeof createRequire>)
             resolve();
           };
         });
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  /**
+   * Nothing in flight, and still nothing after two turns of the event loop: an answer's
+   * continuations (the app's next `await`, the pool handing over a client) have run, and sent
+   * their next query if they had one.
+   */
+  const quiet = async () => {
+    for (;;) {
+      await answered();
+      await turn();
+      if (inFlight > 0) continue;
+      await turn();
+      if (inFlight === 0) return;
+    }
+  };
   return {
     async advance(clock, ms) {
       const target = clock.now + ms;

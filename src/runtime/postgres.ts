@@ -200,7 +200,7 @@ export const databaseServer = new DatabaseServer();
 export async function probeDatabaseServer(): Promise<{ readonly verdict: 'ok' | 'warn' | 'problem'; readonly detail: string; readonly fix?: string }> {
   const binaries = findBinaries();
   if (!binaries.found) {
-    return { verdict: 'warn', detail: `not installed (${binaries.reason}): lesson 8's step on two machines needs it`, fix: installAdvice(binaries) };
+    return { verdict: 'warn', detail: `not installed (${binaries.reason}): lesson 8 (the job that runs on several machines) needs it`, fix: installAdvice(binaries) };
   }
   const server = new DatabaseServer();
   const started = performance.now();
@@ -217,7 +217,7 @@ export async function probeDatabaseServer(): Promise<{ readonly verdict: 'ok' | 
     return {
       verdict: 'problem',
       detail: (error as Error).message,
-      fix: `Lesson 8's step on two machines needs it. Remove ${clusterCacheDir()} to have the cluster made afresh, and run doctor again.`,
+      fix: `Lesson 8 needs it. Remove ${clusterCacheDir()} to have the cluster made afresh, and run doctor again.`,
     };
   } finally {
     await server.stop();
