@@ -9,7 +9,7 @@
 // server as an unprivileged user (`postgres` when the machine has one, else `nobody`), gives it the
 // data folder, and copies the binaries somewhere it can read when they sit under a private home.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
@@ -84,7 +84,9 @@ function runnableBinaries(nativeDir: string, owner: Owner | undefined): string {
     return nativeDir;
   } catch {
     // Under a private home (npx's cache in /root): copy them once where every user can read.
-    const copy = path.join(os.tmpdir(), `global-state-course-postgres-${config.version}`);
+    let copy = path.join(os.tmpdir(), `global-state-course-postgres-${config.version}`);
+    // Only a copy this user made is trusted; anything else in the shared folder gets a private one.
+    if (existsSync(copy) && statSync(copy).uid !== process.getuid?.()) copy = mkdtempSync(`${copy}-`);
     if (!existsSync(path.join(copy, 'complete'))) {
       const partial = `${copy}.${process.pid}`;
       rmSync(partial, { recursive: true, force: true });
