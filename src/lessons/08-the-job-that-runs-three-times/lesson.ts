@@ -1,11 +1,14 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { expectJson, fail } from '../../check/expect.ts';
+import { describe, expectJson, fail } from '../../check/expect.ts';
+import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { holdWrites, readOutbox, type Sent } from './shared-database.ts';
+import { holdWrites, readOutbox, readSubscribers, type Sent } from './shared-database.ts';
 
 const SUBSCRIBERS = ['ana@example.com', 'ben@example.com', 'chloe@example.com'];
+/** Who subscribes on the deals page before the first night (one of them, drawn from the run's seed). */
+const NEWCOMERS = ['dana', 'eli', 'femi', 'gus'];
 const HOUR = 3_600_000;
 /** Monday 2 June 2025, 09:00 UTC: the shop opens, and the workers start. */
 const START = Date.UTC(2025, 5, 2, 9, 0, 0);
@@ -28,7 +31,7 @@ const lastId = async (url: string) => (await readOutbox(url, 0)).at(-1)?.id ?? 0
  * statements meet, as they can on a real night; then let an hour pass (every send finishes).
  * Returns the night's date and its emails.
  */
-async function night(ctx: CheckContext, machines = 1): Promise<{ date: string; sent: Sent[] }> {
+async function night(ctx: CheckContext, machines = 1): Promise<{ date: string; sent: Sent[]; subscribers: string[] }> {
   const url = ctx.env.DATABASE_URL;
   const now = (await ctx.clockState(1))?.now;
   if (now === undefined) fail({ expected: 'worker 1 to be running', got: 'no worker 1' });
@@ -44,18 +47,39 @@ async function night(ctx: CheckContext, machines = 1): Promise<{ date: string; s
   }
   await atThree;
   await ctx.advanceClock(HOUR);
-  return { date: new Date(due).toISOString().slice(0, 10), sent: await readOutbox(url, before) };
+  return { date: new Date(due).toISOString().slice(0, 10), sent: await readOutbox(url, before), subscribers: await readSubscribers(url) };
+}
+
+function expectPage(reply: Reply): void {
+  if (reply.status !== 200) fail({ expected: `the deals page from ${describe(reply)}`, got: `status ${reply.status}: ${reply.body.slice(0, 120)}` });
+}
+
+/** A newcomer finds the deals page and subscribes with its form, as a person does, before the first night. */
+async function subscribeOnThePage(ctx: CheckContext): Promise<void> {
+  const name = NEWCOMERS[Math.floor(ctx.random() * NEWCOMERS.length)]!;
+  const email = `${name}@example.com`;
+  const visitor = ctx.visitor(name);
+  const page = await visitor.page('/');
+  expectPage(page);
+  expectPage(await visitor.fillIn(page, { email }));
+  if (!(await readSubscribers(ctx.env.DATABASE_URL)).includes(email)) {
+    fail({
+      expected: `${email} among the subscribers after the deals page's form was sent`,
+      got: 'not there',
+      diagnosis: 'The subscribe form (POST /api/subscribe) should add the address to the subscribers table of the shared database.',
+    });
+  }
 }
 
 /** Show the mail log as the app serves it, so the transcript has the night's story. */
 async function showSent(ctx: CheckContext): Promise<void> {
-  const reply = await ctx.visitor('ops').get('/api/sent');
+  const reply = await ctx.visitor('ops', { kind: 'api' }).get('/api/sent');
   expectJson(reply, 'JSON like {"sent": [...]}');
 }
 
 /** Demand exactly one email per subscriber for the night; `diagnose` explains too many. */
-function expectOncePerSubscriber(date: string, sent: readonly Sent[], diagnose: (copies: number, senders: number) => string): void {
-  for (const email of SUBSCRIBERS) {
+function expectOncePerSubscriber(date: string, subscribers: readonly string[], sent: readonly Sent[], diagnose: (copies: number, senders: number) => string): void {
+  for (const email of subscribers) {
     const mine = sent.filter((s) => s.recipient === email);
     if (mine.length === 1) continue;
     const pids = [...new Set(mine.map((s) => String(s.sentBy)))];
@@ -131,9 +155,10 @@ const lesson: Lesson = {
     {
       title: 'The first night, each subscriber gets the deals email once',
       async run(ctx) {
-        const { date, sent } = await night(ctx);
+        await subscribeOnThePage(ctx);
+        const { date, sent, subscribers } = await night(ctx);
         await showSent(ctx);
-        expectOncePerSubscriber(date, sent, (copies, senders) =>
+        expectOncePerSubscriber(date, subscribers, sent, (copies, senders) =>
           senders > 1 ? `${PER_WORKER} (${copies} copies: one per process that ran it.)` : `One process sent it ${copies} times: does the job start more than once a night?`,
         );
       },
@@ -142,9 +167,9 @@ const lesson: Lesson = {
       title: 'Two more nights: one email a night to each subscriber',
       async run(ctx) {
         for (let n = 0; n < 2; n++) {
-          const { date, sent } = await night(ctx);
+          const { date, sent, subscribers } = await night(ctx);
           await showSent(ctx);
-          expectOncePerSubscriber(date, sent, () =>
+          expectOncePerSubscriber(date, subscribers, sent, () =>
             `The first night went right and this one did not: whatever decides who runs the job must decide again each night. ${PER_WORKER}`,
           );
         }
@@ -155,9 +180,9 @@ const lesson: Lesson = {
       reloads: true,
       async run(ctx) {
         await ctx.setMachines(2);
-        const { date, sent } = await night(ctx, 2);
+        const { date, sent, subscribers } = await night(ctx, 2);
         await showSent(ctx);
-        expectOncePerSubscriber(date, sent, (copies) => (copies === 2 ? PER_MACHINE : `${PER_WORKER} (${copies} copies.)`));
+        expectOncePerSubscriber(date, subscribers, sent, (copies) => (copies === 2 ? PER_MACHINE : `${PER_WORKER} (${copies} copies.)`));
       },
     },
   ],

@@ -31,6 +31,17 @@ export async function readOutbox(url: string, afterId: number): Promise<Sent[]> 
   }
 }
 
+/** Who gets the deals email, as the shared database has them. */
+export async function readSubscribers(url: string): Promise<string[]> {
+  const client = await connect(url);
+  try {
+    const { rows } = await client.query<{ email: string }>('SELECT email FROM subscribers ORDER BY email');
+    return rows.map((r) => r.email);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Writes held back until every process has come with its own; release() lets them all go at once. */
 export interface WriteHold {
   /**
