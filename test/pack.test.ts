@@ -23,7 +23,7 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('npx runs the packed course from an empty folder: init, then check 3 --solution', { timeout: 240_000 }, async () => {
+test('npx runs the packed course from an empty folder: init, then check 3 --solution, and lesson 8 on its database', { timeout: 240_000 }, async () => {
   const empty = mkdtempSync(path.join(dir, 'empty-'));
   const env = { ...process.env, NO_COLOR: '1' };
   const npx = (...args: string[]) => run('npx', ['--yes', '--package', tarball, '--', 'global-state-course', ...args], { cwd: empty, env, maxBuffer: 1 << 24 });
@@ -45,4 +45,8 @@ test('npx runs the packed course from an empty folder: init, then check 3 --solu
   );
   assert.equal(starter.code, 1);
   assert.equal((JSON.parse(starter.stdout) as { passed: boolean }).passed, false);
+
+  // Lesson 8's app imports pg from the course package and runs on the course's own PostgreSQL.
+  const eight = await npx('check', '8', '--solution', '--json');
+  assert.equal((JSON.parse(eight.stdout) as { passed: boolean }).passed, true);
 });
