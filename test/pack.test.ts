@@ -23,7 +23,7 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('npx runs the packed course from an empty folder: init, then check 3 --solution, and lesson 8 on its database', { timeout: 240_000 }, async () => {
+test('npx runs the packed course from an empty folder: init, then check 3 --solution, and lesson 8 on its database', { timeout: 480_000 }, async () => {
   const empty = mkdtempSync(path.join(dir, 'empty-'));
   const env = { ...process.env, NO_COLOR: '1' };
   const npx = (...args: string[]) => run('npx', ['--yes', '--package', tarball, '--', 'global-state-course', ...args], { cwd: empty, env, maxBuffer: 1 << 24 });
