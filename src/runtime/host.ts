@@ -140,6 +140,9 @@ export class Host {
 
   /** Start the dispatcher and the workers; rejects with AppStartError if the app cannot start. */
   async start(): Promise<void> {
+    // Stopped before it started (the course quit meanwhile): starting now would leave workers
+    // running that nothing stops.
+    if (this.#stopped) throw new Error('The host was stopped before it started.');
     this.#port = await this.#dispatcher.listen(this.options.port ?? 0);
     try {
       await settleAll([this.#startWorkers(this.options.workers), this.#startJobs()]);
@@ -279,7 +282,10 @@ export class Host {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await Promise.all([this.#stopWorkers(), this.#stopJobs(), this.#dispatcher.close()]);
+    // Workers first: requests queued for them are answered 503 as their slots retire; only
+    // then does the dispatcher close its connections.
+    await Promise.all([this.#stopWorkers(), this.#stopJobs()]);
+    await this.#dispatcher.close();
   }
 
   /** Send a message and wait for the answer `match` picks; undefined if the process exits first. */
