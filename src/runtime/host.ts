@@ -43,6 +43,11 @@ export interface HostOptions {
    * own HOSTNAME, drawn from the seed.
    */
   readonly machines?: number;
+  /**
+   * Machine k's own disk (k >= 2): the folder its processes start in and the environment that
+   * points at its data, on top of `env`. Without it every machine shares machine 1's folder.
+   */
+  readonly machineDisk?: (machine: number) => { readonly cwd: string; readonly env: Readonly<Record<string, string>> };
 }
 
 /** A process's time and the timers waiting on its manual clock (null on a real clock). */
@@ -345,10 +350,11 @@ export class Host {
 
   #launch(slot: WorkerSlot): Promise<number> {
     const { machine, number } = this.#placement(slot.index);
+    const disk = machine > 1 ? this.options.machineDisk?.(machine) : undefined;
     const proc = spawnWorker({
       appFile: this.options.appFile,
-      env: { ...this.#processEnv(), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
-      cwd: this.options.cwd,
+      env: { ...this.#processEnv(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
+      cwd: disk?.cwd ?? this.options.cwd,
       clock: this.options.clock,
       clockStart: this.#clockNow(),
       startTimeoutMs: this.options.startTimeoutMs,

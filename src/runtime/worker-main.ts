@@ -31,6 +31,7 @@ import { packageRoot as courseRoot } from './package-root.ts';
 import { SLOTS } from './gate-protocol.ts';
 import { startGateThread } from './gate-thread.ts';
 import { installDataOperations } from './data-ops.ts';
+import { trackDatabaseIo, type DatabaseIo } from './clock-io.ts';
 
 /** Libraries most exercises import: a waiting worker loads them before it has an app. */
 const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
@@ -135,6 +136,7 @@ type Clock = { tickAsync(ms: number): Promise<number>; countTimers(): number; se
 let clock: Clock | undefined;
 /** Let the date catch up with real time (manual clock only); a no-op otherwise. */
 let passTime = (): void => {};
+let databaseIo: DatabaseIo | undefined;
 if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
   const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
     install(config: object): Clock;
@@ -162,6 +164,7 @@ if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
     patched[name] = globalThis[name];
   }
   module.syncBuiltinESMExports();
+  if (assignment.env.DATABASE_URL) databaseIo = trackDatabaseIo(courseRequire);
 }
 
 function locate(error: unknown): Pick<AppProblem, 'file' | 'line' | 'column'> {
@@ -313,7 +316,7 @@ function answerClock(message: HostToWorker): boolean {
     if (!clock) done();
     else {
       passTime();
-      clock.tickAsync(message.ms).then(done, fatal);
+      (databaseIo ? databaseIo.advance(clock, message.ms) : clock.tickAsync(message.ms)).then(done, fatal);
     }
     return true;
   }

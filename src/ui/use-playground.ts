@@ -80,7 +80,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         if (!mounted.current) return;
         let run: SeededRun;
         try {
-          run = seedRun(lesson);
+          run = await seedRun(lesson);
         } catch (error) {
           if (mounted.current) dispatch({ type: 'start-failed', message: (error as Error).message, at: clock() });
           return;
@@ -111,7 +111,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           unregister();
           await host.stop();
           off();
-          run.remove();
+          await run.remove();
         };
         unregister = resources.add(stop);
         running.current = { host, env, stop };
