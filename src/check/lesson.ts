@@ -9,6 +9,22 @@ import type { ClockState } from '../runtime/host.ts';
 
 export type Track = 'core' | 'advanced';
 
+/** The framework a workspace's apps are written in: Express on Node, or Flask on Python. */
+export type AppTrack = 'node' | 'flask';
+
+/**
+ * What a lesson says differently on the Flask track: its files, text and hints. The story, the
+ * seed data and the check's steps are the same (one HTTP contract for both tracks).
+ */
+export interface TrackVariant {
+  readonly file: string;
+  readonly jobs?: string;
+  readonly summary?: string;
+  readonly text: () => string;
+  readonly why: () => string;
+  readonly hints: readonly string[];
+}
+
 /** What a step of a check can do: send requests as visitors, reload the host, move its clock. */
 export interface CheckContext {
   /**
@@ -132,6 +148,17 @@ export interface Lesson {
    */
   seed(dir: string, random: () => number): Record<string, string>;
   readonly steps: readonly CheckStep[];
+  /** The lesson on the Flask track, once written (exercises/<slug>/app.py and its text). */
+  readonly flask?: TrackVariant;
+}
+
+/** The lesson as the track presents it: the Node lesson itself, or its Flask variant over the same steps. */
+export function onTrack(lesson: Lesson, track: AppTrack): Lesson | undefined {
+  if (track === 'node') return lesson;
+  const variant = lesson.flask;
+  if (!variant) return undefined;
+  const { flask: _flask, ...common } = lesson;
+  return { ...common, ...variant, jobs: variant.jobs, summary: variant.summary ?? lesson.summary };
 }
 
 /** The lesson's jobs module beside `appFile`, when the lesson has one and it exists. */

@@ -3,7 +3,8 @@
 import http from 'node:http';
 import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatcher.ts';
 import { EventStream, type HostEvent, type WorkerState } from './events.ts';
-import { AppStartError, prewarm, spawnWorker, type WorkerProcess } from './processes.ts';
+import { AppStartError, type WorkerProcess } from './processes.ts';
+import { runtimeFor, type WorkerGeneration, type WorkerRuntime } from './worker-runtime.ts';
 import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
 
 export interface HostOptions {
@@ -36,6 +37,8 @@ export interface HostOptions {
    * machine, as each machine's own process manager numbers its workers; COURSE_MACHINE names it.
    */
   readonly machines?: number;
+  /** Python apps: load once and fork the workers (the default, as gunicorn --preload), or import in each. */
+  readonly load?: 'preload' | 'lazy';
 }
 
 /** A process's time and the timers waiting on its manual clock (null on a real clock). */
@@ -89,12 +92,16 @@ export class Host {
   /** The manual clock's start and how far it has been moved: a process started later starts at that time. */
   readonly #clockStart: number;
   #clockMoved = 0;
+  /** Node or Python, from the app file; the workers started together (a start, a reload) form one generation. */
+  readonly #runtime: WorkerRuntime;
+  #generation: WorkerGeneration | undefined;
 
   constructor(options: HostOptions) {
     this.options = options;
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
     this.#machines = Math.max(1, Math.floor(options.machines ?? 1));
     this.#clockStart = Number(options.env?.COURSE_CLOCK_START ?? Date.now());
+    this.#runtime = runtimeFor(options.appFile);
     this.#dispatcher = new Dispatcher({
       slots: () => this.#slots,
       events: this.events,
@@ -128,6 +135,7 @@ export class Host {
 
   /** Start the dispatcher and the workers; rejects with AppStartError if the app cannot start. */
   async start(): Promise<void> {
+    await this.#runtime.available();
     this.#port = await this.#dispatcher.listen(this.options.port ?? 0);
     try {
       await settleAll([this.#startWorkers(this.options.workers), this.#startJobs()]);
@@ -305,9 +313,10 @@ export class Host {
   }
 
   async #startWorkers(count: number): Promise<void> {
+    this.#generation = this.#newGeneration('web');
     this.#slots = Array.from({ length: count }, (_, i) => this.#newSlot(i + 1));
     const started = settleAll(this.#slots.map((slot) => this.#launch(slot)));
-    if (this.options.spares) void started.then(() => prewarm(count), () => {});
+    if (this.options.spares) void started.then(() => this.#runtime.prewarm(count), () => {});
     await started;
   }
 
@@ -328,7 +337,8 @@ export class Host {
 
   #launch(slot: WorkerSlot): Promise<number> {
     const { machine, number } = this.#placement(slot.index);
-    const proc = spawnWorker({
+    this.#generation ??= this.#newGeneration('web');
+    const proc = this.#generation.spawn({
       appFile: this.options.appFile,
       env: { ...this.#processEnv(), COURSE_WORKER: String(number), COURSE_MACHINE: String(machine) },
       cwd: this.options.cwd,
@@ -376,6 +386,12 @@ export class Host {
     });
   }
 
+  #newGeneration(role: 'web' | 'jobs'): WorkerGeneration {
+    const appFile = role === 'jobs' ? this.options.jobsFile! : this.options.appFile;
+    const { clock, cwd, load } = this.options;
+    return this.#runtime.generation({ appFile, env: this.#processEnv(), cwd, clock, clockStart: this.#clockNow(), role, load });
+  }
+
   async #startJobs(): Promise<void> {
     if (!this.options.jobsFile) return;
     const jobs: JobsSlot = { process: this.#launchJobs(), restarts: 0, retired: false };
@@ -384,7 +400,7 @@ export class Host {
   }
 
   #launchJobs(): WorkerProcess {
-    const proc = spawnWorker({
+    const proc = this.#newGeneration('jobs').spawn({
       appFile: this.options.jobsFile!,
       role: 'jobs',
       env: this.#processEnv(),

@@ -41,7 +41,7 @@ async function everyWorkerShows(ctx: CheckContext, want: Product, diagnosis: str
 }
 
 const FROZEN =
-  'That worker still answers with the rows it read when it started: the products are read once, at module level, when the worker imports app.js. Read them inside the handler, on every request.';
+  'That worker still answers with the rows it read when it started: the products are read once, at module level, when the app module is imported. Read them inside the handler, on every request.';
 
 const lesson: Lesson = {
   number: 1,
@@ -88,6 +88,16 @@ const lesson: Lesson = {
     const config = path.join(dir, 'site.json');
     writeFileSync(config, JSON.stringify(SITE, null, 2));
     return { SHOP_DB: file, SITE_CONFIG: config };
+  },
+  flask: {
+    file: 'app.py',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'Look at where `products` is filled. That line runs once, when the host imports `app.py` before forking its workers; a request only reads the list.',
+      'Move the query into a function (say `load_products()`) and call it in each view. Open the `sqlite3` connection inside it, too: a connection made at import would be shared by every forked worker.',
+      'A `threading.Timer` or a background thread that refreshes the list every few seconds is still wrong right after an edit, and the check edits and reads at once. The site settings may stay at module level: they change only with a redeploy, which reloads the app.',
+    ],
   },
   steps: [
     {

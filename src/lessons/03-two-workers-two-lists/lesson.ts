@@ -8,7 +8,7 @@ import { markdown } from '../text.ts';
 function elsewhere(visitor: string, worker: number) {
   return (got: readonly string[]): string => {
     const lost = got.length === 0 ? `${visitor}'s basket is empty there` : `worker ${worker} shows a different basket`;
-    return `${lost}: each worker process has its own memory, so a Map (or any variable) filled by one worker is invisible to the others. Keep the items in the database every worker opens (BASKET_DB), and read them from it on every request.`;
+    return `${lost}: each worker process has its own memory, so a Map, a dict or any variable filled by one worker is invisible to the others. Keep the items in the database every worker opens (BASKET_DB), and read them from it on every request.`;
   };
 }
 
@@ -37,6 +37,16 @@ const lesson: Lesson = {
     db.exec('CREATE TABLE basket_items (id INTEGER PRIMARY KEY, visitor TEXT NOT NULL, item TEXT NOT NULL)');
     db.close();
     return { BASKET_DB: file };
+  },
+  flask: {
+    file: 'app.py',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'Run the check with one worker (`--workers 1`, or the 1-worker run in the course): it passes. With three it fails. What do three forked processes not share?',
+      'The `baskets` dict exists once per worker: each fork got its own copy. Replace it with the `basket_items` table in `BASKET_DB`: the `sqlite3` module is in the standard library, and every worker can open the same file.',
+      'Open a connection in `items_of` and `add_item` and run `SELECT item FROM basket_items WHERE visitor = ? ORDER BY id` and `INSERT INTO basket_items (visitor, item) VALUES (?, ?)` (commit the insert). A JSON file read once at import has the same problem as the dict.',
+    ],
   },
   steps: [
     {

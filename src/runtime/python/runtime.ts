@@ -1,0 +1,259 @@
+// The Python worker runtime: one preforking host process (host.py) per generation. It loads the
+// learner's WSGI module once (preload, as uWSGI and gunicorn --preload do) or lets each worker
+// import it (lazy), and forks one worker per `spawn`. Each worker handle here looks to the host
+// exactly like a Node worker process: a pid, ready with its port, exited, output, messages, stop.
+import { fileURLToPath } from 'node:url';
+import { AppStartError, spawnPythonHost, type ExitInfo, type PythonHostProcess, type SpawnWorkerOptions, type WorkerProcess } from '../processes.ts';
+import type { AppProblem, HostToWorker, WorkerToHost } from '../protocol.ts';
+import type { GenerationOptions, WorkerGeneration, WorkerRuntime } from '../worker-runtime.ts';
+import { findPython } from './find.ts';
+
+export const pythonHostFile = fileURLToPath(new URL('./host.py', import.meta.url));
+const OUTPUT_LINES = 200;
+/** Variables that belong to one worker, not to the generation's load. */
+const PER_WORKER = ['COURSE_WORKER', 'COURSE_MACHINE'];
+
+export const pythonRuntime: WorkerRuntime = {
+  language: 'python',
+  generation: (options) => new PythonGeneration(options),
+  prewarm: async () => {},
+  available: async () => {
+    await findPython();
+  },
+};
+
+type Event = Record<string, unknown> & { type?: string; worker?: number };
+
+/** The generation's host process, started on the first spawn. */
+class PythonGeneration implements WorkerGeneration {
+  readonly #options: GenerationOptions;
+  #master: Promise<PythonHostProcess> | undefined;
+  #problem: AppProblem | undefined;
+  #masterExited = false;
+  readonly #workers = new Map<number, PythonWorker>();
+  #nextId = 0;
+  /** What the host process printed itself (module-level code when preloaded). */
+  readonly #lines: string[] = [];
+
+  constructor(options: GenerationOptions) {
+    this.#options = options;
+  }
+
+  spawn(options: SpawnWorkerOptions): WorkerProcess {
+    const id = ++this.#nextId;
+    const worker = new PythonWorker(id, options, this);
+    this.#workers.set(id, worker);
+    void this.#start().then(
+      (master) => {
+        if (worker.settled) return;
+        master.command({ type: 'fork', worker: id, env: options.env, clockStart: options.clockStart });
+      },
+      (error: unknown) => worker.fail({ kind: 'exit', message: (error as Error).message }),
+    );
+    return worker.handle;
+  }
+
+  get lines(): readonly string[] {
+    return this.#lines;
+  }
+
+  get masterPid(): number {
+    return this.#pid;
+  }
+
+  #pid = 0;
+
+  command(message: unknown): void {
+    void this.#master?.then((master) => master.command(message), () => {});
+  }
+
+  /** A worker has gone: when every worker of this generation has, the host process goes too. */
+  workerGone(id: number): void {
+    this.#workers.delete(id);
+    if (this.#workers.size === 0 && this.#master) {
+      const master = this.#master;
+      this.#master = undefined;
+      void master.then((m) => m.stop(), () => {});
+    }
+  }
+
+  #start(): Promise<PythonHostProcess> {
+    this.#master ??= this.#launch();
+    return this.#master;
+  }
+
+  async #launch(): Promise<PythonHostProcess> {
+    const python = await findPython();
+    const env = Object.fromEntries(Object.entries(this.#options.env).filter(([key]) => !PER_WORKER.includes(key)));
+    const role = this.#options.role ?? 'web';
+    const config = {
+      app: this.#options.appFile,
+      cwd: this.#options.cwd,
+      role,
+      mode: role === 'jobs' ? 'lazy' : (this.#options.load ?? 'preload'),
+      clock: this.#options.clock ?? 'real',
+      clockStart: this.#options.clockStart,
+    };
+    const master = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: this.#options.cwd });
+    this.#pid = master.pid;
+    master.onOutput((stream, line) => {
+      this.#lines.push(line);
+      if (this.#lines.length > OUTPUT_LINES) this.#lines.splice(0, this.#lines.length - OUTPUT_LINES);
+      for (const worker of this.#workers.values()) worker.hostOutput(stream, line);
+    });
+    master.onEvent((event: Event) => {
+      if (event.worker === undefined) {
+        if (event.type === 'fatal') this.#problem = event.problem as AppProblem;
+        return;
+      }
+      this.#workers.get(event.worker)?.event(event);
+    });
+    void master.exited.then(({ code, signal }) => {
+      this.#masterExited = true;
+      const problem =
+        this.#problem ??
+        ({ kind: 'exit', message: `The Python host stopped (${signal ?? `exit code ${code}`}) before the app was ready.` } satisfies AppProblem);
+      for (const worker of [...this.#workers.values()]) worker.hostExited(problem);
+    });
+    return master;
+  }
+
+  get hostGone(): boolean {
+    return this.#masterExited;
+  }
+}
+
+/** One forked worker, as the host sees any worker process. */
+class PythonWorker {
+  readonly handle: WorkerProcess;
+  settled = false;
+  readonly #id: number;
+  readonly #generation: PythonGeneration;
+  readonly #options: SpawnWorkerOptions;
+  readonly #lines: string[];
+  readonly #listeners = new Set<(message: WorkerToHost) => void>();
+  #pid = 0;
+  #forked = false;
+  #stopping = false;
+  #reported: AppProblem | undefined;
+  #resolveReady!: (port: number) => void;
+  #rejectReady!: (error: Error) => void;
+  #resolveExit!: (info: { code: number | null; signal: string | null }) => void;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(id: number, options: SpawnWorkerOptions, generation: PythonGeneration) {
+    this.#id = id;
+    this.#options = options;
+    this.#generation = generation;
+    this.#lines = [...generation.lines];
+    const ready = new Promise<number>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    ready.catch(() => {});
+    const rawExit = new Promise<{ code: number | null; signal: string | null }>((resolve) => (this.#resolveExit = resolve));
+    const exited: Promise<ExitInfo> = rawExit.then(({ code, signal }) => {
+      const expected = this.#stopping;
+      let problem = this.#reported;
+      if (!problem && !expected) {
+        problem = {
+          kind: 'crash',
+          message: signal ? `The worker was ended by ${signal}.` : `The worker exited with code ${code}${code === 0 ? ' (did the app call os._exit or sys.exit?)' : ''}.`,
+        };
+      }
+      return { code, signal, expected, problem: problem && { ...problem, output: this.#lines.slice(-20) } };
+    });
+    void exited.then((info) => {
+      clearTimeout(this.#timer);
+      this.#rejectReady(new AppStartError(info.problem ?? { kind: 'exit', message: 'The worker stopped before the app was ready.', output: this.#lines.slice(-20) }));
+      this.#generation.workerGone(this.#id);
+    });
+    const startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    this.#timer = setTimeout(() => {
+      this.#rejectReady(
+        new AppStartError({
+          kind: 'start-timeout',
+          message: `The app did not start within ${startTimeoutMs / 1000} s: does module-level code wait for something that never comes?`,
+          file: options.appFile,
+          output: this.#lines.slice(-20),
+        }),
+      );
+    }, startTimeoutMs);
+    const self = this;
+    this.handle = {
+      get pid() {
+        return self.#pid || self.#generation.masterPid || -1;
+      },
+      ready,
+      exited,
+      output: () => this.#lines.slice(),
+      send: (message: HostToWorker) => {
+        if (this.#forked && !this.settled) this.#generation.command({ type: 'to-worker', worker: this.#id, message });
+      },
+      onMessage: (listener) => {
+        this.#listeners.add(listener);
+        return () => this.#listeners.delete(listener);
+      },
+      stop: () => this.#stop(exited),
+    };
+  }
+
+  event(event: Event): void {
+    switch (event.type) {
+      case 'forked':
+        this.#forked = true;
+        this.#pid = Number(event.pid);
+        return;
+      case 'output':
+        this.#output(event.stream === 'stderr' ? 'stderr' : 'stdout', String(event.line));
+        return;
+      case 'exit':
+        this.#exit({ code: (event.code as number | null) ?? null, signal: (event.signal as string | null) ?? null });
+        return;
+      case 'ready':
+        clearTimeout(this.#timer);
+        this.#resolveReady(Number(event.port));
+        break;
+      case 'fatal':
+        this.#reported = event.problem as AppProblem;
+        break;
+    }
+    const { worker: _worker, ...message } = event;
+    for (const listener of this.#listeners) listener(message as unknown as WorkerToHost);
+  }
+
+  hostOutput(stream: 'stdout' | 'stderr', line: string): void {
+    this.#output(stream, line);
+  }
+
+  hostExited(problem: AppProblem): void {
+    if (!this.#forked) this.#reported ??= problem;
+    this.#exit({ code: null, signal: this.#forked ? 'SIGKILL' : null });
+  }
+
+  fail(problem: AppProblem): void {
+    this.#reported = problem;
+    this.#exit({ code: null, signal: null });
+  }
+
+  #output(stream: 'stdout' | 'stderr', line: string): void {
+    this.#lines.push(line);
+    if (this.#lines.length > OUTPUT_LINES) this.#lines.splice(0, this.#lines.length - OUTPUT_LINES);
+    this.#options.onOutput?.(stream, line);
+  }
+
+  #exit(info: { code: number | null; signal: string | null }): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.#resolveExit(info);
+  }
+
+  async #stop(exited: Promise<ExitInfo>): Promise<ExitInfo> {
+    this.#stopping = true;
+    if (!this.settled) {
+      if (this.#forked && !this.#generation.hostGone) this.#generation.command({ type: 'stop-worker', worker: this.#id });
+      else this.#exit({ code: null, signal: null });
+    }
+    return exited;
+  }
+}
