@@ -113,7 +113,9 @@ class ManualClock:
         self.now = start_ms / 1000.0
         self.cond = threading.Condition()
         self.sleepers = {}
+        self.sleeping = set()
         self.awake = set()
+        self.advancing = False
 
     def time(self):
         return self.now
@@ -124,13 +126,21 @@ class ManualClock:
         with self.cond:
             due = self.now + max(0.0, float(seconds))
             self.sleepers[token] = due
+            self.sleeping.add(me)
             self.awake.discard(me)
             self.cond.notify_all()
             while self.now < due:
                 self.cond.wait()
             del self.sleepers[token]
+            self.sleeping.discard(me)
             self.awake.add(me)
             self.cond.notify_all()
+
+    def started(self, ident):
+        """A thread started while time moves (a timer setting the next one) runs before time moves on."""
+        with self.cond:
+            if self.advancing and ident not in self.sleeping:
+                self.awake.add(ident)
 
     def idle(self):
         """The calling thread has finished what the clock woke it for (a request served)."""
@@ -147,6 +157,7 @@ class ManualClock:
         """Move time forward, waking each sleeper at its time; return once they have run."""
         with self.cond:
             target = self.now + ms / 1000.0
+            self.advancing = True
             while True:
                 due = [d for d in self.sleepers.values() if d <= target]
                 if not due:
@@ -157,6 +168,7 @@ class ManualClock:
                 while not self._settled() and _real_monotonic() < limit:
                     self.cond.wait(0.005)
             self.now = target
+            self.advancing = False
 
     def timers(self):
         with self.cond:
@@ -212,6 +224,14 @@ def install_clock(clock):
             self.finished.set()
 
     threading.Timer = Timer
+
+    real_start = threading.Thread.start
+
+    def start(self):
+        real_start(self)
+        clock.started(self.ident)
+
+    threading.Thread.start = start
 
 
 # --------------------------------------------------------------------------------------------
