@@ -7,8 +7,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createTwoFilesPatch } from 'diff';
 import { runCheck, type CheckResult } from '../check/engine.ts';
 import { EnvironmentError, seedRun } from '../check/scratch.ts';
-import { findLesson, jobsFileFor, lessonFiles, lessons, solutionFile } from '../lessons/catalogue.ts';
-import type { Lesson } from '../lessons/types.ts';
+import { findLesson, jobsFileFor, lessonFiles, lessonsFor, solutionFile } from '../lessons/catalogue.ts';
+import type { AppTrack, Lesson } from '../lessons/types.ts';
+import { PythonMissingError } from '../runtime/python/find.ts';
+import { runtimeFor } from '../runtime/worker-runtime.ts';
 import { attemptOf, passCounts } from '../progress/attempt.ts';
 import { lessonStates } from '../progress/states.ts';
 import { ProgressError, ProgressStore } from '../progress/store.ts';
@@ -32,8 +34,18 @@ const defaultIo: Io = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-function lessonArg(key: string): Lesson {
-  const lesson = findLesson(key);
+// --- Tracks (Node or Flask): the workspace's, or --track for runs without one (--solution).
+const trackOption = () => new Option('--track <track>', "the lessons' framework when there is no workspace (default: the workspace's, else node)").choices(['node', 'flask']);
+
+function trackFor(workspace: Workspace | undefined, flag?: string): AppTrack {
+  if (flag === 'node' || flag === 'flask') return flag;
+  return workspace?.track ?? 'node';
+}
+// --- end of tracks
+
+function lessonArg(key: string, track: AppTrack = 'node'): Lesson {
+  const lesson = findLesson(key, track);
+  const lessons = lessonsFor(track);
   if (!lesson) {
     const known = lessons.map((l) => `${l.number} (${l.slug.replace(/^\d+-/, '')})`).join(', ');
     throw new UsageError(`There is no lesson "${key}". Lessons: ${known}.`);
@@ -81,14 +93,21 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .version(readVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
-    .exitOverride();
+    .exitOverride()
+    .option('--python <path>', 'the Python interpreter for the Flask track (default: $PYTHON, then python3, then /usr/bin/python3)')
+    .hook('preSubcommand', (command) => {
+      const python = command.opts<{ python?: string }>().python;
+      if (python) process.env.PYTHON = python;
+    });
 
   program
     .command('init')
     .description(`create a workspace holding the lessons' apps and your progress (default ./${DEFAULT_WORKSPACE})`)
     .argument('[dir]', 'where to create it', DEFAULT_WORKSPACE)
-    .action(act((dir: string) => {
-      const { workspace, created, added } = initWorkspace(dir);
+    .addOption(new Option('--track <track>', "the lessons' framework: node (Express) or flask (Python)").choices(['node', 'flask']))
+    .action(act(async (dir: string, options: { track?: AppTrack }) => {
+      if (options.track === 'flask') await runtimeFor('app.py').available();
+      const { workspace, created, added } = initWorkspace(dir, options.track ?? 'node', options.track !== undefined);
       withProgress(workspace, () => undefined, io);
       io.out(created ? `Created the workspace ${workspace.dir}` : `${workspace.dir} is already a workspace${added.length ? `; added ${added.join(', ')}` : ''}.`);
       io.out(`Next: cd ${path.relative(process.cwd(), workspace.dir) || '.'} && npx global-state-course`);
@@ -100,8 +119,10 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .description('the lessons, in order, with your progress')
     .option('--json', 'machine-readable output')
     .addOption(workspaceOption())
-    .action(act((options: { json?: boolean; workspace?: string }) => {
+    .addOption(trackOption())
+    .action(act((options: { json?: boolean; workspace?: string; track?: string }) => {
       const workspace = resolveWorkspace(options.workspace);
+      const lessons = lessonsFor(trackFor(workspace, options.track));
       const statuses = withProgress(workspace, (store) => lessonStates(lessons, store?.summary() ?? new Map()), io);
       if (options.json) {
         io.out(
@@ -131,15 +152,16 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .command('check')
     .description("run a lesson's check on your app (or the reference fix) with several workers")
     .argument('<lesson>', 'lesson number or name')
+    .addOption(trackOption())
     .option('--json', 'machine-readable output')
     .option('--solution', 'check the reference fix instead of your file')
     .option('--workers <n>', 'number of worker processes (default: the lesson\'s)', positiveInt('--workers', 16))
     .option('--seed <seed>', 'route requests at random with this seed (printed with each run)', seedNumber)
     .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices(['round-robin', 'random', 'least-busy']))
     .addOption(workspaceOption())
-    .action(act(async (key: string, options: { json?: boolean; solution?: boolean; workers?: number; seed?: number; policy?: Policy; workspace?: string }) => {
-      const lesson = lessonArg(key);
+    .action(act(async (key: string, options: { track?: string; json?: boolean; solution?: boolean; workers?: number; seed?: number; policy?: Policy; workspace?: string }) => {
       const workspace = resolveWorkspace(options.workspace);
+      const lesson = lessonArg(key, trackFor(workspace, options.track));
       const appFile = appFileFor(lesson, workspace, options.solution ?? false);
       const policy: Policy = options.policy ?? (options.seed !== undefined ? 'random' : 'round-robin');
       const abort = new AbortController();
@@ -149,6 +171,11 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
       let result: CheckResult;
       try {
         result = await runCheck(lesson, { appFile, workers: options.workers, seed: options.seed, policy, signal: abort.signal });
+      } catch (error) {
+        // No Python with Flask for a Flask lesson: exit 2 with the install command, as JSON too.
+        if (!(error instanceof PythonMissingError) || !options.json) throw error;
+        io.out(JSON.stringify({ lesson: lesson.slug, number: lesson.number, passed: false, error: { kind: 'environment', message: error.message } }, null, 2));
+        return 2;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -180,7 +207,7 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
           );
         } else if (result.passed && !options.solution) {
           io.out(lesson.why().trim());
-          const next = lessons.find((l) => l.number === lesson.number + 1);
+          const next = lessonsFor(trackFor(workspace, options.track)).find((l) => l.number === lesson.number + 1);
           if (next && !wasPassed) io.out(`\nLesson ${next.number}, ${next.title}, is now open: global-state-course check ${next.number} when you are ready.`);
         } else if (!result.passed && !options.solution) {
           io.out(`Edit ${path.relative(process.cwd(), appFile)}, then check again. Stuck? global-state-course hint ${lesson.number}`);
@@ -193,15 +220,16 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .command('serve')
     .description('run a lesson\'s app on several workers behind a local URL and log each request')
     .argument('<lesson>', 'lesson number or name')
+    .addOption(trackOption())
     .option('--workers <n>', "number of worker processes (default: the lesson's)", positiveInt('--workers', 16))
     .option('--port <port>', 'port on 127.0.0.1 (0 picks a free one)', portNumber, 8080)
     .option('--solution', 'serve the reference fix instead of your file')
     .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices(['round-robin', 'random', 'least-busy']).default('round-robin'))
     .addOption(new Option('--mode <mode>', 'one request at a time per worker, or many').choices(['sequential', 'concurrent']))
     .addOption(workspaceOption())
-    .action(act(async (key: string, options: { workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; workspace?: string }) => {
-      const lesson = lessonArg(key);
+    .action(act(async (key: string, options: { track?: string; workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; workspace?: string }) => {
       const workspace = resolveWorkspace(options.workspace);
+      const lesson = lessonArg(key, trackFor(workspace, options.track));
       const appFile = appFileFor(lesson, workspace, options.solution ?? false);
       return serve(lesson, appFile, options, io);
     }));
@@ -210,11 +238,12 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .command('hint')
     .description('the next hint for a lesson (all hints seen so far with --all)')
     .argument('<lesson>', 'lesson number or name')
+    .addOption(trackOption())
     .option('--all', 'every hint seen so far, and the next one')
     .addOption(workspaceOption())
-    .action(act((key: string, options: { all?: boolean; workspace?: string }) => {
-      const lesson = lessonArg(key);
+    .action(act((key: string, options: { track?: string; all?: boolean; workspace?: string }) => {
       const workspace = resolveWorkspace(options.workspace);
+      const lesson = lessonArg(key, trackFor(workspace, options.track));
       withProgress(workspace, (store) => {
         const seen = store?.hintsShown(lesson.slug) ?? 0;
         const next = Math.min(seen + 1, lesson.hints.length);
@@ -230,10 +259,11 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .command('solution')
     .description('the reference fix, as a diff against your file')
     .argument('<lesson>', 'lesson number or name')
+    .addOption(trackOption())
     .addOption(workspaceOption())
-    .action(act((key: string, options: { workspace?: string }) => {
-      const lesson = lessonArg(key);
+    .action(act((key: string, options: { track?: string; workspace?: string }) => {
       const workspace = resolveWorkspace(options.workspace);
+      const lesson = lessonArg(key, trackFor(workspace, options.track));
       for (const name of lessonFiles(lesson)) {
         const reference = readFileSync(path.join(path.dirname(solutionFile(lesson)), name), 'utf8');
         const mine = workspace ? path.join(workspace.dir, lesson.slug, name) : undefined;
@@ -251,10 +281,11 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .command('reset')
     .description("put a lesson's starter app back (your file is kept in .course/backups)")
     .argument('<lesson>', 'lesson number or name')
+    .addOption(trackOption())
     .addOption(workspaceOption())
-    .action(act((key: string, options: { workspace?: string }) => {
-      const lesson = lessonArg(key);
+    .action(act((key: string, options: { track?: string; workspace?: string }) => {
       const workspace = resolveWorkspace(options.workspace);
+      const lesson = lessonArg(key, trackFor(workspace, options.track));
       if (!workspace) throw new WorkspaceError('No course workspace here. Create one with `global-state-course init` or pass --workspace DIR.');
       const backups = resetLesson(workspace, lesson);
       io.out(`Reset ${path.relative(process.cwd(), path.join(workspace.dir, lesson.slug)) || '.'} to the starter.${backups.length ? ` Your version is kept as ${backups.join(', ')}` : ''}`);
@@ -269,6 +300,7 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .action(act((options: { json?: boolean; workspace?: string }) => {
       const workspace = resolveWorkspace(options.workspace);
       if (!workspace) throw new WorkspaceError('No course workspace here. Create one with `global-state-course init` or pass --workspace DIR.');
+      const lessons = lessonsFor(workspace.track);
       withProgress(workspace, (store) => {
         const summary = store!.summary();
         const statuses = lessonStates(lessons, summary);
@@ -453,7 +485,8 @@ function report(error: unknown, io: Io): number {
     error instanceof WorkspaceError ||
     error instanceof ProgressError ||
     error instanceof PortBusyError ||
-    error instanceof EnvironmentError
+    error instanceof EnvironmentError ||
+    error instanceof PythonMissingError
   ) {
     io.err(error.message);
     return 2;
