@@ -2,13 +2,18 @@
 // learner's WSGI module once (preload, as uWSGI and gunicorn --preload do) or lets each worker
 // import it (lazy), and forks one worker per `spawn`. Each worker handle here looks to the host
 // exactly like a Node worker process: a pid, ready with its port, exited, output, messages, stop.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package-root.ts';
 import { AppStartError, spawnPythonHost, type ExitInfo, type PythonHostProcess, type SpawnWorkerOptions, type WorkerProcess } from '../processes.ts';
 import type { AppProblem, HostToWorker, WorkerToHost } from '../protocol.ts';
 import type { GenerationOptions, WorkerGeneration, WorkerRuntime } from '../worker-runtime.ts';
 import { findPython } from './find.ts';
 
-export const pythonHostFile = fileURLToPath(new URL('./host.py', import.meta.url));
+/** host.py beside this module (src/ or dist/), else in the package's src/ (a build that copies no assets). */
+const besideThis = fileURLToPath(new URL('./host.py', import.meta.url));
+export const pythonHostFile = existsSync(besideThis) ? besideThis : path.join(packageRoot, 'src', 'runtime', 'python', 'host.py');
 const OUTPUT_LINES = 200;
 /** Variables that belong to one worker, not to the generation's load. */
 const PER_WORKER = ['COURSE_WORKER', 'COURSE_MACHINE'];
