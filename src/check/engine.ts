@@ -10,6 +10,7 @@ import { jobsFileFor, type CheckContext, type Lesson } from './lesson.ts';
 import { CheckFailure } from './expect.ts';
 import { seedRun } from './scratch.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
+import { drawAddress, drawApiClient, drawBrowser } from './people.ts';
 
 export interface StepResult {
   readonly title: string;
@@ -117,6 +118,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     emit({ type: 'host', event });
   });
   const stopHost = () => void host.stop();
+  let visitorsOfRun: Iterable<Visitor> = [];
   options.signal?.addEventListener('abort', stopHost, { once: true });
 
   try {
@@ -128,6 +130,9 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     }
 
     const visitors = new Map<string, Visitor>();
+    visitorsOfRun = visitors.values();
+    // The run's people: drawn from their own seeded stream, in the order the steps meet them.
+    const peopleRandom = seededRandom(seed ^ 0x9e3779b9);
     let records: RequestRecord[] = [];
     let stepIndex = 0;
     const record = (reply: Reply) => {
@@ -140,15 +145,25 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
           /* keep the raw summary */
         }
       }
-      const entry = { visitor, method, path: p, worker, status, body };
+      const entry: RequestRecord = { visitor, method, path: p, worker, status, body, ...(reply.kind ? { kind: reply.kind } : {}) };
       records.push(entry);
       emit({ type: 'request', step: stepIndex, record: entry });
     };
     const ctx: CheckContext = {
-      visitor(name, _visitorOptions) {
+      visitor(name, visitorOptions = {}) {
         let v = visitors.get(name);
         if (!v) {
-          v = new Visitor(name, host.url, record, (options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + 2000);
+          const colleague = visitorOptions.like === undefined ? undefined : visitors.get(visitorOptions.like);
+          if (visitorOptions.like !== undefined && !colleague) throw new Error(`visitor ${name} is like ${visitorOptions.like}, who has not visited yet`);
+          const kind = visitorOptions.kind ?? colleague?.kind ?? 'browser';
+          const profile = colleague && colleague.kind === kind ? colleague.profile : kind === 'api' ? drawApiClient(peopleRandom) : drawBrowser(peopleRandom);
+          v = new Visitor(name, {
+            baseUrl: host.url,
+            profile,
+            address: colleague?.address ?? drawAddress(peopleRandom),
+            record,
+            timeoutMs: (options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + 2000,
+          });
           visitors.set(name, v);
         }
         return v;
@@ -220,6 +235,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     }
     return finish({ passed: !failed, steps });
   } finally {
+    for (const v of visitorsOfRun) v.close();
     offHost();
     options.signal?.removeEventListener('abort', stopHost);
     await host.stop();

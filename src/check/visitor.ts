@@ -1,10 +1,13 @@
-// A simulated visitor: a name and a cookie jar of their own, as one person with one browser.
-import makeFetchCookie from 'fetch-cookie';
+// A simulated visitor: one person with one browser (or one program calling the API), a cookie jar
+// of their own and a client address. Requests go out on node:http over the visitor's own
+// keep-alive connections, as a browser keeps its connection to a site; each is recorded for the
+// transcript. A browser visitor loads pages, submits the page's forms and follows redirects as
+// browsers do; its `get`/`post` are the page's own script calling the API.
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { CookieJar } from 'tough-cookie';
-import { PIN_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
-
-/** Every simulated visitor sends the same browser signature, as people on one office network do. */
-export const VISITOR_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) CourseBrowser/1.0';
+import { CLIENT_HEADER, PIN_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
+import type { Profile, RequestPurpose } from './people.ts';
 
 /** One request as the transcript shows it. */
 export interface RequestRecord {
@@ -16,6 +19,8 @@ export interface RequestRecord {
   readonly status: number;
   /** A short summary of the response body. */
   readonly body: string;
+  /** What the request was: a page a browser loaded, a form it submitted, or an API call. */
+  readonly kind?: 'page' | 'form' | 'api';
 }
 
 export interface Reply extends RequestRecord {
@@ -24,6 +29,10 @@ export interface Reply extends RequestRecord {
   /** The parsed body when it is JSON; undefined otherwise. */
   readonly json: unknown;
   readonly setCookie: readonly string[];
+  /** Where a redirect points (the Location header), if any. */
+  readonly location?: string;
+  /** For a page or form that was redirected: the answers before this one, in order. */
+  readonly redirects?: readonly Reply[];
 }
 
 /** Who a visitor is, decided when the check first meets them. */
@@ -38,25 +47,52 @@ export interface RequestOptions {
   /** Send the request to worker k (1-based), as a check that must address one worker does. */
   readonly worker?: number;
   readonly json?: unknown;
+  /** Extra headers; a `cookie` header here replaces the jar's cookies for this request. */
   readonly headers?: Readonly<Record<string, string>>;
 }
+
+export interface VisitorSetup {
+  readonly baseUrl: string;
+  readonly profile: Profile;
+  /** The visitor's public address, as the host's proxy reports it in X-Forwarded-For. */
+  readonly address: string;
+  readonly record: (reply: Reply) => void;
+  readonly timeoutMs?: number;
+}
+
+/** The fields of a form, as a browser sends them. */
+export type FormFields = Readonly<Record<string, string | number>>;
+
+const MAX_REDIRECTS = 5;
 
 export class Visitor {
   readonly name: string;
   readonly jar = new CookieJar();
-  readonly #baseUrl: string;
-  readonly #fetch: typeof fetch;
+  readonly profile: Profile;
+  readonly address: string;
+  readonly #base: URL;
   readonly #record: (reply: Reply) => void;
   readonly #timeoutMs: number;
+  readonly #agent: http.Agent;
+  /** The page the browser shows now: the Referer of its next form or script request. */
+  #currentPage: string | undefined;
 
-  constructor(name: string, baseUrl: string, record: (reply: Reply) => void, timeoutMs = 5000) {
+  constructor(name: string, setup: VisitorSetup) {
     this.name = name;
-    this.#baseUrl = baseUrl;
-    this.#record = record;
-    this.#timeoutMs = timeoutMs;
-    this.#fetch = makeFetchCookie(fetch, this.jar) as unknown as typeof fetch;
+    this.profile = setup.profile;
+    this.address = setup.address;
+    this.#base = new URL(setup.baseUrl);
+    this.#record = setup.record;
+    this.#timeoutMs = setup.timeoutMs ?? 5000;
+    // A browser keeps up to six connections to a site open and reuses them.
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
   }
 
+  get kind(): 'browser' | 'api' {
+    return this.profile.kind;
+  }
+
+  /** An API request (the page's script for a browser visitor, the program for an API client). */
   get(path: string, options: RequestOptions = {}): Promise<Reply> {
     return this.request('GET', path, options);
   }
@@ -66,63 +102,238 @@ export class Visitor {
   }
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
-    const headers: Record<string, string> = {
-      'user-agent': VISITOR_USER_AGENT,
-      accept: 'application/json',
-      [VISITOR_HEADER]: this.name,
-      ...options.headers,
-    };
-    if (options.worker !== undefined) headers[PIN_HEADER] = String(options.worker);
+    const json = options.json !== undefined;
+    const headers = this.#headers('fetch', { json: true });
     let body: string | undefined;
-    if (options.json !== undefined) {
+    if (json) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    let response: Response;
-    try {
-      response = await this.#fetch(new URL(path, this.#baseUrl), {
-        method,
-        headers,
-        body,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const reply = noAnswer(this.name, method, path, error);
-      this.#record(reply);
-      return reply;
-    }
-    const text = await response.text().catch(() => '');
-    const contentType = response.headers.get('content-type') ?? '';
-    const workerHeader = response.headers.get(WORKER_HEADER);
-    let json: unknown;
-    if (contentType.includes('json')) {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-    }
-    const reply: Reply = {
-      visitor: this.name,
-      method,
-      path,
-      worker: workerHeader ? Number(workerHeader) : null,
-      status: response.status,
-      body: summarize(text, contentType),
-      text,
-      contentType,
-      json,
-      setCookie: response.headers.getSetCookie(),
-    };
-    this.#record(reply);
+    return this.#send(method, path, { ...headers, ...options.headers }, body, options.worker, 'api');
+  }
+
+  /** Load a page as the browser does when its address is typed or a link is followed; follows redirects. */
+  async page(path: string, options: Omit<RequestOptions, 'json'> = {}): Promise<Reply> {
+    const reply = await this.#navigate('GET', path, undefined, 'navigate', options);
     return reply;
   }
+
+  /**
+   * Submit a form as the browser does: `fields` urlencoded, POSTed to `action`, the redirect that
+   * follows (303, 302) loaded as a page. Returns the last answer; the ones before are in `redirects`.
+   */
+  async submit(action: string, fields: FormFields, options: Omit<RequestOptions, 'json'> = {}): Promise<Reply> {
+    const body = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
+    return this.#navigate('POST', action, body, 'form', options);
+  }
+
+  /**
+   * Fill in and submit a form of the page `page` (a reply to `page()`): the form whose action
+   * matches `action` when given, else the page's first form with a POST method. Its hidden fields
+   * are kept (a token the app put there is sent back), `fields` are filled in, and it is submitted
+   * to the form's own action with its own method, as a person's browser would.
+   */
+  async fillIn(page: Reply, fields: FormFields, options: Omit<RequestOptions, 'json'> & { readonly action?: string } = {}): Promise<Reply> {
+    const forms = await formsOf(page.text);
+    const form =
+      options.action === undefined
+        ? (forms.find((f) => f.method === 'POST') ?? forms[0])
+        : forms.find((f) => new URL(f.action || page.path, this.#base.href + page.path.replace(/^\//, '')).pathname === options.action);
+    if (!form) {
+      return syntheticFailure(this.name, 'POST', options.action ?? page.path, `the page ${page.path} has no form${options.action ? ` posting to ${options.action}` : ''}`);
+    }
+    const values: Record<string, string | number> = { ...form.fields };
+    for (const [key, value] of Object.entries(fields)) values[key] = value;
+    const target = new URL(form.action || page.path, new URL(page.path, this.#base)).pathname + new URL(form.action || page.path, new URL(page.path, this.#base)).search;
+    const encoded = new URLSearchParams(Object.entries(values).map(([k, v]) => [k, String(v)])).toString();
+    if (form.method === 'GET') return this.#navigate('GET', `${target.split('?')[0]}?${encoded}`, undefined, 'navigate', options);
+    return this.#navigate('POST', target, encoded, 'form', options);
+  }
+
+  /** Close the visitor's connections, as a browser closed at the end of a visit. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async #navigate(method: string, path: string, body: string | undefined, purpose: RequestPurpose, options: Omit<RequestOptions, 'json'>): Promise<Reply> {
+    const redirects: Reply[] = [];
+    let reply: Reply;
+    let current = { method, path, body, purpose };
+    for (let hop = 0; ; hop++) {
+      const headers = this.#headers(current.purpose, { json: false });
+      if (current.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      reply = await this.#send(current.method, current.path, { ...headers, ...options.headers }, current.body, options.worker, current.body === undefined ? 'page' : 'form');
+      if (!reply.location || ![301, 302, 303, 307, 308].includes(reply.status) || hop >= MAX_REDIRECTS) break;
+      redirects.push(reply);
+      const next = new URL(reply.location, new URL(current.path, this.#base));
+      if (next.origin !== this.#base.origin) break;
+      const keep = reply.status === 307 || reply.status === 308;
+      current = {
+        method: keep ? current.method : 'GET',
+        path: next.pathname + next.search,
+        body: keep ? current.body : undefined,
+        purpose: keep ? current.purpose : 'navigate',
+      };
+    }
+    if (this.profile.kind === 'browser' && reply.status > 0) this.#currentPage = new URL(reply.path, this.#base).href;
+    return redirects.length ? { ...reply, redirects } : reply;
+  }
+
+  #headers(purpose: RequestPurpose, { json }: { json: boolean }): Record<string, string> {
+    return this.profile.headers(purpose, { origin: this.#base.origin, referer: this.#currentPage, json });
+  }
+
+  #send(method: string, path: string, headers: Record<string, string>, body: string | undefined, worker: number | undefined, kind: 'page' | 'form' | 'api'): Promise<Reply> {
+    const url = new URL(path, this.#base);
+    return new Promise<Reply>((resolve) => {
+      void (async () => {
+        const outgoing: Record<string, string> = { ...headers, [VISITOR_HEADER]: this.name, [CLIENT_HEADER]: this.address };
+        if (!Object.keys(headers).some((h) => h.toLowerCase() === 'cookie')) {
+          const cookie = await this.jar.getCookieString(url.href);
+          if (cookie) outgoing.cookie = cookie;
+        }
+        if (worker !== undefined) outgoing[PIN_HEADER] = String(worker);
+        if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body));
+        let settled = false;
+        const done = (reply: Reply) => {
+          if (settled) return;
+          settled = true;
+          const recorded = { ...reply, kind };
+          this.#record(recorded);
+          resolve(recorded);
+        };
+        const request = http.request(url, { method, headers: outgoing, agent: this.#agent, timeout: this.#timeoutMs }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', (error) => done(noAnswer(this.name, method, path, error)));
+          response.on('end', () => {
+            void (async () => {
+              const setCookie = toList(response.headers['set-cookie']);
+              for (const line of setCookie) {
+                await this.jar.setCookie(line, url.href, { ignoreError: true }).catch(() => undefined);
+              }
+              const text = decode(Buffer.concat(chunks), String(response.headers['content-encoding'] ?? ''));
+              const contentType = String(response.headers['content-type'] ?? '');
+              const workerHeader = response.headers[WORKER_HEADER];
+              let json: unknown;
+              if (contentType.includes('json')) {
+                try {
+                  json = JSON.parse(text);
+                } catch {
+                  json = undefined;
+                }
+              }
+              const location = response.headers.location;
+              done({
+                visitor: this.name,
+                method,
+                path,
+                worker: workerHeader ? Number(workerHeader) : null,
+                status: response.statusCode ?? 0,
+                body: summarize(text, contentType),
+                text,
+                contentType,
+                json,
+                setCookie,
+                ...(location ? { location } : {}),
+              });
+            })();
+          });
+        });
+        request.on('timeout', () => {
+          const error = new Error('no answer in time');
+          error.name = 'TimeoutError';
+          request.destroy(error);
+        });
+        request.on('error', (error) => done(noAnswer(this.name, method, path, error)));
+        request.end(body);
+      })();
+    });
+  }
+}
+
+function toList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function decode(raw: Buffer, encoding: string): string {
+  try {
+    const kind = encoding.trim().toLowerCase();
+    if (kind === 'gzip' || kind === 'x-gzip') return zlib.gunzipSync(raw).toString('utf8');
+    if (kind === 'deflate') {
+      try {
+        return zlib.inflateSync(raw).toString('utf8');
+      } catch {
+        return zlib.inflateRawSync(raw).toString('utf8');
+      }
+    }
+    if (kind === 'br') return zlib.brotliDecompressSync(raw).toString('utf8');
+  } catch {
+    /* fall through: show the bytes as they came */
+  }
+  return raw.toString('utf8');
 }
 
 function noAnswer(visitor: string, method: string, path: string, error: unknown): Reply {
   const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
   const text = timedOut ? 'no answer in time' : `no answer: ${(error as Error).message}`;
   return { visitor, method, path, worker: null, status: 0, body: text, text, contentType: '', json: undefined, setCookie: [] };
+}
+
+/** A reply for a request the browser could not even make (the form it was told to use is missing). */
+function syntheticFailure(visitor: string, method: string, path: string, why: string): Reply {
+  return { visitor, method, path, worker: null, status: 0, body: why, text: why, contentType: '', json: undefined, setCookie: [] };
+}
+
+export interface PageForm {
+  readonly action: string;
+  readonly method: 'GET' | 'POST';
+  /** Every named field with its value as the page set it (hidden fields, prefilled inputs, selected options). */
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+type Parse = typeof import('node-html-parser').parse;
+let html: Promise<{ parse: Parse }> | undefined;
+/** The HTML parser, loaded the first time a check reads a page. */
+export function htmlParser(): Promise<{ parse: Parse }> {
+  html ??= import('node-html-parser').then((mod) => ({ parse: mod.parse }));
+  return html;
+}
+
+/** The forms of a page, as a browser sees them. */
+export async function formsOf(page: string): Promise<PageForm[]> {
+  const { parse } = await htmlParser();
+  const root = parse(page);
+  return root.querySelectorAll('form').map((form) => {
+    const fields: Record<string, string> = {};
+    for (const input of form.querySelectorAll('input, textarea, select')) {
+      const name = input.getAttribute('name');
+      if (!name) continue;
+      const tag = input.tagName.toLowerCase();
+      const type = (input.getAttribute('type') ?? '').toLowerCase();
+      if (tag === 'input' && (type === 'submit' || type === 'button' || type === 'image' || type === 'reset')) continue;
+      if (tag === 'input' && (type === 'checkbox' || type === 'radio') && !input.hasAttribute('checked')) continue;
+      if (tag === 'textarea') fields[name] = input.text;
+      else if (tag === 'select') {
+        const option = input.querySelector('option[selected]') ?? input.querySelector('option');
+        fields[name] = option?.getAttribute('value') ?? option?.text ?? '';
+      } else fields[name] = input.getAttribute('value') ?? (type === 'checkbox' || type === 'radio' ? 'on' : '');
+    }
+    return {
+      action: form.getAttribute('action') ?? '',
+      method: (form.getAttribute('method') ?? 'GET').toUpperCase() === 'POST' ? 'POST' : 'GET',
+      fields,
+    };
+  });
+}
+
+/** The visible text of a page, white space folded: what a person reads. */
+export async function pageText(page: string): Promise<string> {
+  const { parse } = await htmlParser();
+  const root = parse(page);
+  for (const hidden of root.querySelectorAll('script, style, template')) hidden.remove();
+  return root.structuredText.replace(/\s+/g, ' ').trim();
 }
 
 /** A one-line summary of a response body for transcripts: compact JSON, a page's title, or the text's start. */

@@ -16,14 +16,48 @@ export const SEED_PRODUCTS: readonly Product[] = [
   { id: 3, name: 'Rye bread', price: 380 },
 ];
 
-/** Create the products table in `file` and fill it with the seed products. */
-export function seedProducts(file: string): void {
+/** Products a corner shop sells, with a usual price in cents: runs draw their shelves from here. */
+const SHELF: readonly (readonly [string, number])[] = [
+  ['Green tea', 450], ['Oat milk', 239], ['Rye bread', 380], ['Honey', 620], ['Sourdough', 520], ['Oolong', 790],
+  ['Espresso beans', 1150], ['Almond butter', 870], ['Fish & chips', 990], ['Mac & cheese', 560], ['Oat flakes', 310],
+  ['Dark chocolate', 275], ['Apple juice', 199], ['Sparkling water', 129], ['Butter', 345], ['Free-range eggs', 415],
+  ['Goat cheese', 689], ['Basmati rice', 429], ['Olive oil', 1049], ['Tomato passata', 189], ['Salt & pepper crisps', 159],
+  ['Earl Grey', 520], ['Rooibos', 480], ['Cinnamon buns', 640],
+];
+
+/**
+ * A run's shelf, drawn from the seed: `count` different products, ids that are not 1, 2, 3 every
+ * time, prices near the usual ones. Names may hold characters a page must escape ("&").
+ */
+export function drawProducts(random: () => number, count = 3): Product[] {
+  const pool = [...SHELF];
+  const products: Product[] = [];
+  let id = 1 + Math.floor(random() * 40);
+  for (let i = 0; i < count && pool.length > 0; i++) {
+    const [name, usual] = pool.splice(Math.floor(random() * pool.length), 1)[0]!;
+    const price = Math.max(99, Math.round((usual * (0.8 + random() * 0.4)) / 10) * 10 - (random() < 0.5 ? 1 : 0));
+    products.push({ id, name, price });
+    id += 1 + Math.floor(random() * 6);
+  }
+  return products;
+}
+
+/** A price that differs from `price`, as the stock team might set it: drawn from the seed. */
+export function otherPrice(random: () => number, price: number): number {
+  for (;;) {
+    const next = Math.max(99, Math.round((price * (0.6 + random() * 0.8)) / 10) * 10 - 1);
+    if (next !== price) return next;
+  }
+}
+
+/** Create the products table in `file` and fill it with `products` (the fixed seed products by default). */
+export function seedProducts(file: string, products: readonly Product[] = SEED_PRODUCTS): void {
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL)');
     const insert = db.prepare('INSERT INTO products (id, name, price) VALUES (?, ?, ?)');
-    for (const p of SEED_PRODUCTS) insert.run(p.id, p.name, p.price);
+    for (const p of products) insert.run(p.id, p.name, p.price);
   } finally {
     db.close();
   }

@@ -12,6 +12,11 @@ export type WorkerMode = 'sequential' | 'concurrent';
 export const PIN_HEADER = 'x-course-pin-worker';
 /** Request header naming the simulated visitor, for the transcript. */
 export const VISITOR_HEADER = 'x-course-visitor';
+/**
+ * Request header carrying a simulated visitor's public address: the dispatcher reports it in
+ * X-Forwarded-For as a proxy reports the address a request came from, and passes nothing else on.
+ */
+export const CLIENT_HEADER = 'x-course-client-address';
 /** Response header naming the worker (1-based) that served the request. */
 export const WORKER_HEADER = 'x-course-worker';
 
@@ -191,11 +196,14 @@ export class Dispatcher {
 
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (HOP_BY_HOP.has(name) || name === PIN_HEADER || name === VISITOR_HEADER) continue;
+      if (HOP_BY_HOP.has(name) || name === PIN_HEADER || name === VISITOR_HEADER || name === CLIENT_HEADER) continue;
       headers[name] = value;
     }
-    const forwardedFor = req.socket.remoteAddress ?? '127.0.0.1';
-    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${forwardedFor}` : forwardedFor;
+    // As a proxy in front of the workers does: append the address the request came from (a
+    // simulated visitor's public address, or the real peer's) and say which scheme it used.
+    const from = header(req, CLIENT_HEADER) ?? plainAddress(req.socket.remoteAddress);
+    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from;
+    headers['x-forwarded-proto'] = 'http';
 
     const upstream = http.request({ host: '127.0.0.1', port, method, path, headers, agent: slot.agent });
     const timeoutMs = this.#options.requestTimeoutMs;
@@ -259,6 +267,12 @@ export class PortBusyError extends Error {
     this.name = 'PortBusyError';
     this.port = port;
   }
+}
+
+/** "::ffff:127.0.0.1" as "127.0.0.1", as proxies write IPv4 peers. */
+function plainAddress(address: string | undefined): string {
+  if (!address) return '127.0.0.1';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 function load(slot: Slot): number {

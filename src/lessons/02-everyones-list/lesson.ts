@@ -56,6 +56,8 @@ const lesson: Lesson = {
     {
       title: 'bob, a new visitor, starts with an empty basket',
       async run(ctx) {
+        // bob works in alice's office: same network, same company browser build.
+        ctx.visitor('bob', { like: 'alice' });
         await expectBasket(ctx, 'bob', [], leak('bob', { alice: ['tea'] }));
       },
     },

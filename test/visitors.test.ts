@@ -1,0 +1,127 @@
+// The check's visitors look like people: real browsers and API clients drawn from the run's seed,
+// a public address reported by the host's proxy, pages, forms and redirects as a browser does
+// them, and nothing course-only in what the app receives.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runCheck } from '../src/check/engine.ts';
+import type { CheckContext, Lesson } from '../src/check/lesson.ts';
+import { pageText } from '../src/check/visitor.ts';
+
+const echoApp = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'runtime', 'echo.js');
+
+interface Seen {
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: Record<string, string>;
+}
+
+/** A one-step lesson whose step is `run`, checked against the echo app. */
+async function withVisitors(seed: number, run: (ctx: CheckContext) => Promise<void>): Promise<void> {
+  let failure: unknown;
+  const lesson: Lesson = {
+    number: 99,
+    slug: '99-echo',
+    title: 'echo',
+    track: 'core',
+    summary: '',
+    file: 'echo.js',
+    text: () => '',
+    why: () => '',
+    hints: [],
+    workers: 2,
+    mode: 'concurrent',
+    seed: () => ({}),
+    steps: [
+      {
+        title: 'visit',
+        async run(ctx) {
+          try {
+            await run(ctx);
+          } catch (error) {
+            failure = error;
+          }
+        },
+      },
+    ],
+  };
+  const result = await runCheck(lesson, { appFile: echoApp, seed });
+  if (failure) throw failure;
+  assert.ok(result.passed, JSON.stringify(result.steps));
+}
+
+const seenBy = async (ctx: CheckContext, name: string, options?: Parameters<CheckContext['visitor']>[1]): Promise<Seen> =>
+  (await ctx.visitor(name, options).get('/echo')).json as Seen;
+
+describe('visitors', () => {
+  test('the app receives no course-only header, and the visitor address as X-Forwarded-For', async () => {
+    await withVisitors(7, async (ctx) => {
+      const seen = await seenBy(ctx, 'alice');
+      const courseOnly = Object.keys(seen.headers).filter((h) => h.startsWith('x-course'));
+      assert.deepEqual(courseOnly, []);
+      assert.equal(seen.headers['x-forwarded-for'], ctx.visitor('alice').address);
+      assert.doesNotMatch(seen.headers['x-forwarded-for']!, /^(127\.|10\.|192\.168\.|::1)/);
+      assert.equal(seen.headers['user-agent'], ctx.visitor('alice').profile.userAgent);
+      assert.match(seen.headers['user-agent']!, /^Mozilla\/5\.0 /);
+    });
+  });
+
+  test('a page load is a browser navigation; an API client sends its library defaults', async () => {
+    await withVisitors(11, async (ctx) => {
+      const page = await ctx.visitor('alice').page('/echo');
+      const nav = page.json as Seen;
+      assert.match(nav.headers.accept!, /^text\/html/);
+      assert.equal(nav.headers['sec-fetch-mode'], 'navigate');
+      const api = await seenBy(ctx, 'robot', { kind: 'api' });
+      assert.equal(api.headers['sec-fetch-mode'], undefined);
+      assert.doesNotMatch(api.headers['user-agent']!, /^Mozilla/);
+    });
+  });
+
+  test('the same seed gives the same people; other seeds give others', async () => {
+    const agents = async (seed: number) => {
+      const list: string[] = [];
+      await withVisitors(seed, async (ctx) => {
+        for (const name of ['alice', 'bob', 'carol', 'dan']) {
+          const seen = await seenBy(ctx, name);
+          list.push(`${seen.headers['user-agent']} @ ${seen.headers['x-forwarded-for']}`);
+        }
+      });
+      return list;
+    };
+    const first = await agents(1234);
+    assert.deepEqual(await agents(1234), first);
+    assert.notDeepEqual(await agents(4321), first);
+    assert.equal(new Set(first).size, 4, 'four visitors, four people');
+  });
+
+  test("a colleague shares the visitor's address and browser build, not the cookies", async () => {
+    await withVisitors(5, async (ctx) => {
+      await ctx.visitor('alice').page('/form').then((page) => ctx.visitor('alice').fillIn(page, { item: 'tea' }));
+      const alice = await seenBy(ctx, 'alice');
+      const bob = await seenBy(ctx, 'bob', { like: 'alice' });
+      assert.equal(bob.headers['user-agent'], alice.headers['user-agent']);
+      assert.equal(bob.headers['x-forwarded-for'], alice.headers['x-forwarded-for']);
+      assert.match(alice.headers.cookie ?? '', /sent=/);
+      assert.equal(bob.headers.cookie, undefined);
+    });
+  });
+
+  test("a form is filled in as the page defines it, hidden fields kept, and the 303's cookie kept", async () => {
+    await withVisitors(3, async (ctx) => {
+      const alice = ctx.visitor('alice');
+      const form = await alice.page('/form');
+      const done = await alice.fillIn(form, { item: 'tea' });
+      assert.equal(done.status, 200);
+      assert.equal(done.path, '/done');
+      assert.equal(done.redirects?.[0]?.status, 303);
+      assert.match(await pageText(done.text), /cookie sent=t-123%3Atea/);
+      const posted = await alice.submit('/echo', { item: 'milk' });
+      const seen = posted.json as Seen;
+      assert.equal(seen.headers['content-type'], 'application/x-www-form-urlencoded');
+      assert.equal(seen.body?.item, 'milk');
+      assert.match(seen.headers.referer ?? '', /\/done$/);
+    });
+  });
+});
