@@ -27,7 +27,7 @@ def add_to_basket():
     if not item:
         return {"error": 'Send an item, like {"item": "tea"}'}, 400
     basket.append(item)
-    if not request.is_json:
+    if request.mimetype == "application/x-www-form-urlencoded":
         return redirect("/", code=303)  # the page's form
     return {"items": basket}, 201
 

@@ -62,7 +62,7 @@ def change_price():
     if changed == 0:
         return {"error": f"No product {product}"}, 404
     forget_products()
-    if not request.is_json:
+    if request.mimetype == "application/x-www-form-urlencoded":
         return redirect("/", code=303)  # the page's form
     return {"products": products()}
 

@@ -39,7 +39,7 @@ def add_to_basket():
         return {"error": 'Send an item, like {"item": "tea"}'}, 400
     basket = my_basket()
     basket.append(item)
-    if not request.is_json:
+    if request.mimetype == "application/x-www-form-urlencoded":
         return redirect("/", code=303)  # the page's form
     return {"items": basket}, 201
 

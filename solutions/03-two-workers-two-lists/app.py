@@ -61,7 +61,7 @@ def add_to_basket():
         return {"error": 'Send an item, like {"item": "tea"}'}, 400
     visitor = visitor_id()
     add_item(visitor, item)
-    if not request.is_json:
+    if request.mimetype == "application/x-www-form-urlencoded":
         return redirect("/", code=303)  # the page's form
     return {"items": items_of(visitor)}, 201
 

@@ -23,6 +23,8 @@ export interface TrackVariant {
   readonly text: () => string;
   readonly why: () => string;
   readonly hints: readonly string[];
+  /** How the Python host loads the app for this lesson: once, then fork (the default), or in each worker. */
+  readonly load?: 'preload' | 'lazy';
 }
 
 /** What a step of a check can do: send requests as visitors, reload the host, move its clock. */
@@ -148,6 +150,8 @@ export interface Lesson {
    */
   seed(dir: string, random: () => number): Record<string, string>;
   readonly steps: readonly CheckStep[];
+  /** Python apps: load once and fork the workers (the default), or import in each worker (gunicorn without --preload). */
+  readonly load?: 'preload' | 'lazy';
   /** The lesson on the Flask track, once written (exercises/<slug>/app.py and its text). */
   readonly flask?: TrackVariant;
 }

@@ -380,6 +380,7 @@ async function serve(
     workers: options.workers ?? lesson.workers,
     policy: options.policy,
     mode: options.mode ?? lesson.mode,
+    load: lesson.load,
     env,
     cwd: dataDir,
     port: options.port,

@@ -75,6 +75,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           jobsFile: jobsFileFor(lesson, appFile),
           workers: count,
           mode: lesson.mode,
+          load: lesson.load,
           env,
           cwd: dataDir,
           restartCrashed: true,

@@ -49,7 +49,7 @@ async function expectUser(
 function sessionLost(visitor: string, loggedInOn: number) {
   return (got: string | null, worker: number): string => {
     if (got === null) {
-      return `${visitor} logged in on worker ${loggedInOn}, but worker ${worker} has never heard of that session. express-session keeps sessions in the memory of the worker that created them (its default MemoryStore), and every worker has its own memory. Keep sessions where every worker finds them: in a store on ACCOUNTS_DB, or in the cookie itself, signed with SESSION_SECRET (cookie-session).`;
+      return `${visitor} logged in on worker ${loggedInOn}, but worker ${worker} has never heard of that session. A session kept in the memory of the worker that created it (express-session's default MemoryStore, a dict) is invisible to the others, and a cookie signed with a key each worker made for itself (a secret made at import) is one the others cannot check. Keep sessions where every worker finds them: in a store on ACCOUNTS_DB, or in the cookie itself, signed with the host's SESSION_SECRET.`;
     }
     return `${visitor}'s request was answered as ${got}: who is logged in must come from ${visitor}'s own session, found through ${visitor}'s own cookie, not from anything every visitor shares.`;
   };
@@ -91,6 +91,18 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     }
     db.close();
     return { ACCOUNTS_DB: file, SESSION_SECRET: randomBytes(32).toString('hex') };
+  },
+  flask: {
+    file: 'app.py',
+    // gunicorn's default: every worker imports the app itself, so a key made at import differs per worker.
+    load: 'lazy',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'The login works; it is remembering it that fails. Flask signs the session cookie with `app.secret_key`, and each worker made its own key with `os.urandom(32)` when it imported `app.py`.',
+      'Every worker, now and after a reload, must sign and check with the same key: take it from the host, `app.secret_key = os.environ["SESSION_SECRET"]`.',
+      'A key written in the code (`"dev"`, as in the tutorial) is not a secret: anyone can sign a session that says alice with it. Nor is a plain cookie holding the user name.',
+    ],
   },
   steps: [
     {
@@ -164,7 +176,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
           await replaceCookies(mallory, domain, attempt.cookies);
           await expectUser(ctx, 'mallory', ctx.workerAt(3), null, (got) => {
             const what = `mallory made ${attempt.what}, and the app took it as ${got}'s session.`;
-            if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with process.env.SESSION_SECRET, which only the host knows.`;
+            if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with the SESSION_SECRET the host sets in the environment, which only the host knows.`;
             if (attempt.what.includes('guessed id')) return `${what} Session ids must be long and random (express-session makes them so), or the cookie signed: 1, 2, 3 are the first ids anyone tries.`;
             return `${what} Anyone can write an unsigned cookie: sign it with SESSION_SECRET and check the signature.`;
           });
