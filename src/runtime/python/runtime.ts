@@ -29,102 +29,108 @@ export const pythonRuntime: WorkerRuntime = {
 
 type Event = Record<string, unknown> & { type?: string; worker?: number };
 
-/** The generation's host process, started on the first spawn. */
+/**
+ * A generation: the workers a start (or a reload) asks for, forked from one run of host.py. Should
+ * every worker of that run be gone and another be asked for (a crashed worker restarted), a
+ * fresh run loads the app again.
+ */
 class PythonGeneration implements WorkerGeneration {
   readonly #options: GenerationOptions;
-  #master: Promise<PythonHostProcess> | undefined;
-  #problem: AppProblem | undefined;
-  #masterExited = false;
-  readonly #workers = new Map<number, PythonWorker>();
+  #session: HostSession | undefined;
   #nextId = 0;
-  /** What the host process printed itself (module-level code when preloaded). */
-  readonly #lines: string[] = [];
 
   constructor(options: GenerationOptions) {
     this.#options = options;
   }
 
   spawn(options: SpawnWorkerOptions): WorkerProcess {
+    if (!this.#session || this.#session.closing) this.#session = new HostSession(this.#options);
+    const session = this.#session;
     const id = ++this.#nextId;
-    const worker = new PythonWorker(id, options, this);
-    this.#workers.set(id, worker);
-    void this.#start().then(
-      (master) => {
-        if (worker.settled) return;
-        master.command({ type: 'fork', worker: id, env: options.env, clockStart: options.clockStart });
+    const worker = new PythonWorker(id, options, session);
+    session.workers.set(id, worker);
+    void session.host.then(
+      (host) => {
+        if (!worker.settled) host.command({ type: 'fork', worker: id, env: options.env, clockStart: options.clockStart });
       },
       (error: unknown) => worker.fail({ kind: 'exit', message: (error as Error).message }),
     );
     return worker.handle;
   }
+}
 
-  get lines(): readonly string[] {
-    return this.#lines;
+/** One run of host.py: the app's load (when preloaded) and the workers forked from it. */
+class HostSession {
+  readonly workers = new Map<number, PythonWorker>();
+  /** What the host process printed itself (module-level code when preloaded). */
+  readonly lines: string[] = [];
+  readonly host: Promise<PythonHostProcess>;
+  pid = 0;
+  /** The process has exited. */
+  gone = false;
+  /** Every worker has gone: the process is ending, a new worker needs a new run. */
+  closing = false;
+  #problem: AppProblem | undefined;
+
+  constructor(options: GenerationOptions) {
+    this.host = this.#launch(options);
+    this.host.catch(() => {});
   }
-
-  get masterPid(): number {
-    return this.#pid;
-  }
-
-  #pid = 0;
 
   command(message: unknown): void {
-    void this.#master?.then((master) => master.command(message), () => {});
+    void this.host.then((host) => host.command(message), () => {});
   }
 
-  /** A worker has gone: when every worker of this generation has, the host process goes too. */
-  workerGone(id: number): void {
-    this.#workers.delete(id);
-    if (this.#workers.size === 0 && this.#master) {
-      const master = this.#master;
-      this.#master = undefined;
-      void master.then((m) => m.stop(), () => {});
+  /** A worker has gone: when every worker of this run has, the host process goes too. */
+  release(id: number): void {
+    this.workers.delete(id);
+    if (this.workers.size === 0 && !this.closing) {
+      this.closing = true;
+      void this.host.then((host) => host.stop(), () => {});
     }
   }
 
-  #start(): Promise<PythonHostProcess> {
-    this.#master ??= this.#launch();
-    return this.#master;
-  }
-
-  async #launch(): Promise<PythonHostProcess> {
+  async #launch(options: GenerationOptions): Promise<PythonHostProcess> {
     const python = await findPython();
-    const env = Object.fromEntries(Object.entries(this.#options.env).filter(([key]) => !PER_WORKER.includes(key)));
-    const role = this.#options.role ?? 'web';
+    const env = Object.fromEntries(Object.entries(options.env).filter(([key]) => !PER_WORKER.includes(key)));
+    const role = options.role ?? 'web';
     const config = {
-      app: this.#options.appFile,
-      cwd: this.#options.cwd,
+      app: options.appFile,
+      cwd: options.cwd,
       role,
-      mode: role === 'jobs' ? 'lazy' : (this.#options.load ?? 'preload'),
-      clock: this.#options.clock ?? 'real',
-      clockStart: this.#options.clockStart,
+      mode: role === 'jobs' ? 'lazy' : (options.load ?? 'preload'),
+      clock: options.clock ?? 'real',
+      clockStart: options.clockStart,
     };
-    const master = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: this.#options.cwd });
-    this.#pid = master.pid;
-    master.onOutput((stream, line) => {
-      this.#lines.push(line);
-      if (this.#lines.length > OUTPUT_LINES) this.#lines.splice(0, this.#lines.length - OUTPUT_LINES);
-      for (const worker of this.#workers.values()) worker.hostOutput(stream, line);
+    const host = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: options.cwd });
+    this.pid = host.pid;
+    host.onOutput((stream, line) => {
+      this.lines.push(line);
+      if (this.lines.length > OUTPUT_LINES) this.lines.splice(0, this.lines.length - OUTPUT_LINES);
+      // Printed once, by the load every worker shares: kept in each worker's output (for its
+      // problems), shown once, as the first worker's.
+      let shown = false;
+      for (const worker of this.workers.values()) {
+        worker.hostOutput(stream, line, !shown);
+        shown = true;
+      }
     });
-    master.onEvent((event: Event) => {
+    host.onEvent((event: Event) => {
       if (event.worker === undefined) {
         if (event.type === 'fatal') this.#problem = event.problem as AppProblem;
         return;
       }
-      this.#workers.get(event.worker)?.event(event);
+      this.workers.get(event.worker)?.event(event);
     });
-    void master.exited.then(({ code, signal }) => {
-      this.#masterExited = true;
+    void host.exited.then(({ code, signal }) => {
+      this.gone = true;
+      this.closing = true;
       const problem =
         this.#problem ??
         ({ kind: 'exit', message: `The Python host stopped (${signal ?? `exit code ${code}`}) before the app was ready.` } satisfies AppProblem);
-      for (const worker of [...this.#workers.values()]) worker.hostExited(problem);
+      for (const worker of [...this.workers.values()]) worker.hostExited(problem);
     });
-    return master;
-  }
-
-  get hostGone(): boolean {
-    return this.#masterExited;
+    return host;
   }
 }
 
@@ -133,7 +139,7 @@ class PythonWorker {
   readonly handle: WorkerProcess;
   settled = false;
   readonly #id: number;
-  readonly #generation: PythonGeneration;
+  readonly #session: HostSession;
   readonly #options: SpawnWorkerOptions;
   readonly #lines: string[];
   readonly #listeners = new Set<(message: WorkerToHost) => void>();
@@ -146,11 +152,11 @@ class PythonWorker {
   #resolveExit!: (info: { code: number | null; signal: string | null }) => void;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(id: number, options: SpawnWorkerOptions, generation: PythonGeneration) {
+  constructor(id: number, options: SpawnWorkerOptions, session: HostSession) {
     this.#id = id;
     this.#options = options;
-    this.#generation = generation;
-    this.#lines = [...generation.lines];
+    this.#session = session;
+    this.#lines = [...session.lines];
     const ready = new Promise<number>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -171,7 +177,7 @@ class PythonWorker {
     void exited.then((info) => {
       clearTimeout(this.#timer);
       this.#rejectReady(new AppStartError(info.problem ?? { kind: 'exit', message: 'The worker stopped before the app was ready.', output: this.#lines.slice(-20) }));
-      this.#generation.workerGone(this.#id);
+      this.#session.release(this.#id);
     });
     const startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.#timer = setTimeout(() => {
@@ -187,13 +193,13 @@ class PythonWorker {
     const self = this;
     this.handle = {
       get pid() {
-        return self.#pid || self.#generation.masterPid || -1;
+        return self.#pid || self.#session.pid || -1;
       },
       ready,
       exited,
       output: () => this.#lines.slice(),
       send: (message: HostToWorker) => {
-        if (this.#forked && !this.settled) this.#generation.command({ type: 'to-worker', worker: this.#id, message });
+        if (this.#forked && !this.settled) this.#session.command({ type: 'to-worker', worker: this.#id, message });
       },
       onMessage: (listener) => {
         this.#listeners.add(listener);
@@ -227,8 +233,8 @@ class PythonWorker {
     for (const listener of this.#listeners) listener(message as unknown as WorkerToHost);
   }
 
-  hostOutput(stream: 'stdout' | 'stderr', line: string): void {
-    this.#output(stream, line);
+  hostOutput(stream: 'stdout' | 'stderr', line: string, show: boolean): void {
+    this.#output(stream, line, show);
   }
 
   hostExited(problem: AppProblem): void {
@@ -241,10 +247,10 @@ class PythonWorker {
     this.#exit({ code: null, signal: null });
   }
 
-  #output(stream: 'stdout' | 'stderr', line: string): void {
+  #output(stream: 'stdout' | 'stderr', line: string, show = true): void {
     this.#lines.push(line);
     if (this.#lines.length > OUTPUT_LINES) this.#lines.splice(0, this.#lines.length - OUTPUT_LINES);
-    this.#options.onOutput?.(stream, line);
+    if (show) this.#options.onOutput?.(stream, line);
   }
 
   #exit(info: { code: number | null; signal: string | null }): void {
@@ -256,7 +262,7 @@ class PythonWorker {
   async #stop(exited: Promise<ExitInfo>): Promise<ExitInfo> {
     this.#stopping = true;
     if (!this.settled) {
-      if (this.#forked && !this.#generation.hostGone) this.#generation.command({ type: 'stop-worker', worker: this.#id });
+      if (this.#forked && !this.#session.gone) this.#session.command({ type: 'stop-worker', worker: this.#id });
       else this.#exit({ code: null, signal: null });
     }
     return exited;
