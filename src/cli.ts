@@ -10,6 +10,10 @@ if (major < 22 || (major === 22 && minor < 22)) {
   process.exit(2);
 }
 
+// The same process title for every command: what runs (check or serve) is nobody else's business,
+// not even the app's, which could read its parent's command line.
+process.title = 'global-state-course';
+
 // Output piped into `head` and closed early is no error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {

@@ -61,7 +61,7 @@ describe('workers and the dispatcher', () => {
     for (const k of [3, 1, 2, 2]) {
       const reply = await getJson(host, '/', { [PIN_HEADER]: String(k) });
       assert.equal(reply.worker, k);
-      assert.equal(reply.body.worker, String(k));
+      assert.equal(reply.body.instance, String(k - 1));
     }
     const missing = await fetch(host.url + '/', { headers: { [PIN_HEADER]: '7' } });
     assert.equal(missing.status, 400);
@@ -302,7 +302,7 @@ describe('the jobs process, the shared manual clock and machines', () => {
     // When the clock moves 3.5 s
     await host.advanceClock(3500);
     // Then the jobs process ran its schedule once and ticked three times, as each worker did
-    assert.match(lines[0] ?? '', /^jobs started at \d+ with hello; worker none$/);
+    assert.match(lines[0] ?? '', /^jobs started at \d+ with hello; instance 0$/);
     assert.equal(lines.filter((l) => l.startsWith('tick ')).length, 3);
     for (const k of ['1', '2', '3']) assert.equal((await getJson(host, '/', { [PIN_HEADER]: k })).body.ticks, 3);
     // And requests never go to it
@@ -372,28 +372,32 @@ describe('the jobs process, the shared manual clock and machines', () => {
     }
   });
 
-  test('scaling out adds machines whose workers count from 1; the jobs process stays one', async () => {
+  test('scaling out adds machines whose workers count from 0, each machine its own host name; the jobs process stays one', async () => {
     // Given three workers on one machine, and a jobs process
     const host = new Host({ appFile: fixture('counter.js'), jobsFile: fixture('jobs.js'), workers: 3, cwd: os.tmpdir() });
     hosts.push(host);
     await host.start();
     const jobs = host.jobs()!.pid;
+    // Machines are told apart by their host names, numbered here in order of first sight
+    const hostnames: unknown[] = [];
     const numbers = async () => {
       const seen = [];
       for (let k = 1; k <= host.workerCount; k++) {
         const { body } = await getJson(host, '/', { [PIN_HEADER]: String(k) });
-        seen.push(`${body.machine}/${body.worker}`);
+        if (!hostnames.includes(body.hostname)) hostnames.push(body.hostname);
+        seen.push(`${hostnames.indexOf(body.hostname) + 1}/${body.instance}`);
       }
       return seen;
     };
-    assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3']);
+    assert.deepEqual(await numbers(), ['1/0', '1/1', '1/2']);
     // When the host scales out to two machines
     const before = host.workers().map((w) => w.pid);
     await host.setMachines(2);
     // Then the first machine's workers keep running, three more start numbered 1-3 on the
     // second machine, and the jobs process is still the same one
     assert.equal(host.workerCount, 6);
-    assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3', '2/1', '2/2', '2/3']);
+    assert.deepEqual(await numbers(), ['1/0', '1/1', '1/2', '2/0', '2/1', '2/2']);
+    assert.equal(hostnames.length, 2);
     assert.deepEqual(host.workers().map((w) => w.machine), [1, 1, 1, 2, 2, 2]);
     assert.deepEqual(host.workers().slice(0, 3).map((w) => w.pid), before);
     assert.equal(host.jobs()!.pid, jobs);
@@ -403,7 +407,7 @@ describe('the jobs process, the shared manual clock and machines', () => {
     await host.setMachines(1);
     assert.equal(host.workerCount, 3);
     assert.ok(await allGone(second));
-    assert.deepEqual(await numbers(), ['1/1', '1/2', '1/3']);
+    assert.deepEqual(await numbers(), ['1/0', '1/1', '1/2']);
   });
 });
 
@@ -466,8 +470,8 @@ describe('warm spare workers', () => {
     const second = await getJson(host, '/', { [PIN_HEADER]: '2' });
     assert.equal(first.body.served, 1);
     assert.equal(second.body.served, 1);
-    assert.equal(first.body.worker, '1');
-    assert.equal(second.body.worker, '2');
+    assert.equal(first.body.instance, '0');
+    assert.equal(second.body.instance, '1');
     const headers = await getJson(host, '/env/GREETING');
     assert.equal(headers.status, 200);
     assert.equal(headers.body.value, 'hello');

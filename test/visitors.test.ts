@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runCheck } from '../src/check/engine.ts';
 import type { CheckContext, Lesson } from '../src/check/lesson.ts';
 import { pageText } from '../src/check/visitor.ts';
+import type { Policy } from '../src/runtime/dispatcher.ts';
 
 const echoApp = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'runtime', 'echo.js');
 
@@ -18,7 +19,7 @@ interface Seen {
 }
 
 /** A one-step lesson whose step is `run`, checked against the echo app. */
-async function withVisitors(seed: number, run: (ctx: CheckContext) => Promise<void>): Promise<void> {
+async function withVisitors(seed: number, run: (ctx: CheckContext) => Promise<void>, options: { policy?: Policy; workers?: number } = {}): Promise<void> {
   let failure: unknown;
   const lesson: Lesson = {
     number: 99,
@@ -46,7 +47,7 @@ async function withVisitors(seed: number, run: (ctx: CheckContext) => Promise<vo
       },
     ],
   };
-  const result = await runCheck(lesson, { appFile: echoApp, seed });
+  const result = await runCheck(lesson, { appFile: echoApp, seed, ...options });
   if (failure) throw failure;
   assert.ok(result.passed, JSON.stringify(result.steps));
 }
@@ -123,5 +124,27 @@ describe('visitors', () => {
       assert.equal(seen.body?.item, 'milk');
       assert.match(seen.headers.referer ?? '', /\/done$/);
     });
+  });
+
+  test('per-connection balancing keeps a browser on one worker while its connection lasts, as real balancers do', async () => {
+    await withVisitors(
+      9,
+      async (ctx) => {
+        const workersOf = async (name: string) => {
+          const seen = new Set<number | null>();
+          for (let i = 0; i < 6; i++) seen.add((await ctx.visitor(name).get('/echo')).worker);
+          return [...seen];
+        };
+        const alice = await workersOf('alice');
+        const bob = await workersOf('bob');
+        assert.equal(alice.length, 1, `alice stayed on one worker: ${alice.join(', ')}`);
+        assert.equal(bob.length, 1, `bob stayed on one worker: ${bob.join(', ')}`);
+        assert.notEqual(alice[0], bob[0], 'a new connection goes to the next worker');
+        ctx.visitor('alice').close();
+        const again = await workersOf('alice');
+        assert.notEqual(again[0], alice[0], 'after reconnecting, alice may land elsewhere');
+      },
+      { policy: 'per-connection', workers: 3 },
+    );
   });
 });

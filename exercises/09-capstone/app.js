@@ -97,7 +97,8 @@ app.get('/', (req, res) => {
     .join('');
   const who = currentCustomer
     ? `<p>Signed in as ${escape(currentCustomer.fullName)}.</p>`
-    : `<form method="post" action="/login"><input name="name" placeholder="alice, bob or carol"> <button>Sign in</button></form>`;
+    : `<form method="post" action="/login"><input name="name" placeholder="alice, bob or carol"> <button>Sign in</button></form>
+<p><small>A demo shortcut: signing in takes only a customer's name, no password.</small></p>`;
   res.send(`<!doctype html><title>The Corner Shop</title><h1>The Corner Shop</h1>${who}<ul>${rows}</ul>`);
 });
 

@@ -9,6 +9,7 @@ import type { AppProblem } from '../runtime/protocol.ts';
 import { jobsFileFor, type CheckContext, type Lesson } from './lesson.ts';
 import { CheckFailure } from './expect.ts';
 import { seedRun } from './scratch.ts';
+import { race } from './race.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
 import { drawAddress, drawApiClient, drawBrowser } from './people.ts';
 
@@ -172,7 +173,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       workers,
       random: runRandom,
       seed,
-      race: () => Promise.reject(new Error('Forced races are not available in this build of the course.')),
+      race: (first, second) => race(host, first, second),
       workerAt: (k) => ((k - 1) % workers) + 1,
       dataDir,
       env,

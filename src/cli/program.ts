@@ -14,7 +14,7 @@ import { runtimeFor } from '../runtime/worker-runtime.ts';
 import { attemptOf, passCounts } from '../progress/attempt.ts';
 import { lessonStates } from '../progress/states.ts';
 import { ProgressError, ProgressStore } from '../progress/store.ts';
-import { PortBusyError, type Policy, type WorkerMode } from '../runtime/dispatcher.ts';
+import { POLICIES, PortBusyError, type Policy, type WorkerMode } from '../runtime/dispatcher.ts';
 import { Host } from '../runtime/host.ts';
 import { AppStartError, packageRoot } from '../runtime/processes.ts';
 import { appFileFor, DEFAULT_WORKSPACE, initWorkspace, learnerFile, resetLesson, resolveWorkspace, WorkspaceError, type Workspace } from '../workspace.ts';
@@ -157,7 +157,7 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .option('--solution', 'check the reference fix instead of your file')
     .option('--workers <n>', 'number of worker processes (default: the lesson\'s)', positiveInt('--workers', 16))
     .option('--seed <seed>', 'route requests at random with this seed (printed with each run)', seedNumber)
-    .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices(['round-robin', 'random', 'least-busy']))
+    .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices([...POLICIES]))
     .addOption(workspaceOption())
     .action(act(async (key: string, options: { track?: string; json?: boolean; solution?: boolean; workers?: number; seed?: number; policy?: Policy; workspace?: string }) => {
       const workspace = resolveWorkspace(options.workspace);
@@ -224,7 +224,7 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .option('--workers <n>', "number of worker processes (default: the lesson's)", positiveInt('--workers', 16))
     .option('--port <port>', 'port on 127.0.0.1 (0 picks a free one)', portNumber, 8080)
     .option('--solution', 'serve the reference fix instead of your file')
-    .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices(['round-robin', 'random', 'least-busy']).default('round-robin'))
+    .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices([...POLICIES]).default('round-robin'))
     .addOption(new Option('--mode <mode>', 'one request at a time per worker, or many').choices(['sequential', 'concurrent']))
     .addOption(workspaceOption())
     .action(act(async (key: string, options: { track?: string; workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; workspace?: string }) => {

@@ -4,7 +4,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventStream, HostEvent } from './events.ts';
 
-export type Policy = 'round-robin' | 'random' | 'least-busy';
+/**
+ * How the balancer picks a worker. 'per-connection' is what node:cluster, PM2 and most proxies
+ * do: a connection is handed to a worker once, and every request on it (a browser keeps its
+ * connection open) goes to that worker.
+ */
+export const POLICIES = ['round-robin', 'random', 'least-busy', 'per-connection'] as const;
+export type Policy = (typeof POLICIES)[number];
 /** 'sequential': one request at a time per worker (uWSGI, gunicorn sync); 'concurrent': Node's own. */
 export type WorkerMode = 'sequential' | 'concurrent';
 
@@ -67,6 +73,8 @@ export class Dispatcher {
   readonly #random: () => number;
   #next = 0;
   #requestId = 0;
+  /** Under 'per-connection': the worker each open connection was handed to. */
+  readonly #byConnection = new WeakMap<object, Slot>();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -101,11 +109,18 @@ export class Dispatcher {
     });
   }
 
-  #choose(pin: number | undefined): Slot | undefined {
+  #choose(pin: number | undefined, connection?: object): Slot | undefined {
     const slots = this.#options.slots();
     if (slots.length === 0) return undefined;
     if (pin !== undefined) return slots[pin - 1];
     switch (this.#options.policy) {
+      case 'per-connection': {
+        const kept = connection && this.#byConnection.get(connection);
+        if (kept && !kept.retired && slots.includes(kept)) return kept;
+        const slot = slots[(this.#next++) % slots.length];
+        if (connection && slot) this.#byConnection.set(connection, slot);
+        return slot;
+      }
       case 'random':
         return slots[Math.floor(this.#random() * slots.length)];
       case 'least-busy': {
@@ -141,7 +156,7 @@ export class Dispatcher {
     const visitor = header(req, VISITOR_HEADER);
     const pinText = header(req, PIN_HEADER);
     const pin = pinText === undefined ? undefined : Number(pinText);
-    let slot = this.#choose(pin);
+    let slot = this.#choose(pin, req.socket);
     if (!slot) {
       const count = this.#options.slots().length;
       reply(res, 400, { error: `There is no worker ${pinText}: this host runs ${count} worker${count === 1 ? '' : 's'}.` });
@@ -152,7 +167,7 @@ export class Dispatcher {
       // The worker was replaced (a reload) while this request waited for it: go to its
       // successor. When there is none (the host is stopping), say so instead of waiting.
       slot.inFlight--;
-      const next = this.#choose(pin);
+      const next = this.#choose(pin, req.socket);
       if (!next || next.retired || moves >= 3) {
         reply(res, 503, { error: 'The host is stopping; no worker can take this request.' });
         return;

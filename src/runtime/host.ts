@@ -6,6 +6,8 @@ import { EventStream, type HostEvent, type WorkerState } from './events.ts';
 import { AppStartError, type WorkerProcess } from './processes.ts';
 import { runtimeFor, type WorkerGeneration, type WorkerRuntime } from './worker-runtime.ts';
 import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
+import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
+import type { WorkerGate } from './gate.ts';
 
 export interface HostOptions {
   /** Absolute path of the app module to serve. */
@@ -15,7 +17,11 @@ export interface HostOptions {
   readonly policy?: Policy;
   /** Seed of the random policy; printed by callers so a run can be replayed. */
   readonly seed?: number;
-  /** Environment handed to every worker (where the data lives, as a real host's settings). */
+  /**
+   * Environment handed to every worker (where the data lives, as a real host's settings). Keys
+   * starting with COURSE_ are the course's (COURSE_CLOCK_START: the manual clock's start) and
+   * never reach the app.
+   */
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly port?: number;
@@ -33,8 +39,9 @@ export interface HostOptions {
    */
   readonly jobsFile?: string;
   /**
-   * Machines the workers are spread over (default 1). COURSE_WORKER counts from 1 on each
-   * machine, as each machine's own process manager numbers its workers; COURSE_MACHINE names it.
+   * Machines the workers are spread over (default 1). As PM2 in cluster mode numbers its
+   * workers, NODE_APP_INSTANCE (and pm_id) counts from 0 on each machine; each machine has its
+   * own HOSTNAME, drawn from the seed.
    */
   readonly machines?: number;
   /** Python apps: load once and fork the workers (the default, as gunicorn --preload), or import in each. */
@@ -50,7 +57,7 @@ export interface ClockState {
 export interface WorkerInfo {
   readonly index: number;
   /**
-   * The machine this worker runs on, from 1; its COURSE_WORKER counts from 1 on each machine.
+   * The machine this worker runs on, from 1; its NODE_APP_INSTANCE counts from 0 on each machine.
    * Always set by the host (optional only so that views and tests written before it still type-check).
    */
   readonly machine?: number;
@@ -231,6 +238,11 @@ export class Host {
     );
   }
 
+  /** Worker k's gate (forced races: src/check/race.ts); undefined when it is not running. */
+  gate(worker: number): WorkerGate | undefined {
+    return this.#slots[worker - 1]?.process?.gate;
+  }
+
   /**
    * Worker k's time and how many timers wait on its manual clock: a check can tell that a
    * request is waiting on a timer (a simulated network call) before it sends the next one.
@@ -300,10 +312,9 @@ export class Host {
     return { machine: Math.floor((index - 1) / per) + 1, number: ((index - 1) % per) + 1 };
   }
 
-  /** Environment every process of this host gets: the options' env, and the clock's current time when it is manual. */
+  /** Settings every process of this host gets: the options' env without the course's own keys. */
   #processEnv(): Record<string, string> {
-    const env: Record<string, string> = { ...this.options.env };
-    if (this.options.clock === 'manual') env.COURSE_CLOCK_START = String(this.#clockNow());
+    const env: Record<string, string> = appSettings(this.options.env);
     return env;
   }
 
@@ -340,7 +351,7 @@ export class Host {
     this.#generation ??= this.#newGeneration('web');
     const proc = this.#generation.spawn({
       appFile: this.options.appFile,
-      env: { ...this.#processEnv(), COURSE_WORKER: String(number), COURSE_MACHINE: String(machine) },
+      env: { ...this.#processEnv(), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
       cwd: this.options.cwd,
       clock: this.options.clock,
       clockStart: this.#clockNow(),
@@ -403,7 +414,8 @@ export class Host {
     const proc = this.#newGeneration('jobs').spawn({
       appFile: this.options.jobsFile!,
       role: 'jobs',
-      env: this.#processEnv(),
+      // The deployment's one scheduled process, on the first machine, as an app of its own.
+      env: { ...this.#processEnv(), ...instanceVariables(0, machineHostname(this.seed, 1), this.#perMachine(this.#slots.length)) },
       cwd: this.options.cwd,
       clock: this.options.clock,
       clockStart: this.#clockNow(),

@@ -2,13 +2,21 @@
 // rules live in one place: an IPC channel the worker watches (it exits when the course goes,
 // however it goes, even on SIGKILL), its own process group (a terminal's Ctrl-C reaches the
 // course, which then stops its workers in order), output read line by line into a bounded buffer, and a stop that
-// asks first and kills after a delay.
+// asks first and kills after a delay. Each worker also gets a control channel (its fd 3) that
+// its gate thread owns: the gate (gate.ts) and the watchdog that ends a worker whose course is
+// gone even when the app's code never yields.
+//
+// A worker's environment is what a real host gives (host-env.ts): none of the course's own
+// variables; the worker finds its configuration without them.
 import type { ChildProcess } from 'node:child_process';
 import { execa, execaNode, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { packageRoot } from './package-root.ts';
-import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
+import { COURSE_MESSAGE, type AppProblem, type CourseEnvelope, type HostToWorker, type WorkerToHost } from './protocol.ts';
+import { baseEnvironment } from './host-env.ts';
+import { WorkerGate } from './gate.ts';
+import type { Duplex } from 'node:stream';
 
 /** The course package's root folder (from src/, dist/ or any build). */
 export { packageRoot };
@@ -21,7 +29,7 @@ const OUTPUT_LINE_CHARS = 2000;
 export interface SpawnWorkerOptions {
   /** Absolute path of the learner's app module. */
   readonly appFile: string;
-  /** Environment for the app, on top of the course's own. */
+  /** Environment for the app (its settings, its instance variables), on top of the host's base environment. */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly clock?: 'real' | 'manual';
@@ -55,6 +63,8 @@ export interface WorkerProcess {
   output(): string[];
   send(message: HostToWorker): void;
   onMessage(listener: (message: WorkerToHost) => void): () => void;
+  /** The worker's gate: watch its data operations, hold it after one (forced races). */
+  readonly gate: WorkerGate;
   /** Ask the worker to stop, kill it if it does not; resolves once it is gone. */
   stop(): Promise<ExitInfo>;
 }
@@ -68,9 +78,6 @@ export class AppStartError extends Error {
   }
 }
 
-/** Libraries most exercises import: a waiting worker loads them before it has an app. */
-const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
-
 /** A started worker process, before or after it is given an app. */
 interface Launched {
   readonly child: ResultPromise;
@@ -81,6 +88,7 @@ interface Launched {
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   /** Resolves once the process has booted and preloaded, ready for an app. */
   readonly waiting: Promise<void>;
+  readonly gate: WorkerGate;
   reported?: AppProblem;
   stopping: boolean;
   onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
@@ -92,12 +100,12 @@ function launch(): Launched {
   if (ownExtension === '.ts') nodeOptions.push('--disable-warning=ExperimentalWarning');
   const child: ResultPromise = execaNode(workerMainFile, [], {
     nodeOptions,
-    env: { COURSE_PACKAGE_ROOT: packageRoot, COURSE_PRELOAD: PRELOAD.join(','), FORCE_COLOR: '0' },
+    env: baseEnvironment(),
+    extendEnv: false,
     serialization: 'json',
     buffer: false,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
+    // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     reject: false,
     // No execa `cleanup`: its signal-exit hook re-raises SIGINT and SIGTERM when it counts as
     // many listeners as children, killing the course before it can stop its workers. Workers
@@ -107,6 +115,7 @@ function launch(): Launched {
     cancelSignal: abort.signal,
     forceKillAfterDelay: 1500,
   });
+  const exited = child.then((result) => ({ code: result.exitCode ?? null, signal: result.signal ?? null }));
   const launched: Launched = {
     child,
     node: child.nodeChildProcess,
@@ -114,7 +123,8 @@ function launch(): Launched {
     lines: [],
     listeners: new Set(),
     stopping: false,
-    exited: child.then((result) => ({ code: result.exitCode ?? null, signal: result.signal ?? null })),
+    exited,
+    gate: new WorkerGate(child.nodeChildProcess.stdio[3] as Duplex, exited),
     waiting: new Promise<void>((resolve) => {
       const onWaiting = (message: WorkerToHost) => {
         if (message.type !== 'waiting') return;
@@ -174,7 +184,7 @@ export function splitLines(source: NodeJS.ReadableStream, onLine: (line: string)
 
 /** Whether a process keeps the course alive: spares do not, workers do. */
 function holdOpen(launched: Launched, hold: boolean): void {
-  const handles = [launched.node, launched.node.channel, launched.child.stdout, launched.child.stderr] as ({ ref?(): void; unref?(): void } | null | undefined)[];
+  const handles = [launched.node, launched.node.channel, launched.child.stdout, launched.child.stderr, launched.node.stdio[3]] as ({ ref?(): void; unref?(): void } | null | undefined)[];
   for (const handle of handles) {
     if (hold) handle?.ref?.();
     else handle?.unref?.();
@@ -241,15 +251,18 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   if (spare) holdOpen(spare, true);
   launched.onOutput = options.onOutput;
   const { child, node, abort, lines, listeners } = launched;
-  node.send({
+  const post = (message: HostToWorker) => {
+    if (node.connected) node.send({ cmd: COURSE_MESSAGE, message } satisfies CourseEnvelope);
+  };
+  post({
     type: 'assign',
     appFile: options.appFile,
     role: options.role ?? 'web',
-    env: { ...options.env, NODE_ENV: options.env.NODE_ENV ?? 'development' },
+    env: { ...options.env, NODE_ENV: options.env.NODE_ENV ?? baseEnvironment().NODE_ENV ?? 'development' },
     cwd: options.cwd,
     clock: options.clock ?? 'real',
     clockStart: options.clockStart,
-  } satisfies HostToWorker);
+  });
 
   const exited: Promise<ExitInfo> = launched.exited.then(({ code, signal }) => {
     const expected = launched.stopping;
@@ -308,10 +321,9 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     ready,
     exited,
     output: () => lines.slice(),
-    send(message) {
-      if (node.connected) node.send(message);
-    },
+    send: post,
     onMessage,
+    gate: launched.gate,
     async stop() {
       launched.stopping = true;
       if (node.exitCode === null && node.signalCode === null) {

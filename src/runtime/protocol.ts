@@ -47,3 +47,14 @@ export type HostToWorker =
   | { readonly type: 'ping'; readonly id: number }
   | { readonly type: 'clock-query'; readonly id: number }
   | { readonly type: 'stop' };
+
+/**
+ * How the course sends a HostToWorker message: as a Node internal IPC message (its `cmd` starts
+ * with NODE_), which Node emits as 'internalMessage', so the app's process.on('message') never
+ * hears the course.
+ */
+export const COURSE_MESSAGE = 'NODE_COURSE';
+export interface CourseEnvelope {
+  readonly cmd: typeof COURSE_MESSAGE;
+  readonly message: HostToWorker;
+}

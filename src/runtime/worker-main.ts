@@ -5,7 +5,12 @@
 // import the app module, so module-level code runs once per worker start, exactly as on a
 // host; a process can wait as a warm spare so that a reload does not pay Node's boot again.
 // It serves the app on an ephemeral loopback port and reports over IPC. It exits when the IPC
-// channel closes, so a worker never outlives the course, even when the course is SIGKILLed.
+// channel closes; its gate thread (gate-thread.ts) also ends it when the course is gone, even
+// when the course was SIGKILLed and the app's code never yields.
+//
+// The app sees what a real host gives it: the course's messages arrive as Node's internal IPC
+// messages (never on process.on('message')), the environment holds no course variable (this
+// file finds its own configuration without one), and argv[1] is the app file.
 //
 // Assigned the 'jobs' role it is instead the host's one scheduled-task process: it imports the
 // jobs module, calls its default export when that is a function, and serves nothing.
@@ -21,9 +26,15 @@ import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import type { WorkerToHost, HostToWorker, AppProblem, Assignment } from './protocol.ts';
+import { Worker } from 'node:worker_threads';
+import { COURSE_MESSAGE, type WorkerToHost, type HostToWorker, type AppProblem, type Assignment, type CourseEnvelope } from './protocol.ts';
+import { packageRoot as courseRoot } from './package-root.ts';
+import { CONTROL_FD, SLOTS } from './gate-protocol.ts';
+import { installDataOperations } from './data-ops.ts';
 
-const courseRoot = process.env.COURSE_PACKAGE_ROOT ?? '';
+/** Libraries most exercises import: a waiting worker loads them before it has an app. */
+const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
+const ownExtension = path.extname(fileURLToPath(import.meta.url));
 let appFile = '';
 let role: 'web' | 'jobs' = 'web';
 
@@ -32,6 +43,27 @@ function send(message: WorkerToHost): void {
 }
 
 process.on('disconnect', () => process.exit(0));
+
+/** Listen to the course's messages: internal IPC messages, which the app's process.on('message') never hears. */
+function onCourse(listener: (message: HostToWorker) => void): () => void {
+  const onInternal = (envelope: CourseEnvelope) => {
+    if (envelope?.cmd === COURSE_MESSAGE) listener(envelope.message);
+  };
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  emitter.on('internalMessage', onInternal);
+  return () => emitter.off('internalMessage', onInternal);
+}
+
+// The gate thread: the control channel to the course and the watchdog, in an event loop of its own.
+const gateFlags = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
+const gateThread = new Worker(new URL(`./gate-thread${ownExtension}`, import.meta.url), {
+  workerData: { shared: gateFlags.buffer, fd: CONTROL_FD },
+  env: {},
+  stdout: false,
+  stderr: false,
+});
+gateThread.on('error', () => {});
+gateThread.unref();
 
 // Let the learner's files import express, better-sqlite3 and friends from the course package,
 // so a workspace needs no install of its own. A learner's own node_modules still wins: the
@@ -63,27 +95,44 @@ module.registerHooks({
 });
 
 // Warm the cache with what most exercises import, while the worker has nothing else to do.
-for (const name of (process.env.COURSE_PRELOAD ?? '').split(',').filter(Boolean)) {
+const preloaded = new Map<string, unknown>();
+for (const name of PRELOAD) {
   try {
-    courseRequire(name);
+    preloaded.set(name, courseRequire(name));
   } catch {
     /* the app will say so if it needs it */
   }
 }
 
+// Watch the app's data operations (the gate holds the worker after one when a check forces a race).
+installDataOperations({
+  flags: gateFlags,
+  thread: gateThread,
+  Database: preloaded.get('better-sqlite3'),
+  codeRoots: [courseRoot],
+});
+module.syncBuiltinESMExports();
+// The watchdog must run before the app's code can take the main thread (an app may spin at import).
+await new Promise<void>((resolve) => {
+  gateThread.once('online', resolve);
+  gateThread.once('error', () => resolve());
+});
+
 send({ type: 'waiting' });
 const assignment = await new Promise<Assignment>((resolve) => {
-  const onMessage = (message: HostToWorker) => {
+  const off = onCourse((message) => {
     if (message.type !== 'assign') return;
-    process.off('message', onMessage);
+    off();
     resolve(message);
-  };
-  process.on('message', onMessage);
+  });
 });
 appFile = assignment.appFile;
 role = assignment.role ?? 'web';
 Object.assign(process.env, assignment.env);
 process.chdir(assignment.cwd);
+// As `node app.js` (or a cluster worker of it) shows.
+process.argv[1] = appFile;
+process.title = `node ${appFile}`;
 
 // A clock the course drives: timers started by the app fire only when the check advances
 // time, so a check about timers takes milliseconds and gives the same verdict every run.
@@ -271,7 +320,7 @@ if (!app) {
 } else if (role === 'jobs') {
   phase = 'serve';
   send({ type: 'ready', port: 0, pid: process.pid });
-  process.on('message', (message: HostToWorker) => {
+  onCourse((message) => {
     if (answerClock(message)) return;
     if (message.type === 'stop') {
       process.disconnect();
@@ -288,7 +337,7 @@ if (!app) {
     const port = typeof address === 'object' && address ? address.port : 0;
     send({ type: 'ready', port, pid: process.pid });
   });
-  process.on('message', (message: HostToWorker) => {
+  onCourse((message) => {
     if (answerClock(message)) return;
     if (message.type === 'stop') {
       server.close();

@@ -96,7 +96,7 @@ const lesson: Lesson = {
   hints: [
     'Count the processes that run `everyDayAt(3, sendDailyDeals)`. It sits at module level, so it runs wherever app.js is imported: on every worker, three times.',
     'Two ways out. Run the schedule in exactly one process: the host runs jobs.js, beside app.js, once (move the job there and take it out of app.js). Or keep it on every worker and let the database pick one per night: a claim row whose key, (job, night), can exist only once.',
-    'For the claim: `CREATE TABLE IF NOT EXISTS job_runs (job TEXT, period TEXT, PRIMARY KEY (job, period))`, then at the start of the job `INSERT ... ON CONFLICT DO NOTHING` and go on only when `.changes === 1`. Checking jobs_log first and writing it after sending is not enough: all three check before any of them writes. And "only worker 1" breaks as soon as there is a second machine, with its own worker 1.',
+    'For the claim: `CREATE TABLE IF NOT EXISTS job_runs (job TEXT, period TEXT, PRIMARY KEY (job, period))`, then at the start of the job `INSERT ... ON CONFLICT DO NOTHING` and go on only when `.changes === 1`. Checking jobs_log first and writing it after sending is not enough: all three check before any of them writes. And "only the worker whose NODE_APP_INSTANCE is 0" breaks as soon as there is a second machine, with its own worker 0.',
   ],
   workers: 3,
   mode: 'sequential',
@@ -154,7 +154,7 @@ const lesson: Lesson = {
         await showSent(ctx);
         expectOncePerSubscriber(date, sent, (copies) =>
           copies === 2
-            ? "One copy per machine. Is the job limited to one worker by its number (COURSE_WORKER, NODE_APP_INSTANCE...)? Each machine's process manager numbers its own workers, so there are now two workers 1. A number says where a process sits, not that it is the only one: claim the run in the database the machines share, or run the job in the deployment's one scheduled process (jobs.js)."
+            ? "One copy per machine. Is the job limited to one worker by its number (NODE_APP_INSTANCE, pm_id...)? Each machine's process manager numbers its own workers, so there are now two workers 0. A number says where a process sits, not that it is the only one: claim the run in the database the machines share, or run the job in the deployment's one scheduled process (jobs.js)."
             : `${PER_WORKER} (${copies} copies.)`,
         );
       },

@@ -1,0 +1,114 @@
+// A forced race between two requests on two workers, the same interleaving every run:
+//
+//   1. hold `first.worker` (its gate in hold mode) and send `first`;
+//   2. wait until it has done the data operation `first.holdAfter` picks (by default its first
+//      read of shared data) and is held there; if its request ends without one, there is no
+//      race to force: send `second` and return;
+//   3. send `second`, and wait until it has answered, or is blocked inside a data operation
+//      (entered and not finished for BLOCKED_MS while `first` holds a transaction: waiting for
+//      a lock `first` holds);
+//   4. let `first` go on, and wait for both answers.
+//
+// The gate (src/runtime/gate.ts) is always there in every worker, checks and `serve` alike, so an
+// app cannot tell a forced race from traffic.
+import type { WorkerGate } from '../runtime/gate.ts';
+import type { DataOperation } from './lesson.ts';
+
+/** How long an operation of `second` must stay unfinished, while `first` holds a transaction, to count as waiting for its lock. */
+export const BLOCKED_MS = 100;
+
+/** What race() needs of a host: each worker's gate. */
+export interface GateSource {
+  gate(worker: number): WorkerGate | undefined;
+}
+
+/** One side of a race: a RaceRunner (lesson.ts), whatever its answer's type. */
+export interface RaceSide<R> {
+  readonly worker: number;
+  send(): Promise<R>;
+  readonly holdAfter?: (operation: DataOperation) => boolean;
+}
+
+const TRANSACTION_CONTROL = /^\s*(?:begin|commit|end|rollback|savepoint|release)\b/i;
+
+/** The default hold point: the first read of shared data (a query or a file read, not BEGIN or COMMIT). */
+export function firstRead(operation: DataOperation): boolean {
+  if (operation.write) return false;
+  return operation.kind === 'file' || !TRANSACTION_CONTROL.test(operation.sql);
+}
+
+export class RaceError extends Error {}
+
+/** Force the race; resolves with both answers, `first`'s first. */
+export async function race<R>(host: GateSource, first: RaceSide<R>, second: RaceSide<R>): Promise<readonly [R, R]> {
+  if (first.worker === second.worker) throw new RaceError(`A race needs two different workers; both sides asked for worker ${first.worker}.`);
+  const held = host.gate(first.worker);
+  const watched = host.gate(second.worker);
+  if (!held || !watched) throw new RaceError(`Worker ${held ? second.worker : first.worker} is not running.`);
+  const pick = first.holdAfter ?? firstRead;
+
+  // Step 1: hold first, and answer each of its operations: go on, or stay (the picked one).
+  let pausedAt: { seq: number; inTransaction: boolean } | undefined;
+  let onPaused: () => void = () => {};
+  const paused = new Promise<void>((resolve) => (onPaused = resolve));
+  const offHeld = held.on((report) => {
+    if (report.t !== 'finished' || !report.ask) return;
+    if (!pausedAt && pick(report.op as DataOperation)) {
+      pausedAt = { seq: report.seq, inTransaction: report.inTransaction };
+      onPaused();
+    } else held.go(report.seq);
+  });
+  let offWatched = () => {};
+  try {
+    await Promise.all([held.setMode('hold'), watched.setMode('off')]);
+    const firstReply = settle(first.send());
+
+    // Step 2: first is held after its picked operation, or its request ended without one.
+    const firstOutcome = await Promise.race([paused.then(() => 'paused' as const), firstReply.then(() => 'ended' as const), held.closed.then(() => 'ended' as const)]);
+    if (firstOutcome === 'ended') {
+      await held.setMode('off');
+      const answers = [await firstReply, await settle(second.send())] as const;
+      return [unwrap(answers[0]), unwrap(answers[1])];
+    }
+
+    // Step 3: second runs to its end, or until it waits for a lock first holds.
+    let blocked: () => void = () => {};
+    const isBlocked = new Promise<void>((resolve) => (blocked = resolve));
+    const open = new Map<number, NodeJS.Timeout>();
+    offWatched = watched.on((report) => {
+      if (report.t === 'entered') {
+        if (pausedAt?.inTransaction) open.set(report.seq, setTimeout(blocked, BLOCKED_MS));
+      } else {
+        clearTimeout(open.get(report.seq));
+        open.delete(report.seq);
+      }
+    });
+    await watched.setMode('watch');
+    const secondReply = settle(second.send());
+    await Promise.race([secondReply, isBlocked, watched.closed]);
+    for (const timer of open.values()) clearTimeout(timer);
+
+    // Step 4: first goes on.
+    await held.setMode('off');
+    const answers = [await firstReply, await secondReply] as const;
+    return [unwrap(answers[0]), unwrap(answers[1])];
+  } finally {
+    offHeld();
+    offWatched();
+    await Promise.all([held.setMode('off'), watched.setMode('off')]);
+  }
+}
+
+type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+function settle<R>(promise: Promise<R>): Promise<Settled<R>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+function unwrap<R>(settled: Settled<R>): R {
+  if (settled.ok) return settled.value;
+  throw settled.error;
+}

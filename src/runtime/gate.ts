@@ -1,0 +1,85 @@
+// The course's end of a worker's gate (see gate-protocol.ts): switch the worker between off,
+// watching its data operations and holding it after each, hear what it does, and let it go on.
+import type { Duplex } from 'node:stream';
+import type { GateCommand, GateMode, GateOperation, GateReport } from './gate-protocol.ts';
+
+export type { GateOperation, GateReport };
+
+export type GateListener = (report: Exclude<GateReport, { t: 'mode-set' }>) => void;
+
+export class WorkerGate {
+  readonly #channel: Duplex;
+  readonly #listeners = new Set<GateListener>();
+  readonly #pending = new Map<number, () => void>();
+  readonly #closed: Promise<void>;
+  #id = 0;
+  #open = true;
+
+  constructor(channel: Duplex, exited: Promise<unknown>) {
+    this.#channel = channel;
+    channel.on('error', () => {});
+    let partial = '';
+    channel.setEncoding('utf8');
+    channel.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line) this.#receive(line);
+    });
+    this.#closed = exited.then(() => {
+      this.#open = false;
+      for (const done of this.#pending.values()) done();
+      this.#pending.clear();
+    });
+  }
+
+  /**
+   * Set the gate's mode: 'off', 'watch' (report operations) or 'hold' (report, and wait after
+   * each for `go`). Resolves once the worker applies it, so a request sent afterwards sees it
+   * (or once the worker is gone).
+   */
+  setMode(mode: 'off' | 'watch' | 'hold'): Promise<void> {
+    if (!this.#open) return Promise.resolve();
+    const id = ++this.#id;
+    const code: GateMode = mode === 'off' ? 0 : mode === 'watch' ? 1 : 2;
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve);
+      this.#send({ t: 'mode', id, mode: code });
+    });
+  }
+
+  /** Let a held worker go on after operation `seq`. */
+  go(seq: number): void {
+    this.#send({ t: 'go', seq });
+  }
+
+  /** Hear the worker's operations (in watch and hold modes). */
+  on(listener: GateListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves when the worker has exited. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  #send(command: GateCommand): void {
+    if (!this.#open || this.#channel.destroyed) return;
+    this.#channel.write(`${JSON.stringify(command)}\n`);
+  }
+
+  #receive(line: string): void {
+    let report: GateReport;
+    try {
+      report = JSON.parse(line) as GateReport;
+    } catch {
+      return;
+    }
+    if (report.t === 'mode-set') {
+      this.#pending.get(report.id)?.();
+      this.#pending.delete(report.id);
+      return;
+    }
+    for (const listener of this.#listeners) listener(report);
+  }
+}

@@ -1,0 +1,139 @@
+// Forced races: race() holds one worker after its first read of shared data while another
+// worker's request runs, so a read-then-write that can lose an update loses it every run, and
+// one that cannot (a transaction that takes the lock first, a single UPDATE) never does.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { Host } from '../src/runtime/host.ts';
+import { PIN_HEADER } from '../src/runtime/dispatcher.ts';
+import { race, RaceError, type RaceSide } from '../src/check/race.ts';
+import type { GateListener } from '../src/runtime/gate.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const appFile = path.join(here, 'fixtures', 'runtime', 'race-counter.js');
+const RUNS = 30;
+
+interface Answer {
+  status: number;
+  value: number;
+  pid: number;
+}
+
+let dir: string;
+let host: Host;
+let db: Database.Database;
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'race-'));
+  const dbFile = path.join(dir, 'race.db');
+  db = new Database(dbFile);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counter VALUES (1, 0);');
+  writeFileSync(path.join(dir, 'race.json'), JSON.stringify({ n: 0 }));
+  host = new Host({ appFile, workers: 2, cwd: dir, env: { RACE_DB: dbFile, RACE_JSON: path.join(dir, 'race.json') } });
+  await host.start();
+});
+
+after(async () => {
+  await host?.stop();
+  db?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function reset(): void {
+  db.prepare('UPDATE counter SET n = 0 WHERE id = 1').run();
+  writeFileSync(path.join(dir, 'race.json'), JSON.stringify({ n: 0 }));
+}
+
+function side(worker: number, route: string): RaceSide<Answer> {
+  return {
+    worker,
+    async send() {
+      const response = await fetch(host.url + route, { headers: { [PIN_HEADER]: String(worker) } });
+      const body = (await response.json()) as { value: number; pid: number };
+      return { status: response.status, value: body.value, pid: body.pid };
+    },
+  };
+}
+
+async function value(): Promise<{ db: number; json: number }> {
+  const response = await fetch(`${host.url}/value`);
+  return ((await response.json()) as { value: { db: number; json: number } }).value;
+}
+
+/** Race `route` on workers 1 and 2, RUNS times; the final values and both answers of each run. */
+async function raceMany(route: string, runs = RUNS) {
+  const outcomes = [];
+  for (let i = 0; i < runs; i++) {
+    reset();
+    const [first, second] = await race(host, side(1, route), side(2, route));
+    outcomes.push({ first, second, final: await value() });
+  }
+  return outcomes;
+}
+
+describe('race(): one interleaving, every run', () => {
+  test(`a read-then-write without a transaction loses an update, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/read-then-write');
+    // Both answer 1 (second finished while first held its read; first wrote its stale 0 + 1)
+    assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.db]), Array(RUNS).fill([1, 1, 1]));
+  });
+
+  test(`the same in an immediate transaction never loses one and does not deadlock, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/immediate');
+    // first holds the write lock; second waits for it, then reads first's write
+    assert.deepEqual(outcomes.map((o) => [o.first.status, o.second.status, o.first.value, o.second.value, o.final.db]), Array(RUNS).fill([200, 200, 1, 2, 2]));
+  });
+
+  test(`a JSON file read-modify-write loses an update, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/json');
+    assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.json]), Array(RUNS).fill([1, 1, 1]));
+  });
+
+  test(`UPDATE ... SET n = n + 1 never loses one, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/increment');
+    // first is held after reading back its own increment; second adds on top
+    assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.db]), Array(RUNS).fill([1, 2, 2]));
+  });
+
+  test('a request with no data operation to hold at: second just runs after it', async () => {
+    reset();
+    const [first, second] = await race(host, side(1, '/nothing'), side(2, '/read-then-write'));
+    assert.equal(first.status, 404);
+    assert.equal(second.value, 1);
+  });
+
+  test('both sides on one worker is a mistake in the check, said plainly', async () => {
+    await assert.rejects(race(host, side(1, '/json'), side(1, '/json')), (error: unknown) => error instanceof RaceError && /two different workers/.test(error.message));
+  });
+
+  test('the gate reports operations only while it is on, and the app answers the same either way', async () => {
+    const gate = host.gate(1)!;
+    const seen: Parameters<GateListener>[0][] = [];
+    const off = gate.on((report) => seen.push(report));
+    try {
+      reset();
+      await side(1, '/read-then-write').send();
+      assert.equal(seen.length, 0, 'nothing reported with the gate off');
+      await gate.setMode('watch');
+      await side(1, '/read-then-write').send();
+      await gate.setMode('off');
+      assert.deepEqual(
+        seen.map((r) => `${r.t} ${r.op.kind === 'sql' ? r.op.sql : r.op.file} ${r.op.write}`),
+        [
+          'entered SELECT n FROM counter WHERE id = 1 false',
+          'finished SELECT n FROM counter WHERE id = 1 false',
+          'entered UPDATE counter SET n = ? WHERE id = 1 true',
+          'finished UPDATE counter SET n = ? WHERE id = 1 true',
+        ],
+      );
+      assert.equal((await value()).db, 2);
+    } finally {
+      off();
+    }
+  });
+});
