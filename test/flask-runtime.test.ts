@@ -84,7 +84,7 @@ describe('the Python host', { skip }, () => {
       assert.equal(new Set(answers.map((a) => a.secret)).size, 1, JSON.stringify(answers));
       assert.equal(new Set(answers.map((a) => a.pid)).size, 3, 'three processes');
       assert.ok(answers.every((a) => a.loadedIn !== a.pid), 'loaded in the master, not in a worker');
-      assert.deepEqual(answers.map((a) => a.worker), ['1', '2', '3']);
+      assert.deepEqual(answers.map((a) => a.instance), ['0', '1', '2'], "each worker's own variables, set after the fork");
       assert.deepEqual(host.workers().map((w) => w.pid), answers.map((a) => a.pid));
     });
   });

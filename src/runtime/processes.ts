@@ -63,8 +63,11 @@ export interface WorkerProcess {
   output(): string[];
   send(message: HostToWorker): void;
   onMessage(listener: (message: WorkerToHost) => void): () => void;
-  /** The worker's gate: watch its data operations, hold it after one (forced races). */
-  readonly gate: WorkerGate;
+  /**
+   * The worker's gate: watch its data operations, hold it after one (forced races). Absent on
+   * Python workers (src/runtime/python/), which have no gate yet.
+   */
+  readonly gate?: WorkerGate;
   /** Ask the worker to stop, kill it if it does not; resolves once it is gone. */
   stop(): Promise<ExitInfo>;
 }
@@ -366,8 +369,10 @@ export interface PythonHostProcess {
 export function spawnPythonHost(options: PythonHostOptions): PythonHostProcess {
   const abort = new AbortController();
   const child = execa(options.python, [...options.args], {
-    env: { ...options.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
-    extendEnv: true,
+    // What a host gives its app (the course's start environment, cleaned, and the lesson's
+    // settings), as for Node workers; the forked workers add their own variables.
+    env: { ...baseEnvironment(), ...options.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
+    extendEnv: false,
     cwd: options.cwd,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     buffer: false,

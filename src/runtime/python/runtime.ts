@@ -15,8 +15,8 @@ import { findPython } from './find.ts';
 const besideThis = fileURLToPath(new URL('./host.py', import.meta.url));
 export const pythonHostFile = existsSync(besideThis) ? besideThis : path.join(packageRoot, 'src', 'runtime', 'python', 'host.py');
 const OUTPUT_LINES = 200;
-/** Variables that belong to one worker, not to the generation's load. */
-const PER_WORKER = ['COURSE_WORKER', 'COURSE_MACHINE'];
+/** Variables that belong to one worker (host-env.ts), not to the load every worker shares. */
+const PER_WORKER = ['NODE_APP_INSTANCE', 'pm_id'];
 
 export const pythonRuntime: WorkerRuntime = {
   language: 'python',
