@@ -430,10 +430,14 @@ export function spawnPythonHost(options: PythonHostOptions): PythonHostProcess {
   };
 }
 
-/** Run a short Python command (an interpreter probe); its output, or undefined when it cannot run. */
-export async function probePython(python: string, args: readonly string[], timeoutMs = 10_000): Promise<{ code: number; stdout: string; stderr: string } | undefined> {
+/**
+ * Run a short Python command (an interpreter probe); its output, `timedOut` when it did not end
+ * in time (importing Flask on a busy machine can take seconds), or undefined when it cannot run.
+ */
+export async function probePython(python: string, args: readonly string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string; timedOut?: boolean } | undefined> {
   try {
     const result = await execa(python, [...args], { reject: false, timeout: timeoutMs, stdin: 'ignore', encoding: 'utf8' });
+    if (result.timedOut) return { code: 1, stdout: '', stderr: '', timedOut: true };
     if (result.failed && result.exitCode === undefined) return undefined;
     return { code: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
   } catch {

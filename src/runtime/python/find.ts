@@ -71,6 +71,10 @@ async function search(candidates: readonly string[]): Promise<PythonInfo> {
   const seen: string[] = [];
   for (const command of candidates) {
     const result = await probePython(command, ['-c', PROBE]);
+    if (result?.timedOut) {
+      seen.push(`${command} did not answer within a minute`);
+      continue;
+    }
     if (!result || result.code !== 0) {
       seen.push(`${command}: not found or does not run`);
       continue;
