@@ -26,15 +26,14 @@ import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { COURSE_MESSAGE, type WorkerToHost, type HostToWorker, type AppProblem, type Assignment, type CourseEnvelope } from './protocol.ts';
 import { packageRoot as courseRoot } from './package-root.ts';
-import { CONTROL_FD, SLOTS } from './gate-protocol.ts';
+import { SLOTS } from './gate-protocol.ts';
+import { startGateThread } from './gate-thread.ts';
 import { installDataOperations } from './data-ops.ts';
 
 /** Libraries most exercises import: a waiting worker loads them before it has an app. */
 const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
-const ownExtension = path.extname(fileURLToPath(import.meta.url));
 let appFile = '';
 let role: 'web' | 'jobs' = 'web';
 
@@ -56,14 +55,7 @@ function onCourse(listener: (message: HostToWorker) => void): () => void {
 
 // The gate thread: the control channel to the course and the watchdog, in an event loop of its own.
 const gateFlags = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
-const gateThread = new Worker(new URL(`./gate-thread${ownExtension}`, import.meta.url), {
-  workerData: { shared: gateFlags.buffer, fd: CONTROL_FD },
-  env: {},
-  stdout: false,
-  stderr: false,
-});
-gateThread.on('error', () => {});
-gateThread.unref();
+const gateThread = startGateThread(gateFlags);
 
 // Let the learner's files import express, better-sqlite3 and friends from the course package,
 // so a workspace needs no install of its own. A learner's own node_modules still wins: the
