@@ -1,6 +1,6 @@
 // `doctor`: what the course needs from this machine, checked one item at a time, each with
 // what it means and what to do.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { findPython, INSTALL_HINT, type PythonInfo } from './runtime/python/find
 import { pythonHostFile } from './runtime/python/runtime.ts';
 import { ProgressStore } from './progress/store.ts';
 import { packageRoot, workerMainFile } from './runtime/processes.ts';
+import { command } from './invocation.ts';
 import { learnerFile, resolveWorkspace } from './workspace.ts';
 
 export type Verdict = 'ok' | 'warn' | 'problem';
@@ -48,10 +49,10 @@ function checkWorkspace(explicit?: string): Finding[] {
   try {
     workspace = resolveWorkspace(explicit);
   } catch (error) {
-    return [{ item: 'Workspace', verdict: 'problem', detail: (error as Error).message, fix: 'Run `global-state-course init` or pass --workspace DIR.' }];
+    return [{ item: 'Workspace', verdict: 'problem', detail: (error as Error).message, fix: `Run \`${command('init')}\` or pass --workspace DIR.` }];
   }
   if (!workspace) {
-    return [{ item: 'Workspace', verdict: 'warn', detail: 'No workspace in or above this folder.', fix: 'Create one with `global-state-course init` (or just run `npx global-state-course`).' }];
+    return [{ item: 'Workspace', verdict: 'warn', detail: 'No workspace in or above this folder.', fix: `Create one with \`${command('init')}\` (or just run \`${command()}\`).` }];
   }
   const missing = lessonsFor(workspace.track).filter((lesson) => !existsSync(learnerFile(workspace, lesson)));
   const findings: Finding[] = [
@@ -61,7 +62,7 @@ function checkWorkspace(explicit?: string): Finding[] {
           item: 'Workspace',
           verdict: 'problem',
           detail: `${workspace.dir}: missing ${missing.map((l) => path.join(l.slug, l.file)).join(', ')}`,
-          fix: missing.map((l) => `global-state-course reset ${l.number}`).join('; ') + ' (or `global-state-course init` to add lesson folders that are missing altogether)',
+          fix: missing.map((l) => command('reset', l.number)).join('; ') + ` (or \`${command('init')}\` to add lesson folders that are missing altogether)`,
         },
   ];
   try {
@@ -148,21 +149,74 @@ async function checkPython(explicit?: string): Promise<{ finding: Finding; pytho
   }
 }
 
-/** Worker processes of any course that are not children of this one: leftovers of a crash. */
-export function leftoverWorkers(): number[] {
+export interface CourseWorker {
+  readonly pid: number;
+  /** The process that started it. */
+  readonly parent: number;
+  /**
+   * True while the course that started it runs (another window, a check in progress): its
+   * workers stop with it. False for an orphan, whose course is gone (it was re-parented).
+   */
+  readonly live: boolean;
+  /** The live course's command line, to say which run it is. */
+  readonly course?: string;
+}
+
+function cmdlineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+}
+
+function parentOf(pid: number): number {
+  return Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
+/**
+ * A worker names itself after the learner's app (`node app.js`, as on a real host), so its command
+ * line no longer says it is the course's. What still does is how the course launched it
+ * (runtime/processes.ts): Node, stdin from /dev/null, a control channel on fd 3 and the IPC channel
+ * on fd 4 (NODE_CHANNEL_FD=4 in the environment it started with).
+ */
+function launchedAsWorker(pid: number): boolean {
+  try {
+    if (!/^node/.test(path.basename(readlinkSync(`/proc/${pid}/exe`)))) return false;
+    if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes('NODE_CHANNEL_FD=4')) return false;
+    return readlinkSync(`/proc/${pid}/fd/0`) === '/dev/null' && /^(pipe|socket):/.test(readlinkSync(`/proc/${pid}/fd/3`));
+  } catch {
+    return false;
+  }
+}
+
+/** A course process is a Node process (the course, or a test running one). */
+function isCourseProcess(pid: number): { live: boolean; course?: string } {
+  if (pid <= 1) return { live: false };
+  try {
+    const cmdline = cmdlineOf(pid);
+    const program = path.basename(cmdline[0] ?? '');
+    if (!/^node(\d+|js)?(\.exe)?$/.test(program)) return { live: false };
+    const shown = cmdline.map((a) => (a.includes(path.sep) && !a.startsWith('-') ? path.basename(a) : a)).join(' ').replace(/\s+/g, ' ');
+    return { live: true, course: shown.length > 60 ? `${shown.slice(0, 59)}…` : shown };
+  } catch {
+    return { live: false };
+  }
+}
+
+/** Worker processes of any course other than this one, each told apart: a live course's, or an orphan. */
+export function courseWorkers(): CourseWorker[] {
   if (!existsSync('/proc')) return [];
   const marker = path.basename(workerMainFile, path.extname(workerMainFile));
   const pythonHost = `${path.sep}runtime${path.sep}python${path.sep}${path.basename(pythonHostFile)}`;
-  const found: number[] = [];
+  const found: CourseWorker[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
     try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (!cmdline.some((arg) => arg.includes(`${path.sep}runtime${path.sep}${marker}.`) || arg.endsWith(pythonHost))) continue;
-      const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-      if (ppid !== process.pid) found.push(pid);
+      if (!cmdlineOf(pid).some((arg) => arg.includes(`${path.sep}runtime${path.sep}${marker}.`) || arg.endsWith(pythonHost)) && !launchedAsWorker(pid)) continue;
+      const parent = parentOf(pid);
+      if (parent === process.pid) continue;
+      // A Python worker is forked from its host: the host stands for the workers it forked.
+      if (cmdlineOf(parent).some((arg) => arg.endsWith(pythonHost))) continue;
+      found.push({ pid, parent, ...isCourseProcess(parent) });
     } catch {
       /* the process ended while we looked */
     }
@@ -170,16 +224,29 @@ export function leftoverWorkers(): number[] {
   return found;
 }
 
-function checkLeftovers(): Finding {
-  const pids = leftoverWorkers();
-  return pids.length === 0
-    ? { item: 'Leftover workers', verdict: 'ok', detail: 'none running' }
-    : {
-        item: 'Leftover workers',
-        verdict: 'warn',
-        detail: `${pids.length} course worker process${pids.length === 1 ? '' : 'es'} running outside this command (PID ${pids.join(', ')}): another course window, or leftovers of a crash`,
-        fix: `If no other course window is open, end them: kill ${pids.join(' ')}`,
-      };
+/** Every worker process not started by this one (a live course's and orphans alike). */
+export function leftoverWorkers(): number[] {
+  return courseWorkers().map((w) => w.pid);
+}
+
+export function checkLeftovers(workers: readonly CourseWorker[] = courseWorkers()): Finding {
+  const orphans = workers.filter((w) => !w.live).map((w) => w.pid);
+  const live = workers.filter((w) => w.live);
+  const courses = [...new Map(live.map((w) => [w.parent, w])).values()];
+  const running = courses.length
+    ? `${live.length} worker${live.length === 1 ? '' : 's'} of ${courses.length === 1 ? 'a course' : `${courses.length} courses`} running now (${courses
+        .map((w) => `course PID ${w.parent}${w.course ? `: ${w.course}` : ''}`)
+        .join('; ')}): not leftovers, they stop when that course does`
+    : '';
+  if (orphans.length === 0) {
+    return { item: 'Leftover workers', verdict: 'ok', detail: running ? `none; ${running}` : 'none running' };
+  }
+  return {
+    item: 'Leftover workers',
+    verdict: 'warn',
+    detail: `${orphans.length} orphaned course worker${orphans.length === 1 ? '' : 's'} (PID ${orphans.join(', ')}): the course that started ${orphans.length === 1 ? 'it' : 'them'} is gone${running ? `. Also ${running}` : ''}`,
+    fix: `End the orphan${orphans.length === 1 ? '' : 's'}: kill ${orphans.join(' ')}`,
+  };
 }
 
 export function checkTerminal(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): Finding {
@@ -195,8 +262,13 @@ export function checkTerminal(stream: NodeJS.WriteStream = process.stdout, env: 
   return { item: 'Terminal', verdict: 'ok', detail: `${columns}x${rows}, ${colour}` };
 }
 
+async function checkDatabaseServer(): Promise<Finding> {
+  const { probeDatabaseServer } = await import('./runtime/postgres.ts');
+  return { item: 'Database server', ...(await probeDatabaseServer()) };
+}
+
 export async function runDoctor(options: { workspace?: string } = {}): Promise<DoctorReport> {
   const python = await checkPython(options.workspace);
-  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), python.finding, await checkLoopback(), checkLeftovers(), checkTerminal()];
+  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), python.finding, await checkLoopback(), await checkDatabaseServer(), checkLeftovers(), checkTerminal()];
   return { healthy: findings.every((f) => f.verdict !== 'problem'), findings, ...(python.python ? { python: python.python } : {}) };
 }

@@ -4,6 +4,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, wri
 import path from 'node:path';
 import { exerciseFile, lessonFiles, lessonsFor, solutionFile } from './lessons/catalogue.ts';
 import type { AppTrack, Lesson } from './lessons/types.ts';
+import { command } from './invocation.ts';
+import { freeName } from './progress/stamp.ts';
 import { packageRoot } from './runtime/package-root.ts';
 
 export const DEFAULT_WORKSPACE = 'global-state-course';
@@ -64,7 +66,7 @@ export function resolveWorkspace(explicit?: string): Workspace | undefined {
   if (explicit) {
     const dir = path.resolve(explicit);
     if (!isWorkspace(dir)) {
-      throw new WorkspaceError(`${dir} is not a course workspace. Create one with: global-state-course init ${explicit}`);
+      throw new WorkspaceError(`${dir} is not a course workspace. Create one with: ${command('init', explicit)}`);
     }
     return open(dir);
   }
@@ -78,12 +80,26 @@ export interface InitResult {
   readonly added: readonly string[];
 }
 
+/** The workspace a folder is inside of (not the folder itself), if any. */
+export function enclosingWorkspace(dir: string): Workspace | undefined {
+  for (let parent = path.dirname(path.resolve(dir)); ; parent = path.dirname(parent)) {
+    if (isWorkspace(parent)) return open(parent);
+    if (path.dirname(parent) === parent) return undefined;
+  }
+}
+
 /**
  * Create a workspace for a track (Node unless told), or add lessons missing from an existing one.
  * Never overwrites the learner's files; an existing workspace keeps its track.
  */
 export function initWorkspace(dir: string, track: AppTrack = 'node', trackGiven = false): InitResult {
   const target = path.resolve(dir);
+  const outer = isWorkspace(target) ? undefined : enclosingWorkspace(target);
+  if (outer) {
+    throw new WorkspaceError(
+      `${target} is inside the course workspace ${outer.dir}: a workspace is not made inside another. Use that one (run \`${command()}\` in it), or choose a folder outside it.`,
+    );
+  }
   if (existsSync(target) && !statSync(target).isDirectory()) {
     throw new WorkspaceError(`${target} exists and is not a folder.`);
   }
@@ -118,14 +134,13 @@ export function learnerFile(workspace: Workspace, lesson: Lesson): string {
 
 /** Put the starter back, keeping the learner's files in .course/backups; returns the backups' paths. */
 export function resetLesson(workspace: Workspace, lesson: Lesson): string[] {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const backups: string[] = [];
   for (const name of lessonFiles(lesson)) {
     const file = path.join(workspace.dir, lesson.slug, name);
     const starter = path.join(path.dirname(exerciseFile(lesson)), name);
     if (existsSync(file)) {
       if (readFileSync(file, 'utf8') === readFileSync(starter, 'utf8')) continue;
-      const backup = path.join(workspace.backupsDir, `${lesson.slug}-${stamp}-${name}`);
+      const backup = freeName((stamp) => path.join(workspace.backupsDir, `${lesson.slug}-${stamp}-${name}`));
       mkdirSync(workspace.backupsDir, { recursive: true });
       copyFileSync(file, backup);
       backups.push(backup);
@@ -141,12 +156,12 @@ export function appFileFor(lesson: Lesson, workspace: Workspace | undefined, use
   if (useSolution) return solutionFile(lesson);
   if (!workspace) {
     throw new WorkspaceError(
-      'No course workspace here. Create one with `global-state-course init`, pass --workspace DIR, or add --solution to run the reference fix.',
+      `No course workspace here (in or above ${process.cwd()}). Create one with \`${command('init')}\`, pass --workspace DIR, or add --solution to run the reference fix.`,
     );
   }
   const file = learnerFile(workspace, lesson);
   if (!existsSync(file)) {
-    throw new WorkspaceError(`${file} is missing. Restore the starter with: global-state-course reset ${lesson.number}`);
+    throw new WorkspaceError(`${file} is missing. Restore the starter with: ${command('reset', lesson.number)}`);
   }
   return file;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -50,6 +51,23 @@ test('a deleted lesson file is a problem: exit 1 and the reset command that rest
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a blocked loopback port is a problem: exit 1, the reason, and what to check', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gsc-doc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await runCommand(['init', path.join(dir, 'ws')], { out: () => {}, err: () => {} });
+  // Given a firewall that refuses connections to 127.0.0.1
+  t.mock.method(net, 'connect', () => {
+    const socket = new net.Socket();
+    process.nextTick(() => socket.destroy(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1'), { code: 'ECONNREFUSED' })));
+    return socket;
+  });
+  const { code, out } = await doctor('--workspace', path.join(dir, 'ws'));
+  assert.equal(code, 1);
+  assert.match(out, /✗ Loopback network: 127\.0\.0\.1 is not usable: connect ECONNREFUSED/);
+  assert.match(out, /check firewall or sandbox settings/);
+  assert.match(out, /Problems found/);
 });
 
 test('Node 20 is a problem that says why; 22.22 and 24 are fine', () => {

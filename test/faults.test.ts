@@ -15,6 +15,7 @@ import { runCommand } from '../src/cli/program.ts';
 import { findLesson } from '../src/lessons/catalogue.ts';
 import { ProgressError, ProgressStore } from '../src/progress/store.ts';
 import { Host, type HostOptions } from '../src/runtime/host.ts';
+import type { HostEvent } from '../src/runtime/events.ts';
 import { alive, allGone } from './helpers/processes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -76,10 +77,15 @@ describe('the learner\'s app misbehaving while it runs', () => {
   test('timers and handles left running do not keep a stopped worker alive', async () => {
     const host = await startHost({ appFile: fault('lingering-timers.js') });
     const pid = host.workers()[0].pid;
-    const started = performance.now();
+    const exits: HostEvent[] = [];
+    host.events.on((e) => e.type === 'worker-exited' && exits.push(e));
     await host.stop();
     assert.equal(alive(pid), false);
-    assert.ok(performance.now() - started < 900, 'it exits when asked, without being killed');
+    // It exited by itself when asked (code 0), not ended by a signal after the grace period
+    assert.deepEqual(
+      exits.map((e) => e.type === 'worker-exited' && { pid: e.pid, code: e.code, signal: e.signal }),
+      [{ pid, code: 0, signal: null }],
+    );
   });
 });
 
@@ -109,11 +115,10 @@ describe('check verdicts on broken answers', () => {
   });
 
   test('a hanging handler fails the step in bounded time, saying no answer came', async () => {
-    const started = performance.now();
+    // (bounded: the runner's per-test time-out fails it if the check waits forever)
     const result = await runCheck(lesson, { appFile: fault('basket-hangs.js'), requestTimeoutMs: 400 });
     const step = result.steps.find((s) => !s.passed)!;
     assert.match(step.message!, /got no answer before the time limit/);
-    assert.ok(performance.now() - started < 5000);
   });
 });
 
@@ -129,7 +134,8 @@ describe('the course itself interrupted', () => {
         env: { ...process.env, NODE_TEST_CONTEXT: undefined },
       });
       let workers: number[] = [];
-      const deadline = Date.now() + 10_000;
+      // Generous: a fresh course process takes seconds to start its worker on a loaded machine
+      const deadline = Date.now() + 60_000;
       while (workers.length === 0 && Date.now() < deadline) {
         workers = childrenOf(check.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('worker-main'));
         if (workers.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -200,26 +206,33 @@ describe('the progress database in trouble', () => {
       try {
         process.env.GSC_PROGRESS_TIMEOUT_MS = '100';
         const code = await runCommand(['check', '2', '--workspace', ws], { out: (t) => (out += t), err: (t) => (err += t) });
-        assert.equal(code, 1);
+        // A verdict that could not be saved is an environment error: exit 2.
+        assert.equal(code, 2);
       } finally {
         delete process.env.GSC_PROGRESS_TIMEOUT_MS;
         other.exec('ROLLBACK');
         other.close();
       }
       assert.match(out, /FAILED/);
-      assert.match(err, /locked|lock/);
+      assert.match(out, /NOT SAVED[^]*lock/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 });
 
-async function waitForOutput(host: Host, pattern: RegExp): Promise<string> {
+/** The first output line of worker 1 matching `pattern`; fails after `ms` with what it printed. */
+async function waitForOutput(host: Host, pattern: RegExp, ms = 20_000): Promise<string> {
   const found = host.output(1).find((line) => pattern.test(line));
   if (found) return found;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`No output matched ${pattern} within ${ms} ms. Last lines:\n${host.output(1).slice(-5).join('\n')}`));
+    }, ms);
     const off = host.events.on((event) => {
       if (event.type === 'worker-output' && pattern.test(event.line)) {
+        clearTimeout(timer);
         off();
         resolve(event.line);
       }

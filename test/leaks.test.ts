@@ -40,6 +40,14 @@ describe('no worker survives the course', () => {
     assert.ok(await allGone(pids), `workers still alive after SIGKILL: ${pids.filter(alive)}`);
   });
 
+  test('a host stopped before it started (quitting while the playground loads) starts no worker', async () => {
+    const child = spawn(process.execPath, [path.join(here, 'helpers', 'stop-then-start.ts'), counter], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const { error, pids } = JSON.parse(await lineMatching(child, /^\{"error"/)) as { error: string | null; pids: number[] };
+    await once(child, 'exit');
+    assert.deepEqual(pids, [], 'workers started after the stop');
+    assert.match(error ?? 'it started', /stopped before it started/);
+  });
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`${signal} to \`serve\`: it stops every worker, frees the port and exits 0`, async () => {
       const serve = spawn(process.execPath, [path.join(repo, 'src', 'cli.ts'), 'serve', '3', '--solution', '--port', '0'], {

@@ -1,7 +1,7 @@
 // The published package on its own: packed, run with npx from an empty folder, no other install.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -24,13 +24,19 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('npx runs the packed course from an empty folder: init, then check 3 --solution', { timeout: 240_000 }, async () => {
+test('npx runs the packed course from an empty folder, as the README tells workshops: init, then check 3 --solution, and lesson 8 on its database', { timeout: 600_000 }, async () => {
   const empty = mkdtempSync(path.join(dir, 'empty-'));
+  // The README's command, word for word: the tarball handed out, beside the learner.
+  const name = path.basename(tarball);
+  copyFileSync(tarball, path.join(empty, name));
   const env = { ...process.env, NO_COLOR: '1' };
-  const npx = (...args: string[]) => run('npx', ['--yes', '--package', tarball, '--', 'global-state-course', ...args], { cwd: empty, env, maxBuffer: 1 << 24 });
+  const npx = (...args: string[]) => run('npx', ['--yes', `--package=./${name}`, 'global-state-course', ...args], { cwd: empty, env, maxBuffer: 1 << 24 });
 
   const init = await npx('init');
   assert.match(init.stdout, /Created the workspace .*global-state-course/);
+  // The next command is printed the way this learner started the course, with the tarball's full path.
+  const next = `Next: cd global-state-course && npx --package=${path.join(empty, name)} global-state-course`;
+  assert.ok(init.stdout.includes(next), `${init.stdout} includes ${next}`);
   assert.ok(existsSync(path.join(empty, 'global-state-course', '03-two-workers-two-lists', 'app.js')));
   assert.equal(existsSync(path.join(empty, 'node_modules')), false, 'nothing was installed into the folder');
 
@@ -39,13 +45,18 @@ test('npx runs the packed course from an empty folder: init, then check 3 --solu
   assert.equal(result.passed, true);
   assert.equal(result.workers, 3);
 
-  // The learner's starter, from the workspace, imports express from the course package itself.
-  const starter = await npx('check', '2', '--json').then(
+  // The learner's starter, from the workspace, imports express from the course package itself;
+  // the failing check's advice can be typed as printed.
+  const starter = await npx('check', '2').then(
     () => assert.fail('the starter should fail'),
     (error: { code: number; stdout: string }) => error,
   );
   assert.equal(starter.code, 1);
-  assert.equal((JSON.parse(starter.stdout) as { passed: boolean }).passed, false);
+  assert.match(starter.stdout, /Stuck\? npx --package=\S+ global-state-course hint 2/);
+
+  // Lesson 8's app imports pg from the course package and runs on the course's own PostgreSQL.
+  const eight = await npx('check', '8', '--solution', '--json');
+  assert.equal((JSON.parse(eight.stdout) as { passed: boolean }).passed, true);
 });
 
 test('the packed course runs the Flask track: init --track flask, then check 3 --solution', { timeout: 240_000, skip: (await flaskAvailability()).skip }, async () => {

@@ -20,8 +20,14 @@ app.get('/api/products', (req, res) => {
 });
 
 app.get('/', (req, res) => {
-  const rows = products.map((p) => `<li>${p.name}: ${(p.price / 100).toFixed(2)} ${site.currency}</li>`);
-  res.send(`<!doctype html><title>${site.shopName}</title><h1>${site.shopName}</h1><ul>${rows.join('')}</ul>`);
+  const rows = products.map((p) => `<li>${escape(p.name)}: ${(p.price / 100).toFixed(2)} ${site.currency}</li>`);
+  const name = escape(site.shopName);
+  res.send(`<!doctype html><title>${name}</title><h1>${name}</h1><ul>${rows.join('')}</ul>`);
 });
+
+// Names can hold "&" or "<": escape them before they go into HTML.
+function escape(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+}
 
 export default app;

@@ -57,11 +57,13 @@ app.post('/api/logout', (req, res, next) => {
 app.get('/', (req, res) => {
   const user = req.session.user;
   const body = user
-    ? `<p>Logged in as <b>${user}</b>.</p><form method="post" action="/api/logout"><button>Log out</button></form>`
+    ? `<p>Logged in as <b>${escapeHtml(user)}</b>.</p><form method="post" action="/api/logout"><button>Log out</button></form>`
     : `<p>Not logged in. (Try alice / wonderland or bob / builder.)</p>
 <form method="post" action="/api/login"><input name="name" placeholder="name" autofocus>
 <input name="password" type="password" placeholder="password"> <button>Log in</button></form>`;
   res.send(`<!doctype html><title>Your account</title><h1>Your account</h1>${body}`);
 });
+
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export default app;

@@ -1,11 +1,12 @@
 // The Corner Shop's flash sale: a handful of teapots, and a crowd of buyers at the same moment.
 //
 // The host runs this app on three worker processes, and each worker handles many requests at
-// once (Node's own way: while one request waits, the next one runs). From the environment:
+// once (Node's own way: while one request is parked at an await, the next one runs). From the environment:
 //   SHOP_DB      the shop's SQLite database, shared by every worker. Its tables:
 //                  stock  (id TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL)
 //                  orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER)
 //   PAYMENTS_DB  the card provider's ledger, used by charge() below.
+// The shop sells one product, id 'teapot' (its name, price and stock vary).
 import Database from 'better-sqlite3';
 import express from 'express';
 
@@ -17,15 +18,20 @@ const setQty = db.prepare('UPDATE stock SET qty = ? WHERE id = ?');
 const insertOrder = db.prepare('INSERT INTO orders (product, buyer, charge) VALUES (?, ?, ?)');
 const countOrders = db.prepare('SELECT count(*) FROM orders WHERE product = ?').pluck();
 
-// The card provider's client. charge(buyer, cents) resolves with the charge's id once the
-// provider has answered, which takes it a moment. It is not part of the exercise: leave it as
-// it is (the course plays the provider and watches its ledger).
+// The card provider's client. charge(buyer, cents, key) resolves with the charge's id once the
+// provider has answered, which takes it a moment. `key` is optional: an idempotency key, as real
+// providers take one; asking again with the same key (a retry after a crash) charges only once.
+// It is not part of the exercise: leave it as it is (the course plays the provider and watches
+// its ledger).
 const ledger = new Database(process.env.PAYMENTS_DB);
-const openCharge = ledger.prepare("INSERT INTO charges (buyer, amount, status) VALUES (?, ?, 'pending')");
+const openCharge = ledger.prepare("INSERT INTO charges (buyer, amount, status, idempotency_key) VALUES (?, ?, 'pending', ?)");
+const findCharge = ledger.prepare('SELECT id, status FROM charges WHERE idempotency_key = ?');
 const closeCharge = ledger.prepare("UPDATE charges SET status = 'paid' WHERE id = ?");
 
-async function charge(buyer, amount) {
-  const id = Number(openCharge.run(buyer, amount).lastInsertRowid);
+async function charge(buyer, amount, key = null) {
+  const known = key === null ? undefined : findCharge.get(String(key));
+  if (known?.status === 'paid') return known.id;
+  const id = known ? known.id : Number(openCharge.run(buyer, amount, key === null ? null : String(key)).lastInsertRowid);
   await new Promise((resolve) => setTimeout(resolve, 200)); // the provider's answer
   closeCharge.run(id);
   return id;
@@ -57,9 +63,13 @@ app.get('/api/stock', (req, res) => {
 
 app.get('/', (req, res) => {
   const { name, qty, price } = selectStock.get(PRODUCT);
-  res.send(`<!doctype html><title>Flash sale</title><h1>Flash sale: ${name}, ${(price / 100).toFixed(2)}</h1>
+  res.send(`<!doctype html><title>Flash sale</title><h1>Flash sale: ${escape(name)}, ${(price / 100).toFixed(2)}</h1>
 <p>${qty} left, ${countOrders.get(PRODUCT)} sold.</p>
 <form method="post" action="/api/buy"><input name="buyer" placeholder="your name" autofocus> <button>Buy one</button></form>`);
 });
+
+function escape(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+}
 
 export default app;

@@ -85,16 +85,23 @@ app.use(
     secret: process.env.SESSION_SECRET,
     resave: false,
     saveUninitialized: false,
+    // Behind a TLS proxy in production, add secure: true here and app.set('trust proxy', 1),
+    // so that the cookie never travels over plain http. (The course's host speaks plain http.)
     cookie: { httpOnly: true, sameSite: 'lax', maxAge: DAY },
   }),
 );
 
-app.post('/api/login', (req, res) => {
+app.post('/api/login', (req, res, next) => {
   const { name, password } = req.body ?? {};
   if (!checkPassword(name, password)) return res.status(401).json({ error: 'Wrong name or password' });
-  req.session.user = name;
-  if (req.is('urlencoded')) return res.redirect(303, '/'); // the page's form
-  res.json({ user: name });
+  // A new session for the new login, never the one the browser brought: someone who planted
+  // that session id in the browser (session fixation) would be logged in with it too.
+  req.session.regenerate((error) => {
+    if (error) return next(error);
+    req.session.user = name;
+    if (req.is('urlencoded')) return res.redirect(303, '/'); // the page's form
+    res.json({ user: name });
+  });
 });
 
 app.get('/api/me', (req, res) => {
@@ -112,11 +119,13 @@ app.post('/api/logout', (req, res, next) => {
 app.get('/', (req, res) => {
   const user = req.session.user;
   const body = user
-    ? `<p>Logged in as <b>${user}</b>.</p><form method="post" action="/api/logout"><button>Log out</button></form>`
+    ? `<p>Logged in as <b>${escapeHtml(user)}</b>.</p><form method="post" action="/api/logout"><button>Log out</button></form>`
     : `<p>Not logged in. (Try alice / wonderland or bob / builder.)</p>
 <form method="post" action="/api/login"><input name="name" placeholder="name" autofocus>
 <input name="password" type="password" placeholder="password"> <button>Log in</button></form>`;
   res.send(`<!doctype html><title>Your account</title><h1>Your account</h1>${body}`);
 });
+
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export default app;

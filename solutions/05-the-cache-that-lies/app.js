@@ -38,10 +38,12 @@ app.post('/api/admin/price', (req, res) => {
 });
 
 app.get('/', (req, res) => {
-  const rows = products().map((p) => `<li>${p.id}. ${p.name}: ${(p.price / 100).toFixed(2)}</li>`).join('');
+  const rows = products().map((p) => `<li>${p.id}. ${escapeHtml(p.name)}: ${(p.price / 100).toFixed(2)}</li>`).join('');
   res.send(`<!doctype html><title>Prices</title><h1>Prices</h1><ul>${rows}</ul>
 <form method="post" action="/api/admin/price">Product <input name="id" size="3"> new price in cents
 <input name="price" size="6"> <button>Change</button></form>`);
 });
+
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export default app;

@@ -1,7 +1,7 @@
 // The Corner Shop's account page: who you are, where your parcels go, what you have ordered.
 //
-// The host runs ONE worker process here, in Node's own way: while a request waits (for the
-// audit service, the warehouse...), the worker starts on the next one. Settings come from the
+// The host runs ONE worker process here, in Node's own way: while a request is parked at an
+// await (the audit service, the warehouse...), the worker starts on the next one. Settings come from the
 // environment, as on a real host:
 //   SHOP_DB        the shop's SQLite database (customers, orders, audit_log)
 //   COOKIE_SECRET  the key that signs the sign-in cookie
@@ -46,6 +46,7 @@ app.use(async (req, res, next) => {
   next();
 });
 
+// A demo shortcut: anyone may sign in by name alone, no password. Never do this in a real shop.
 app.post('/login', (req, res) => {
   const customer = findCustomer.get(String(req.body?.name ?? '').trim().toLowerCase());
   if (!customer) return res.status(401).json({ error: 'No customer by that name: try alice or bob' });
@@ -70,6 +71,7 @@ app.get('/', async (req, res) => {
   const customer = req.customer;
   if (!customer) {
     return res.send(`<!doctype html><title>Sign in</title><h1>Your account</h1>
+<p>A demo shortcut: you sign in by name alone, with no password (a real shop would ask for one).</p>
 <form method="post" action="/login"><input name="name" placeholder="alice or bob" autofocus> <button>Sign in</button></form>`);
   }
   const orders = await fetchOrders(customer.id);

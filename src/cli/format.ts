@@ -5,6 +5,7 @@ import { styleText } from 'node:util';
 import type { CheckResult, StepResult } from '../check/engine.ts';
 import { problemLine } from '../check/engine.ts';
 import type { RequestRecord } from '../check/visitor.ts';
+import type { Lesson } from '../lessons/types.ts';
 import type { LessonStatus } from '../progress/states.ts';
 import type { AppProblem } from '../runtime/protocol.ts';
 import type { DoctorReport } from '../doctor.ts';
@@ -40,7 +41,11 @@ export function problemText(problem: AppProblem, cwd = process.cwd()): string {
   return lines.join('\n');
 }
 
-function stepText(step: StepResult): string {
+function printed(title: string, output: readonly string[], max: number): string[] {
+  return [paint('dim', `  ${title}`), ...output.slice(-max).map((line) => paint('dim', `  │ ${line}`))];
+}
+
+function stepText(step: StepResult, startup: readonly string[] = []): string {
   if (step.skipped && step.passed) return `${paint('dim', '○')} ${step.title} ${paint('dim', `(left out: ${step.note})`)}`;
   if (step.skipped) return paint('dim', `· ${step.title} (not run)`);
   const lines = [`${step.passed ? paint('green', '✓') : paint('red', '✗')} ${step.title}`];
@@ -49,31 +54,33 @@ function stepText(step: StepResult): string {
     if (step.message) lines.push(`  ${paint('red', step.message)}`);
     if (step.diagnosis) for (const line of step.diagnosis.split('\n')) lines.push(`  ${paint('yellow', line)}`);
     if (step.problem?.file) lines.push(`  in ${step.problem.file}${step.problem.line ? `:${step.problem.line}` : ''}`);
-    if (step.output?.length) {
-      lines.push(paint('dim', '  The app printed:'));
-      for (const line of step.output.slice(-10)) lines.push(paint('dim', `  │ ${line}`));
-    }
+    if (startup.length) lines.push(...printed('The app printed as it started (module-level code, at import):', startup, 20));
+    if (step.output?.length) lines.push(...printed(startup.length ? 'And during this step:' : 'The app printed:', step.output, 10));
   }
   return lines.join('\n');
 }
 
-export function checkText(result: CheckResult, title: string): string {
+/** "3 of 4 steps passed", or with steps left out: "3 passed, 1 left out, of 4 steps". */
+export function stepCount(steps: readonly StepResult[]): string {
+  const leftOut = steps.filter((s) => s.skipped && s.passed).length;
+  const passed = steps.filter((s) => s.passed && !s.skipped).length;
+  return leftOut ? `${passed} passed, ${leftOut} left out, of ${steps.length} step${steps.length === 1 ? '' : 's'}` : `${passed} of ${steps.length} step${steps.length === 1 ? '' : 's'} passed`;
+}
+
+/** A check's story as text; `startup` is what the app printed as it started, shown with the failing step. */
+export function checkText(result: CheckResult, title: string, startup: readonly string[] = []): string {
   const routing = result.policy === 'random' ? `random routing, seed ${result.seed}` : result.policy;
   const lines = [paint('bold', `Lesson ${result.number} · ${title}`) + paint('dim', ` — ${result.workers} worker${result.workers === 1 ? '' : 's'}, ${routing}`), ''];
   if (result.problem) {
     lines.push(paint('red', '✗ The app did not start.'));
     lines.push(problemText(result.problem));
   }
-  for (const step of result.steps) lines.push(stepText(step));
-  const ran = result.steps.filter((s) => !s.skipped || s.passed).length;
-  const passedSteps = result.steps.filter((s) => s.passed).length;
-  const seconds = (result.durationMs / 1000).toFixed(1);
+  const failing = result.steps.findIndex((s) => !s.passed && !s.skipped);
+  for (const [i, step] of result.steps.entries()) lines.push(stepText(step, i === failing ? startup : []));
+  const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;
   lines.push('');
-  lines.push(
-    result.passed
-      ? paint(['green', 'bold'], `PASSED`) + `  ${passedSteps} of ${result.steps.length} steps · ${seconds} s`
-      : paint(['red', 'bold'], `FAILED`) + `  ${passedSteps} of ${Math.max(ran, result.steps.length)} steps passed · ${seconds} s`,
-  );
+  if (result.problem) lines.push(`${paint(['red', 'bold'], 'FAILED')}  the app did not start, so no step ran · ${seconds}`);
+  else lines.push(`${result.passed ? paint(['green', 'bold'], 'PASSED') : paint(['red', 'bold'], 'FAILED')}  ${stepCount(result.steps)} · ${seconds}`);
   return lines.join('\n');
 }
 
@@ -83,6 +90,34 @@ const STATE_MARK: Record<LessonStatus['state'], string> = {
   open: '○',
   locked: paint('dim', '·'),
 };
+
+/** The lessons by track, without progress (outside a workspace). */
+export function catalogueText(lessons: readonly Lesson[]): string {
+  const lines: string[] = [];
+  let track = '';
+  for (const lesson of lessons) {
+    if (lesson.track !== track) {
+      track = lesson.track;
+      if (lines.length) lines.push('');
+      lines.push(paint('bold', track === 'core' ? 'Core track' : 'Advanced track'));
+    }
+    lines.push(`  ${String(lesson.number).padStart(2)}. ${lesson.title}  ${paint('dim', lesson.summary)}`);
+  }
+  return lines.join('\n');
+}
+
+/** The time of day as the course shows it everywhere: 13:58:01. */
+export function clockTime(date: Date = new Date()): string {
+  return date.toLocaleTimeString('en-GB', { hour12: false });
+}
+
+/** A response body on one line, as the course shows it: a page by its title, other text squeezed. */
+export function bodyLine(text: string, max = 100): string {
+  const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1]?.trim();
+  if (title !== undefined) return `page "${title}"`;
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
 
 export function listText(statuses: readonly LessonStatus[]): string {
   const lines: string[] = [];

@@ -82,3 +82,43 @@ export function readProducts(reply: Reply, shape = '{"products": [...]}'): { bod
   }
   return { body, products: products as Product[] };
 }
+
+/** The products in the database `file`, by id: what a fresh read must show. */
+export function productsIn(file: string): Product[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT id, name, price FROM products ORDER BY id').all() as Product[];
+  } finally {
+    db.close();
+  }
+}
+
+/** A price in cents as pages show it: 450 → "4.50". */
+export function priceText(cents: number): string {
+  return (cents / 100).toFixed(2);
+}
+
+/** What a page shows for one product: missing, or the price shown next to its name. */
+export type OnPage = { readonly shown: true; readonly price: string } | { readonly shown: false; readonly price?: string };
+
+/**
+ * How the page text `text` (as `pageText` reads it) shows `product`: its name, then its price
+ * after it on the same line (before any other product's name). Shown only when the price is the
+ * product's; `price` is the one found next to the name, if any.
+ */
+export function productOnPage(text: string, product: Product, others: readonly Product[] = []): OnPage {
+  const want = priceText(product.price);
+  let seen: string | undefined;
+  for (let at = text.indexOf(product.name); at >= 0; at = text.indexOf(product.name, at + 1)) {
+    let rest = text.slice(at + product.name.length).split('\n')[0]!.slice(0, 60);
+    for (const other of others) {
+      if (other.name === product.name || other.name.includes(product.name)) continue;
+      const cut = rest.indexOf(other.name);
+      if (cut >= 0) rest = rest.slice(0, cut);
+    }
+    const price = /(?<![\d.])\d+\.\d\d(?!\d)/.exec(rest)?.[0];
+    if (price === want) return { shown: true, price };
+    seen ??= price;
+  }
+  return seen === undefined ? { shown: false } : { shown: false, price: seen };
+}

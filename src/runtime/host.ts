@@ -5,7 +5,7 @@ import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatche
 import { EventStream, type HostEvent, type WorkerState } from './events.ts';
 import { AppStartError, type WorkerProcess } from './processes.ts';
 import { runtimeFor, type WorkerGeneration, type WorkerRuntime } from './worker-runtime.ts';
-import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
+import type { AppProblem, ClockKind, HostToWorker, WorkerToHost } from './protocol.ts';
 import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
 import type { WorkerGate } from './gate.ts';
 
@@ -25,7 +25,7 @@ export interface HostOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly port?: number;
-  readonly clock?: 'real' | 'manual';
+  readonly clock?: ClockKind;
   readonly startTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   /** Keep warm spare processes ready so that a reload is quick (playgrounds, checks that reload). */
@@ -46,6 +46,11 @@ export interface HostOptions {
   readonly machines?: number;
   /** Python apps: load once and fork the workers (the default, as gunicorn --preload), or import in each. */
   readonly load?: 'preload' | 'lazy';
+  /**
+   * Machine k's own disk (k >= 2): the folder its processes start in and the environment that
+   * points at its data, on top of `env`. Without it every machine shares machine 1's folder.
+   */
+  readonly machineDisk?: (machine: number) => { readonly cwd: string; readonly env: Readonly<Record<string, string>> };
 }
 
 /** A process's time and the timers waiting on its manual clock (null on a real clock). */
@@ -142,6 +147,9 @@ export class Host {
 
   /** Start the dispatcher and the workers; rejects with AppStartError if the app cannot start. */
   async start(): Promise<void> {
+    // Stopped before it started (the course quit meanwhile): starting now would leave workers
+    // running that nothing stops.
+    if (this.#stopped) throw new Error('The host was stopped before it started.');
     await this.#runtime.available();
     this.#port = await this.#dispatcher.listen(this.options.port ?? 0);
     try {
@@ -282,7 +290,10 @@ export class Host {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await Promise.all([this.#stopWorkers(), this.#stopJobs(), this.#dispatcher.close()]);
+    // Workers first: requests queued for them are answered 503 as their slots retire; only
+    // then does the dispatcher close its connections.
+    await Promise.all([this.#stopWorkers(), this.#stopJobs()]);
+    await this.#dispatcher.close();
   }
 
   /** Send a message and wait for the answer `match` picks; undefined if the process exits first. */
@@ -348,11 +359,12 @@ export class Host {
 
   #launch(slot: WorkerSlot): Promise<number> {
     const { machine, number } = this.#placement(slot.index);
+    const disk = machine > 1 ? this.options.machineDisk?.(machine) : undefined;
     this.#generation ??= this.#newGeneration('web');
     const proc = this.#generation.spawn({
       appFile: this.options.appFile,
-      env: { ...this.#processEnv(), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
-      cwd: this.options.cwd,
+      env: { ...this.#processEnv(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
+      cwd: disk?.cwd ?? this.options.cwd,
       clock: this.options.clock,
       clockStart: this.#clockNow(),
       startTimeoutMs: this.options.startTimeoutMs,

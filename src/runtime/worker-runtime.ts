@@ -4,6 +4,7 @@
 // (python/runtime.ts). The app file's language picks the runtime.
 import { prewarm, spawnWorker, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
 import { pythonRuntime } from './python/runtime.ts';
+import type { ClockKind } from './protocol.ts';
 
 /** What every worker of one generation (a start, or a reload) shares. */
 export interface GenerationOptions {
@@ -11,7 +12,7 @@ export interface GenerationOptions {
   /** The host's environment for the app, without any one worker's own variables. */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
-  readonly clock?: 'real' | 'manual';
+  readonly clock?: ClockKind;
   readonly clockStart?: number;
   readonly role?: 'web' | 'jobs';
   /** Python: load the app once and fork (the default), or let each worker import it. */

@@ -18,7 +18,12 @@ export default function CheckStory({ view, subject, cwd, compact = false }: Prop
   if (view.phase === 'idle') return <Text dimColor>No check has run yet.</Text>;
   const workers = `${view.workers} worker${view.workers === 1 ? '' : 's'}`;
   const routing = view.policy === 'random' ? `random routing, seed ${view.seed}` : view.policy ? view.policy : '';
-  const passedSteps = view.steps.filter((s) => s.status === 'passed' || s.status === 'left-out').length;
+  const passedSteps = view.steps.filter((s) => s.status === 'passed').length;
+  const leftOut = view.steps.filter((s) => s.status === 'left-out').length;
+  const count = leftOut
+    ? `${passedSteps} passed, ${leftOut} left out, of ${view.steps.length} steps`
+    : `${passedSteps} of ${view.steps.length} steps${view.phase === 'failed' ? ' passed' : ''}`;
+  const failing = view.steps.findIndex((s) => s.status === 'failed');
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
@@ -29,7 +34,7 @@ export default function CheckStory({ view, subject, cwd, compact = false }: Prop
       </Text>
       {view.phase === 'starting' ? (
         <Text>
-          <Text color="cyan">
+          <Text color="cyan" aria-hidden>
             <Spinner type="dots" />
           </Text>
           {` Starting ${workers}… ${view.ready} of ${view.workers} ready`}
@@ -44,7 +49,7 @@ export default function CheckStory({ view, subject, cwd, compact = false }: Prop
       {view.error ? <Text color="red">{`The check could not run: ${view.error}`}</Text> : null}
       <Box flexDirection="column" marginTop={1}>
         {view.steps.map((step, i) => (
-          <StepRow key={i} step={step} compact={compact} />
+          <StepRow key={i} step={step} compact={compact} startup={i === failing ? view.startup : undefined} />
         ))}
       </Box>
       {view.phase === 'passed' ? (
@@ -52,7 +57,7 @@ export default function CheckStory({ view, subject, cwd, compact = false }: Prop
           <Text color="green" bold>
             PASSED
           </Text>
-          {`  ${passedSteps} of ${view.steps.length} steps · ${seconds(view.durationMs)}`}
+          {`  ${count} · ${seconds(view.durationMs)}`}
         </Text>
       ) : null}
       {view.phase === 'failed' ? (
@@ -60,7 +65,7 @@ export default function CheckStory({ view, subject, cwd, compact = false }: Prop
           <Text color="red" bold>
             FAILED
           </Text>
-          {view.problem ? `  the app did not start · ${seconds(view.durationMs)}` : `  ${passedSteps} of ${view.steps.length} steps passed · ${seconds(view.durationMs)}`}
+          {view.problem ? `  the app did not start, so no step ran · ${seconds(view.durationMs)}` : `  ${count} · ${seconds(view.durationMs)}`}
         </Text>
       ) : null}
       {view.phase === 'stopped' ? <Text color="yellow">Stopped.</Text> : null}

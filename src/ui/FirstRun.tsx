@@ -1,6 +1,9 @@
+import os from 'node:os';
 import path from 'node:path';
 import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
+import { fileSystemMessage, isFileSystemError } from '../fs-message.ts';
+import { courseInvocation } from '../invocation.ts';
 import { DEFAULT_WORKSPACE, initWorkspace, type Workspace } from '../workspace.ts';
 import Screen from './Screen.tsx';
 import TextField from './TextField.tsx';
@@ -11,19 +14,29 @@ export type Props = {
   readonly onCreated: (workspace: Workspace) => void;
 };
 
+/** Where a typed folder points: `~` is the home folder, relative paths start from `cwd`, empty is the default. */
+export function workspaceTarget(cwd: string, typed: string, home: string = os.homedir()): string {
+  const text = typed.trim();
+  if (!text) return path.resolve(cwd, DEFAULT_WORKSPACE);
+  if (text === '~') return home;
+  if (text.startsWith('~/') || text.startsWith(`~${path.sep}`)) return path.join(home, text.slice(2));
+  return path.resolve(cwd, text);
+}
+
 /** No workspace here yet: offer to create one (./global-state-course unless the learner says where). */
 export default function FirstRun({ onCreated }: Props) {
   const { cwd, quit } = useCourse();
   const [editing, setEditing] = useState(false);
-  const [dir, setDir] = useState(DEFAULT_WORKSPACE);
+  // What the learner types for "another folder": empty until they type (no default to append to).
+  const [dir, setDir] = useState('');
   const [error, setError] = useState<string>();
 
-  const create = (target: string) => {
+  const create = (typed: string) => {
     try {
-      const { workspace } = initWorkspace(path.resolve(cwd, target.trim() || DEFAULT_WORKSPACE));
+      const { workspace } = initWorkspace(workspaceTarget(cwd, typed));
       onCreated(workspace);
     } catch (e) {
-      setError((e as Error).message);
+      setError(isFileSystemError(e) ? fileSystemMessage(e) : (e as Error).message);
       setEditing(false);
     }
   };
@@ -34,6 +47,7 @@ export default function FirstRun({ onCreated }: Props) {
       if (key.return || input === 'y') create(dir);
       else if (input === 'o') {
         setError(undefined);
+        setDir('');
         setEditing(true);
       }
     },
@@ -41,7 +55,7 @@ export default function FirstRun({ onCreated }: Props) {
   );
   useInput((input, key) => key.ctrl && input === 'c' && quit(), { isActive: editing });
 
-  const target = path.resolve(cwd, dir.trim() || DEFAULT_WORKSPACE);
+  const target = workspaceTarget(cwd, dir);
   return (
     <Screen
       title="global-state-course"
@@ -68,7 +82,7 @@ export default function FirstRun({ onCreated }: Props) {
         <Text wrap="wrap">
           There is no course workspace here yet. It holds one folder per lesson with the app you edit, and your progress.
         </Text>
-        <Box marginTop={1}>
+        <Box marginTop={1} flexDirection="column">
           {editing ? (
             <Text>
               Folder:{' '}
@@ -78,18 +92,20 @@ export default function FirstRun({ onCreated }: Props) {
                 onSubmit={create}
                 onCancel={() => {
                   setEditing(false);
-                  setDir(DEFAULT_WORKSPACE);
+                  setDir('');
                 }}
               />
             </Text>
-          ) : (
+          ) : null}
+          {editing ? <Text dimColor>{dir.trim() ? `→ ${target}` : `Empty means ${target}. ~ is your home folder.`}</Text> : null}
+          {editing ? null : (
             <Text>
               Create it in <Text color="cyan" bold>{target}</Text>?
             </Text>
           )}
         </Box>
         <Box marginTop={1}>
-          <Text dimColor wrap="wrap">Later, run global-state-course in or below that folder and it opens your workspace.</Text>
+          <Text dimColor wrap="wrap">{`Later, run ${courseInvocation()} in or below that folder and it opens your workspace.`}</Text>
         </Box>
       </Box>
     </Screen>

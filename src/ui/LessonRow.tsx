@@ -30,8 +30,8 @@ export default function LessonRow({ status, selected, heading }: Props) {
         </Box>
       ) : null}
       <Text wrap="truncate-end">
-        <Text color="cyan">{selected ? `${MARK.pointer} ` : '  '}</Text>
-        <Text color={look.colour}>{look.mark}</Text>{' '}
+        <Text color="cyan" aria-label={selected ? 'selected: ' : ''}>{selected ? `${MARK.pointer} ` : '  '}</Text>
+        <Text color={look.colour} aria-hidden>{look.mark}</Text>{' '}
         <Text bold={selected} dimColor={state === 'locked' && !selected}>{`${String(lesson.number).padStart(2)}. ${lesson.title}`}</Text>
         <Text dimColor>{`  ${look.label}${attempts ? ` · ${attempts} attempt${attempts === 1 ? '' : 's'}` : ''}`}</Text>
       </Text>

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { Box, useInput, type DOMElement } from 'ink';
 import type { CheckResult } from '../check/engine.ts';
+import { fileSystemMessage, isFileSystemError } from '../fs-message.ts';
 import { solutionFile } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import Badge from './Badge.tsx';
@@ -12,7 +13,7 @@ import type { DiffLine } from './diff-lines.ts';
 import HintBox from './HintBox.tsx';
 import type { KeyHint } from './KeyBar.tsx';
 import { isRunning } from './check-state.ts';
-import { initialLessonUi, keyCommand, lessonReducer, type LessonCommand, type Notice } from './lesson-state.ts';
+import { checkedNotice, initialLessonUi, keyCommand, lessonReducer, type LessonCommand, type Notice } from './lesson-state.ts';
 import LessonText from './LessonText.tsx';
 import PassedPanel from './PassedPanel.tsx';
 import Playground from './Playground.tsx';
@@ -43,7 +44,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
   const many = useCheckRun(lesson, resources);
   const [status, setStatus] = useState(() => session.status(lesson));
   const [unlocked, setUnlocked] = useState<Lesson>();
-  const [diff, setDiff] = useState<readonly DiffLine[]>([]);
+  const [diff, setDiff] = useState<readonly { readonly file: string; readonly lines: readonly DiffLine[] }[]>([]);
   const verdict = useRef<DOMElement>(null);
   // The comparison is two runs in a row: keys wait between them too.
   const [comparing, setComparing] = useState(false);
@@ -67,24 +68,11 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
     try {
       outcome = session.recordCheck(lesson, result);
     } catch (error) {
-      return say(`The check ${result.passed ? 'passed' : 'failed'}, but it could not be recorded: ${(error as Error).message}`, 'bad');
+      return say(notSaved(result.passed, error), 'bad');
     }
     setStatus(session.status(lesson));
     if (outcome.unlocked) setUnlocked(outcome.unlocked);
-    if (result.passed) {
-      say(
-        outcome.unlocked
-          ? `Passed! Lesson ${outcome.unlocked.number}, ${outcome.unlocked.title}, is now open: press n to go on.`
-          : next
-            ? `Passed. Press n for lesson ${next.number}.`
-            : 'Passed. That was the last lesson.',
-        'good',
-      );
-    } else if (result.problem) {
-      say(`Your app did not start: fix ${shownFile}, then press c again.`, 'bad');
-    } else {
-      say(`Not yet: edit ${shownFile}, then press c${ui.watching ? ' (or just save: watch is on)' : ', or w to check on every save'}. h for a hint.`, 'bad');
-    }
+    say(...checkedNotice({ passed: result.passed, started: !result.problem, unlocked: outcome.unlocked, next, file: shownFile, watching: ui.watching }));
   };
 
   const runCheck = async (trigger: 'key' | 'save') => {
@@ -144,8 +132,16 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
         dispatch({ type: 'notice', notice: undefined });
         return dispatch({ type: 'show', panel: 'playground' });
       case 'hint': {
-        const number = session.revealHint(lesson);
-        dispatch({ type: 'notice', notice: undefined });
+        let number: number;
+        let unsaved: unknown;
+        try {
+          number = session.revealHint(lesson);
+        } catch (error) {
+          // The hint is shown all the same; only its count could not be kept.
+          number = Math.min(session.hintsShown(lesson) + 1, lesson.hints.length);
+          unsaved = error;
+        }
+        dispatch({ type: 'notice', notice: unsaved ? { text: `This hint could not be counted as seen: ${errorText(unsaved)}`, tone: 'warn' } : undefined });
         return dispatch({ type: 'hint', number });
       }
       case 'solution':
@@ -166,7 +162,12 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
         dispatch({ type: 'answered' });
         if (ui.question === 'solution') return showSolution();
         if (ui.question === 'reset') {
-          const backups = session.reset(lesson);
+          let backups: string[];
+          try {
+            backups = session.reset(lesson);
+          } catch (error) {
+            return say(`${shownFile} was not reset: ${errorText(error)} Your file is as it was.`, 'bad');
+          }
           dispatch({ type: 'show', panel: 'text' });
           return say(`${shownFile} is the starter again.${backups.length ? ` Your version: ${backups.map((b) => path.relative(cwd, b)).join(', ')}` : ''}`, 'good');
         }
@@ -178,7 +179,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
   };
 
   function showSolution() {
-    setDiff(session.solutionDiff(lesson));
+    setDiff(session.solutionDiffs(lesson));
     dispatch({ type: 'notice', notice: undefined });
     dispatch({ type: 'show', panel: 'solution' });
   }
@@ -237,11 +238,25 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
       ) : null}
       {ui.panel === 'solution' ? (
         <ScrollView key="solution" active={!ui.question}>
-          <SolutionDiff lines={diff} file={shownFile} />
+          <Box flexDirection="column" gap={1}>
+            {diff.map(({ file: shown, lines }) => (
+              <SolutionDiff key={shown} lines={lines} file={shown} />
+            ))}
+          </Box>
         </ScrollView>
       ) : null}
     </Screen>
   );
+}
+
+/** A file-system error in words; other errors by their message. */
+function errorText(error: unknown): string {
+  return isFileSystemError(error) ? fileSystemMessage(error) : (error as Error).message;
+}
+
+/** A verdict that could not be saved: said plainly, with what still works. */
+export function notSaved(passed: boolean, error: unknown): string {
+  return `NOT SAVED: the check ${passed ? 'passed' : 'failed'}, but it could not be recorded, so your progress is unchanged${passed ? ' and the next lesson stays locked' : ''}. ${errorText(error)} Checks, watch, the playground and hints still work; passes count once the workspace can be written to again.`;
 }
 
 function panelTitle(panel: string, lesson: Lesson): string {

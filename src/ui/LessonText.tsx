@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { COURSE_NAME, courseInvocation } from '../invocation.ts';
 import type { Lesson } from '../lessons/types.ts';
 import Markdown from './Markdown.tsx';
 
@@ -16,10 +17,15 @@ export default function LessonText({ lesson, file, width }: Props) {
       <Text>
         Edit <Text color="cyan" bold>{file}</Text>
       </Text>
-      <Text dimColor>{`in your own editor; the check runs it on ${lesson.workers} workers.`}</Text>
+      <Text dimColor>{`in your own editor; the check runs it on ${lesson.workers} worker${lesson.workers === 1 ? '' : 's'}.`}</Text>
       <Box marginTop={1}>
-        <Markdown text={lesson.text()} width={width} />
+        <Markdown text={runnable(lesson.text())} width={width} />
       </Box>
     </Box>
   );
+}
+
+/** Commands in the text, written the way this learner starts the course (`npx global-state-course …` under npx). */
+export function runnable(text: string, invocation: string = courseInvocation()): string {
+  return invocation === COURSE_NAME ? text : text.replaceAll(`\`${COURSE_NAME} `, `\`${invocation} `);
 }

@@ -5,7 +5,7 @@ import type { KeyHint } from './KeyBar.tsx';
 import ProblemBox from './ProblemBox.tsx';
 import RequestLog from './RequestLog.tsx';
 import Screen from './Screen.tsx';
-import { MAX_WORKERS, usePlayground, type PlaygroundFiles } from './use-playground.ts';
+import { CLOCK_STEPS, MAX_WORKERS, usePlayground, type PlaygroundFiles } from './use-playground.ts';
 import { useCourse } from './use-course.ts';
 import WorkerPanel from './WorkerPanel.tsx';
 
@@ -21,7 +21,7 @@ export type Props = {
 /** The learner's app (or the reference fix) on a local URL: a panel per worker and a live request log. */
 export default function Playground({ lesson, files, onBack, workers }: Props) {
   const { resources, quit, cwd } = useCourse();
-  const { view, start, reload, setWorkers, stop, act } = usePlayground(lesson, files, resources, workers ?? lesson.workers);
+  const { view, start, reload, setWorkers, stop, act, advanceClock } = usePlayground(lesson, files, resources, workers ?? lesson.workers);
   const logBox = useRef<DOMElement>(null);
   const { height: logRows } = useBoxMetrics(logBox);
 
@@ -30,6 +30,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     // Start once, when the playground opens; keys restart it after.
   }, []);
 
+  const manualClock = lesson.clock === 'manual';
   useInput((input, key) => {
     if ((key.ctrl && input === 'c') || input === 'q') return quit();
     if (key.escape || input === 'b') {
@@ -42,6 +43,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     else if (input === 'r') void reload();
     else if (input === 'm') void start(view.source === 'mine' ? 'reference' : 'mine', view.count);
     else if (input === 's') void (view.phase === 'stopped' ? start(view.source, view.count) : stop());
+    else if (manualClock && CLOCK_STEPS[input] && view.phase === 'running') void advanceClock(CLOCK_STEPS[input].ms, CLOCK_STEPS[input].label);
     else if (view.phase === 'running') act(input);
   });
 
@@ -50,6 +52,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     { key: 'r', label: view.phase === 'stopped' ? 'start' : 'reload all' },
     { key: 's', label: view.phase === 'stopped' ? 'start' : 'stop' },
     { key: 'm', label: view.source === 'mine' ? 'run the reference fix' : 'run your app' },
+    ...(manualClock ? [{ key: 't/T', label: 'clock +1 hour/day' }] : []),
     ...(lesson.playground ?? []).map((a) => ({ key: a.key, label: a.label })),
     { key: 'b', label: 'back' },
     { key: 'q', label: 'quit' },

@@ -9,8 +9,12 @@ export type Props = {
 export default function ProgressBar({ done, total }: Props) {
   return (
     <Text>
-      <Text color="green">{'▰'.repeat(done)}</Text>
-      <Text dimColor>{'▱'.repeat(Math.max(0, total - done))}</Text>
+      <Text color="green" aria-hidden>
+        {'▰'.repeat(done)}
+      </Text>
+      <Text dimColor aria-hidden>
+        {'▱'.repeat(Math.max(0, total - done))}
+      </Text>
       {` ${done} of ${total} lesson${total === 1 ? '' : 's'} passed`}
     </Text>
   );

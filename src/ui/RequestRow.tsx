@@ -13,7 +13,7 @@ export default function RequestRow({ record }: Props) {
   return (
     <Box paddingLeft={4}>
       <Text wrap="truncate-end">
-        <Text bold>{record.visitor.padEnd(6)}</Text> {record.method.padEnd(4)} {record.path} {MARK.arrow} <WorkerTag worker={record.worker} />{' '}
+        <Text bold>{record.visitor.padEnd(6)}</Text> {record.method.padEnd(4)} {record.path} <Text aria-label="served by">{MARK.arrow}</Text> <WorkerTag worker={record.worker} />{' '}
         <Text color={failed ? 'red' : 'green'}>{record.status === 0 ? '---' : String(record.status)}</Text> <Text dimColor>{record.body}</Text>
       </Text>
     </Box>

@@ -7,22 +7,24 @@ export type Props = {
   readonly status: StepStatus;
 };
 
-/** ✓ passed, ✗ failed, a spinner while it runs, · not yet (or not run), ○ left out. */
+/** ✓ passed, ✗ failed, a spinner while it runs, · not yet (or not run), ○ left out; said in words to a screen reader. */
 export default function StepMark({ status }: Props) {
   switch (status) {
     case 'running':
       return (
-        <Text color="cyan">
+        <Text color="cyan" aria-label="running:">
           <Spinner type="dots" />
         </Text>
       );
     case 'passed':
-      return <Text color="green">{MARK.passed}</Text>;
+      return <Text color="green" aria-label="passed:">{MARK.passed}</Text>;
     case 'failed':
-      return <Text color="red">{MARK.failed}</Text>;
+      return <Text color="red" aria-label="failed:">{MARK.failed}</Text>;
     case 'left-out':
-      return <Text dimColor>{MARK.leftOut}</Text>;
+      return <Text dimColor aria-label="left out:">{MARK.leftOut}</Text>;
+    case 'not-run':
+      return <Text dimColor aria-label="not run:">{MARK.pending}</Text>;
     default:
-      return <Text dimColor>{MARK.pending}</Text>;
+      return <Text dimColor aria-label="to come:">{MARK.pending}</Text>;
   }
 }

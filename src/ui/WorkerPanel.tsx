@@ -23,10 +23,16 @@ export default function WorkerPanel({ worker }: Props) {
         worker {worker.index}
       </Text>
       <Text>pid {worker.pid > 0 ? worker.pid : '—'}</Text>
-      <Text color={STATE_COLOUR[worker.state]}>● {worker.state}</Text>
+      <Text color={STATE_COLOUR[worker.state]} aria-label={worker.state}>● {worker.state}</Text>
       <Text>
         served {worker.served}
-        {worker.restarts > 0 ? <Text color="red">{` ↻${worker.restarts}`}</Text> : <Text dimColor> ↻0</Text>}
+        {worker.restarts > 0 ? (
+          <Text color="red" aria-label={`, restarted ${worker.restarts} time${worker.restarts === 1 ? '' : 's'}`}>{` ↻${worker.restarts}`}</Text>
+        ) : (
+          <Text dimColor aria-hidden>
+            {' ↻0'}
+          </Text>
+        )}
       </Text>
     </Box>
   );

@@ -3,6 +3,7 @@ import type { CheckEvent, CheckResult, StepResult } from '../check/engine.ts';
 import type { RequestRecord } from '../check/visitor.ts';
 import type { Policy } from '../runtime/dispatcher.ts';
 import type { AppProblem } from '../runtime/protocol.ts';
+import { foldStartup } from '../startup-output.ts';
 
 export type StepStatus = 'pending' | 'running' | 'passed' | 'failed' | 'not-run' | 'left-out';
 
@@ -40,6 +41,10 @@ export interface CheckView {
   readonly error?: string;
   readonly durationMs?: number;
   readonly result?: CheckResult;
+  /** What the app printed as it started (at import), labelled by worker: shown with a failing step. */
+  readonly startup?: readonly string[];
+  /** The first step has begun: later output belongs to the steps. */
+  readonly stepsBegan?: boolean;
 }
 
 export type CheckAction =
@@ -48,7 +53,7 @@ export type CheckAction =
   | { readonly type: 'could-not-run'; readonly message: string }
   | { readonly type: 'stopped' };
 
-export const idleCheck: CheckView = { phase: 'idle', run: 0, workers: 0, ready: 0, steps: [] };
+export const idleCheck: CheckView = { phase: 'idle', run: 0, workers: 0, ready: 0, steps: [], startup: [], stepsBegan: false };
 
 export function isRunning(view: CheckView): boolean {
   return view.phase === 'starting' || view.phase === 'running';
@@ -86,8 +91,10 @@ export function checkReducer(view: CheckView, action: CheckAction): CheckView {
   }
 }
 
-function engineEvent(view: CheckView, event: CheckEvent): CheckView {
-  if (view.phase === 'stopped') return view;
+function engineEvent(before: CheckView, event: CheckEvent): CheckView {
+  if (before.phase === 'stopped') return before;
+  const folded = foldStartup(before.startup ?? [], before.stepsBegan ?? false, event);
+  const view = folded.lines === before.startup && folded.started === before.stepsBegan ? before : { ...before, startup: folded.lines, stepsBegan: folded.started };
   switch (event.type) {
     case 'check-start':
       return {

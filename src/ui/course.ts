@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { attemptOf } from '../progress/attempt.ts';
 import type { CheckResult } from '../check/engine.ts';
-import { lessonsFor, solutionFile } from '../lessons/catalogue.ts';
+import { lessonFiles, lessonsFor, solutionFile } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import { lessonStates, type LessonStatus } from '../progress/states.ts';
 import { ProgressStore } from '../progress/store.ts';
@@ -95,6 +95,21 @@ export class CourseSession {
     const file = this.fileOf(lesson);
     const mine = existsSync(file) ? readFileSync(file, 'utf8') : '';
     return diffLines(mine, reference);
+  }
+
+  /**
+   * The reference fix for every file the lesson has the learner edit (app.js, and jobs.js where
+   * there is one), each as a diff against the learner's file, named as the learner can type it.
+   */
+  solutionDiffs(lesson: Lesson): { readonly file: string; readonly lines: DiffLine[] }[] {
+    const folder = path.dirname(solutionFile(lesson));
+    const appShown = this.displayPath(lesson);
+    return lessonFiles(lesson).map((name) => {
+      const reference = readFileSync(path.join(folder, name), 'utf8');
+      const file = path.join(this.workspace.dir, lesson.slug, name);
+      const mine = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      return { file: path.join(path.dirname(appShown), name), lines: diffLines(mine, reference) };
+    });
   }
 
   close(): void {

@@ -122,3 +122,22 @@ export function keyCommand(ui: LessonUi, context: KeyContext, input: string, key
       return undefined;
   }
 }
+
+/** What the notice line says after a recorded check: the verdict, and the next thing to do. */
+export function checkedNotice(c: {
+  readonly passed: boolean;
+  /** False when the app did not start at all. */
+  readonly started: boolean;
+  readonly unlocked?: { readonly number: number; readonly title: string };
+  readonly next?: { readonly number: number };
+  /** The learner's file, as they can type it. */
+  readonly file: string;
+  readonly watching: boolean;
+}): [string, Tone] {
+  if (c.passed) {
+    if (c.unlocked) return [`Passed! Lesson ${c.unlocked.number}, ${c.unlocked.title}, is now open: press n to go on.`, 'good'];
+    return [c.next ? `Passed. Press n for lesson ${c.next.number}.` : 'Passed. That was the last lesson.', 'good'];
+  }
+  if (!c.started) return [`Your app did not start: fix ${c.file}, then ${c.watching ? 'save it (watch is on: saving checks again)' : 'press c again'}.`, 'bad'];
+  return [`Not yet: edit ${c.file}, then ${c.watching ? 'save it (watch is on: saving checks again)' : 'press c, or w to check on every save'}. h for a hint.`, 'bad'];
+}

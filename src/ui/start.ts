@@ -48,11 +48,19 @@ export async function startInteractive(options: InteractiveOptions = {}): Promis
 
   const resources = new Resources();
   try {
+    // A screen reader reads the course as lines of text (Ink's screen-reader mode, INK_SCREEN_READER=true):
+    // in the normal screen, so what was read stays in the terminal's history.
+    const screenReader = process.env.INK_SCREEN_READER === 'true';
     const { code, crash } = await runUntilExit(createElement(App, { session, openSession: open, resources, cwd, lesson: options.lesson }), resources, {
-      alternateScreen: true,
+      alternateScreen: !screenReader,
     });
     if (crash) {
-      process.stderr.write(`The course stopped on an unexpected error; every worker has been stopped.\n${(crash as Error).stack ?? String(crash)}\n`);
+      const { fileSystemMessage, isFileSystemError } = await import('../fs-message.ts');
+      process.stderr.write(
+        isFileSystemError(crash)
+          ? `The course stopped: ${fileSystemMessage(crash)} Every worker has been stopped.\n`
+          : `The course stopped on an unexpected error; every worker has been stopped.\n${(crash as Error).stack ?? String(crash)}\n`,
+      );
     }
     return code;
   } finally {

@@ -9,7 +9,14 @@ import type { Host } from '../runtime/host.ts';
 import { initialPlayground, playgroundReducer, type PlaygroundView, type Source } from './playground-state.ts';
 import type { Resources } from './resources.ts';
 
-export const MAX_WORKERS = 8;
+export { MAX_WORKERS } from '../limits.ts';
+import { MAX_WORKERS } from '../limits.ts';
+
+/** The playground's clock keys, for lessons on a manual clock: t moves it an hour, T a day. */
+export const CLOCK_STEPS: Readonly<Record<string, { readonly ms: number; readonly label: string }>> = {
+  t: { ms: 60 * 60 * 1000, label: '1 hour' },
+  T: { ms: 24 * 60 * 60 * 1000, label: '1 day' },
+};
 
 export interface PlaygroundControls {
   readonly view: PlaygroundView;
@@ -21,6 +28,8 @@ export interface PlaygroundControls {
   readonly stop: () => Promise<void>;
   /** Run one of the lesson's playground actions on the running app's data. */
   readonly act: (key: string) => void;
+  /** Move the app's clock forward (lessons on a manual clock): every worker and the jobs process. */
+  readonly advanceClock: (ms: number, label: string) => Promise<void>;
 }
 
 export interface PlaygroundFiles {
@@ -37,6 +46,8 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
   const mounted = useRef(true);
   /** What runs (or last ran): a reload with no host up starts this again. */
   const last = useRef<{ source: Source; count: number }>({ source: 'mine', count: initialCount });
+  /** The port of the session's URL: kept across m and s, so an open browser tab keeps working. */
+  const port = useRef(0);
 
   /** One operation at a time: a key pressed during a reload waits for it. */
   const serial = useCallback(<T,>(work: () => Promise<T>): Promise<T> => {
@@ -60,46 +71,71 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         await stopNow();
         last.current = { source, count };
         dispatch({ type: 'starting', source, count, at: clock() });
-        const [{ Host }, { AppStartError }] = await Promise.all([import('../runtime/host.ts'), import('../runtime/processes.ts')]);
+        const [{ Host }, { AppStartError }, { PortBusyError }] = await Promise.all([
+          import('../runtime/host.ts'),
+          import('../runtime/processes.ts'),
+          import('../runtime/dispatcher.ts'),
+        ]);
+        // The learner left (or the course quit) while the modules loaded: start nothing.
+        if (!mounted.current) return;
         let run: SeededRun;
         try {
-          run = seedRun(lesson);
+          run = await seedRun(lesson);
         } catch (error) {
           if (mounted.current) dispatch({ type: 'start-failed', message: (error as Error).message, at: clock() });
           return;
         }
         const { dir: dataDir, env } = run;
         const appFile = source === 'mine' ? files.mine : files.reference;
-        const host = new Host({
+        const options = {
           appFile,
           jobsFile: jobsFileFor(lesson, appFile),
           workers: count,
           mode: lesson.mode,
           load: lesson.load,
+          // People use the app on the lesson's own clock, flowing with real time (t/T jump ahead).
+          clock: lesson.clock === 'manual' ? ('flowing' as const) : lesson.clock,
           env,
           cwd: dataDir,
           restartCrashed: true,
           spares: true,
           requestTimeoutMs: 30_000,
-        });
-        const off = host.events.on((event) => {
-          if (mounted.current) dispatch({ type: 'host', event, at: clock() });
-        });
+        };
+        const watch = (h: Host) =>
+          h.events.on((event) => {
+            if (mounted.current) dispatch({ type: 'host', event, at: clock() });
+          });
+        let host = new Host({ ...options, port: port.current });
+        let off = watch(host);
         let unregister = () => {};
         const stop = async () => {
           unregister();
           await host.stop();
           off();
-          run.remove();
+          await run.remove();
         };
         unregister = resources.add(stop);
         running.current = { host, env, stop };
         try {
-          await host.start();
+          try {
+            await host.start();
+          } catch (error) {
+            // Another program took the session's port while the app was stopped: take a new one, and say so.
+            if (!(error instanceof PortBusyError) || port.current === 0) throw error;
+            if (mounted.current) dispatch({ type: 'note', text: `Port ${port.current} was taken by another program meanwhile: the app moves to a new URL.`, tone: 'error', at: clock() });
+            off();
+            host = new Host({ ...options, port: 0 });
+            off = watch(host);
+            running.current = { host, env, stop };
+            await host.start();
+          }
+          port.current = host.port;
           if (mounted.current) dispatch({ type: 'started', url: `${host.url}/` });
           // The learner left while the workers were starting: stop them now.
           else await stopNow();
         } catch (error) {
+          // The app did not start, but the URL is the session's from now on.
+          if (host.port) port.current = host.port;
           running.current = undefined;
           await stop();
           const problem = error instanceof AppStartError ? error.problem : undefined;
@@ -151,6 +187,23 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
     [lesson],
   );
 
+  const advanceClock = useCallback(
+    (ms: number, label: string) =>
+      serial(async () => {
+        const current = running.current;
+        if (!current || lesson.clock !== 'manual') return;
+        try {
+          await current.host.advanceClock(ms);
+          const now = (await current.host.clockState(1))?.now;
+          const shown = now === undefined ? '' : `: it is now ${new Date(now).toLocaleString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hour12: false })} for the app`;
+          if (mounted.current) dispatch({ type: 'note', text: `Clock moved forward ${label}${shown}.`, tone: 'info', at: clock() });
+        } catch (error) {
+          if (mounted.current) dispatch({ type: 'note', text: `Could not move the clock: ${(error as Error).message}`, tone: 'error', at: clock() });
+        }
+      }),
+    [lesson, serial],
+  );
+
   useEffect(() => {
     mounted.current = true;
     return () => {
@@ -159,5 +212,5 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
     };
   }, [stopNow]);
 
-  return { view, start, reload, setWorkers, stop, act };
+  return { view, start, reload, setWorkers, stop, act, advanceClock };
 }

@@ -4,7 +4,8 @@
 import path from 'node:path';
 import { useEffect, useRef } from 'react';
 
-const DEBOUNCE_MS = 150;
+/** Events closer together than this are one save. */
+export const DEBOUNCE_MS = 150;
 
 /** Editor droppings that are not the learner's code: swap files, backups, vim's 4913 probe. */
 export function isEditorNoise(file: string): boolean {

@@ -167,6 +167,28 @@ describe('ScrollView', () => {
     assert.match(end, /lines 42-50 of 50/);
   });
 
+  test('every scroll key moves the view: ↑ ↓ j k, PgUp, space, Home End g G', async () => {
+    // 10 rows: 9 of content and the hint; a page is 8 rows; the end shows lines 42-50
+    const r = renderAt(<TenRows><ScrollView>{lines}</ScrollView></TenRows>);
+    await waitForFrame(r, 'lines 1-9 of 50');
+    const steps: [string, string, string][] = [
+      ['↓', KEY.down, 'lines 2-10'],
+      ['j', 'j', 'lines 3-11'],
+      ['k', 'k', 'lines 2-10'],
+      ['↑', KEY.up, 'lines 1-9'],
+      ['space', ' ', 'lines 9-17'],
+      ['PgUp', KEY.pageUp, 'lines 1-9'],
+      ['End', KEY.end, 'lines 42-50'],
+      ['Home', KEY.home, 'lines 1-9'],
+      ['G', 'G', 'lines 42-50'],
+      ['g', 'g', 'lines 1-9'],
+    ];
+    for (const [name, key, shown] of steps) {
+      r.stdin.write(key);
+      await waitForFrame(r, `${shown} of 50`).catch((error: Error) => assert.fail(`${name} should show ${shown}: ${error.message}`));
+    }
+  });
+
   test('follow keeps the end in view', async () => {
     const r = renderAt(<TenRows><ScrollView follow>{lines}</ScrollView></TenRows>);
     const frame = await waitForFrame(r, /^line 50$/m);

@@ -20,6 +20,8 @@ export const KEY = {
   escape: '\u001B',
   pageDown: '\u001B[6~',
   pageUp: '\u001B[5~',
+  home: '\u001B[H',
+  end: '\u001B[F',
   ctrlC: '\u0003',
 } as const;
 

@@ -116,6 +116,29 @@ describe('home', () => {
     await waitForFrame(r, 'Lesson 3 · Two workers, two lists');
   });
 
+  test('a number key opens an unlocked lesson at once, without a confirm', async () => {
+    // Given lesson 1 passed, so lesson 2 is open
+    course.session.recordCheck(findLesson('1')!, { lesson: '01-frozen-at-startup', number: 1, passed: true, workers: 3, policy: 'round-robin', seed: 1, durationMs: 1, steps: [] });
+    const r = app();
+    await waitForFrame(r, /▶\s+2\. Everyone's list\s+current/);
+    // When the learner presses 2
+    r.stdin.write('2');
+    // Then lesson 2 opens, and nothing asked first
+    await waitForFrame(r, "Lesson 2 · Everyone's list");
+    assert.ok(!r.frames.some((f) => f.includes('Open it anyway')), 'no confirm for an unlocked lesson');
+  });
+
+  test('b goes back from a lesson to the home screen', async () => {
+    const r = app();
+    await waitForFrame(r, 'Core track');
+    r.stdin.write(KEY.enter);
+    await waitForFrame(r, 'The Corner Shop sells');
+    r.stdin.write('b');
+    const home = await waitForFrame(r, 'Core track');
+    assert.match(home, /❯ ▶\s+1\. Frozen at startup\s+current/);
+    assert.doesNotMatch(home, /Lesson 1 · Frozen at startup/);
+  });
+
   test('arrow keys move the highlight, and the summary follows it', async () => {
     const r = app();
     await waitForFrame(r, 'Core track');

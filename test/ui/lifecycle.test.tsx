@@ -109,7 +109,7 @@ describe('runUntilExit', () => {
     assert.equal(process.listenerCount('SIGTERM'), 0, 'the handlers are removed afterwards');
   });
 
-  test('Ctrl-C in the course quits it and stops what runs', async () => {
+  for (const [name, key] of [['Ctrl-C', KEY.ctrlC], ['q', 'q']] as const) test(`${name} in the course quits it and stops what runs`, async () => {
     const course = testCourse();
     try {
       const host = new Host({ appFile: counter, workers: 2, cwd: os.tmpdir() });
@@ -126,7 +126,7 @@ describe('runUntilExit', () => {
         options,
       );
       await waitUntil(() => stdout.frames.some((f) => f.includes('Core track')), 'the home screen');
-      stdin.write(KEY.ctrlC);
+      stdin.write(key);
       const outcome = await done;
       assert.equal(outcome.code, 0);
       assert.ok(await allGone(pids, 1000));

@@ -1,47 +1,23 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { fail } from '../../check/expect.ts';
-import type { CheckContext, Lesson } from '../types.ts';
+import type { Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { readProducts, seedProducts, SEED_PRODUCTS, type Product } from '../products.ts';
+import { drawProducts, otherPrice, priceText, seedProducts, type Product } from '../products.ts';
+import { editShop, everyWorkerShowsTheShop, shelfOf, SHOP_NAMES, siteOf, writeSite, type Diagnose } from './shop.ts';
 
-const SHOP_SHAPE = '{"shop": "...", "products": [...]}';
-const SITE = { shopName: 'Corner Shop', currency: 'EUR' };
+const FROZEN: Diagnose = (route, worker) =>
+  route === 'page'
+    ? `The page at / on worker ${worker} still shows the rows that worker read when it started. Reading per request in the API is not enough: every handler that shows products (the page too) must read them when the request comes.`
+    : `Worker ${worker} still answers /api/products with the rows it read when it started: the products are read once, at module level, when the worker imports app.js. Read them inside the handler, on every request, whoever asks.`;
 
-const dbPath = (ctx: CheckContext) => ctx.env.SHOP_DB;
+const FIRST_READ: Diagnose = (route, worker) =>
+  route === 'page'
+    ? `The page at / on worker ${worker} does not show the shop's products and name as the database and settings hold them. Keep the page listing every product with its price (in euros, like 4.50), the shop's name at the top, and names escaped as HTML.`
+    : `Worker ${worker}'s /api/products does not answer with the rows and the shop name the database and the settings file hold. Read them from SHOP_DB and SITE_CONFIG, not from values written in the code.`;
 
-function editShop(ctx: CheckContext, sql: string, ...params: unknown[]): void {
-  const db = new Database(dbPath(ctx));
-  try {
-    db.prepare(sql).run(...params);
-  } finally {
-    db.close();
-  }
-}
-
-
-/** Ask every worker in turn; each must show `want` for the product `id`. */
-async function everyWorkerShows(ctx: CheckContext, want: Product, diagnosis: string): Promise<void> {
-  for (let worker = 1; worker <= ctx.workers; worker++) {
-    const reply = await ctx.visitor('alice').get('/api/products', { worker });
-    const { products } = readProducts(reply, SHOP_SHAPE);
-    const found = products.find((p) => p.id === want.id);
-    if (!found) {
-      fail({ expected: `product ${want.id} ("${want.name}") on worker ${worker}`, got: `no such product in ${reply.body}`, diagnosis });
-    }
-    if (found.price !== want.price || found.name !== want.name) {
-      fail({
-        expected: `"${want.name}" at ${want.price} on worker ${worker}`,
-        got: `"${found.name}" at ${found.price}`,
-        diagnosis,
-      });
-    }
-  }
-}
-
-const FROZEN =
-  'That worker still answers with the rows it read when it started: the products are read once, at module level, when the app module is imported. Read them inside the handler, on every request.';
+const RELOADED: Diagnose = (route, worker) =>
+  `After the reload, worker ${worker}'s ${route === 'page' ? 'page' : '/api/products'} does not show the redeployed settings (or lost the products edited before it). Read the site settings from SITE_CONFIG when the app starts, or on every request: a reload must pick up a redeployed config.`;
 
 const lesson: Lesson = {
   number: 1,
@@ -54,7 +30,7 @@ const lesson: Lesson = {
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
     'Look at where `products` is computed. That line runs once per worker, when the worker starts; a request only reads the variable.',
-    'Keep the `db.prepare(...)` at module level if you like (a prepared statement is a plan, not data), and call `.all()` inside each handler.',
+    'Keep the `db.prepare(...)` at module level if you like (a prepared statement is a plan, not data), and call `.all()` inside each handler: the page\'s as well as the API\'s.',
     'A timer that refreshes the list every few seconds is still wrong right after an edit, and the check edits and reads at once. The site settings may stay at module level: they change only with a redeploy, which reloads every worker.',
   ],
   workers: 3,
@@ -72,21 +48,22 @@ const lesson: Lesson = {
       run(env) {
         const db = new Database(env.SHOP_DB);
         try {
-          const { price } = db.prepare('SELECT price FROM products WHERE id = 2').get() as { price: number };
-          const next = price === 239 ? 199 : 239;
-          db.prepare('UPDATE products SET price = ? WHERE id = 2').run(next);
-          return `The stock team set Oat milk to ${(next / 100).toFixed(2)} in the database. Reload the page a few times: which workers show it?`;
+          const product = db.prepare('SELECT id, name, price FROM products ORDER BY id LIMIT 1').get() as Product;
+          const next = otherPrice(Math.random, product.price);
+          db.prepare('UPDATE products SET price = ? WHERE id = ?').run(next, product.id);
+          return `The stock team set ${product.name} to ${priceText(next)} in the database. Reload the page a few times: which workers show it?`;
         } finally {
           db.close();
         }
       },
     },
   ],
-  seed(dir) {
+  seed(dir, random) {
     const file = path.join(dir, 'shop.db');
-    seedProducts(file);
+    seedProducts(file, drawProducts(random, 3 + Math.floor(random() * 2)));
     const config = path.join(dir, 'site.json');
-    writeFileSync(config, JSON.stringify(SITE, null, 2));
+    const shopName = SHOP_NAMES[Math.floor(random() * SHOP_NAMES.length)]!;
+    writeFileSync(config, JSON.stringify({ shopName, currency: 'EUR' }, null, 2));
     return { SHOP_DB: file, SITE_CONFIG: config };
   },
   flask: {
@@ -101,54 +78,40 @@ const lesson: Lesson = {
   },
   steps: [
     {
-      title: 'Every worker lists the products',
+      title: 'Every worker lists the products, on the page and in the API',
       async run(ctx) {
-        for (let worker = 1; worker <= ctx.workers; worker++) {
-          const reply = await ctx.visitor('alice').get('/api/products', { worker });
-          const { body, products } = readProducts(reply, SHOP_SHAPE);
-          const shop = body?.shop;
-          const names = products.map((p) => `${p.name} ${p.price}`).join(', ');
-          const want = SEED_PRODUCTS.map((p) => `${p.name} ${p.price}`).join(', ');
-          if (names !== want) fail({ expected: `the products ${want}`, got: names || 'an empty list' });
-          if (shop !== SITE.shopName) fail({ expected: `"shop": "${SITE.shopName}"`, got: JSON.stringify(shop) });
-        }
+        await everyWorkerShowsTheShop(ctx, FIRST_READ);
       },
     },
     {
       title: 'A price changed in the database shows at once, on every worker',
       async run(ctx) {
-        editShop(ctx, 'UPDATE products SET price = ? WHERE id = ?', 199, 2);
-        await everyWorkerShows(ctx, { id: 2, name: 'Oat milk', price: 199 }, FROZEN);
+        const shelf = shelfOf(ctx);
+        const product = shelf[Math.floor(ctx.random() * shelf.length)]!;
+        editShop(ctx, 'UPDATE products SET price = ? WHERE id = ?', otherPrice(ctx.random, product.price), product.id);
+        await everyWorkerShowsTheShop(ctx, FROZEN);
       },
     },
     {
       title: 'A product added to the database shows at once, on every worker',
       async run(ctx) {
-        editShop(ctx, 'INSERT INTO products (id, name, price) VALUES (?, ?, ?)', 4, 'Honey', 620);
-        await everyWorkerShows(ctx, { id: 4, name: 'Honey', price: 620 }, FROZEN);
+        const shelf = shelfOf(ctx);
+        const fresh = drawProducts(ctx.random, 8).find((p) => !shelf.some((s) => s.name === p.name))!;
+        const id = Math.max(...shelf.map((p) => p.id)) + 1 + Math.floor(ctx.random() * 3);
+        editShop(ctx, 'INSERT INTO products (id, name, price) VALUES (?, ?, ?)', id, fresh.name, fresh.price);
+        await everyWorkerShowsTheShop(ctx, FROZEN);
       },
     },
     {
       title: 'A new site name is picked up by a reload, on every worker',
       reloads: true,
       async run(ctx) {
-        writeFileSync(ctx.env.SITE_CONFIG, JSON.stringify({ ...SITE, shopName: 'Corner Shop & Deli' }, null, 2));
+        const site = siteOf(ctx);
+        const others = SHOP_NAMES.filter((name) => name !== site.shopName);
+        const base = others[Math.floor(ctx.random() * others.length)]!;
+        writeSite(ctx, { ...site, shopName: base.includes('&') ? base : `${base} & Deli` });
         await ctx.reload();
-        for (let worker = 1; worker <= ctx.workers; worker++) {
-          const reply = await ctx.visitor('alice').get('/api/products', { worker });
-          const { body, products } = readProducts(reply, SHOP_SHAPE);
-          const shop = body?.shop;
-          if (shop !== 'Corner Shop & Deli') {
-            fail({
-              expected: `"shop": "Corner Shop & Deli" on worker ${worker} after the reload`,
-              got: JSON.stringify(shop),
-              diagnosis: 'Read the site settings from SITE_CONFIG when the app starts (or on every request): a reload must pick up a redeployed config.',
-            });
-          }
-          if (!products.some((p) => p.id === 4)) {
-            fail({ expected: 'the products edited before the reload', got: reply.body });
-          }
-        }
+        await everyWorkerShowsTheShop(ctx, RELOADED);
       },
     },
   ],

@@ -1,19 +1,66 @@
-import type { Lesson } from '../types.ts';
-import { addItem, briefBasket, expectBasket } from '../basket.ts';
+import type { CheckContext, Lesson } from '../types.ts';
+import { addByForm, addItem, briefBasket, drawItems, expectBasket, expectOnPage, loadBasketPage } from '../basket.ts';
 import { markdown } from '../text.ts';
 
-/** Name whose items leaked into `visitor`'s basket, for the diagnosis. */
-function leak(visitor: string, owners: Record<string, readonly string[]>) {
+/** Each visitor's items in this run, drawn from its seed: alice's two, bob's, dave's. */
+interface Items {
+  readonly alice: readonly [string, string];
+  readonly bob: string;
+  readonly dave: string;
+}
+
+const itemsByRun = new WeakMap<CheckContext, Items>();
+function itemsOf(ctx: CheckContext): Items {
+  let items = itemsByRun.get(ctx);
+  if (!items) {
+    const [a1, a2, b, d] = drawItems(ctx.random, 4) as [string, string, string, string];
+    items = { alice: [a1, a2], bob: b, dave: d };
+    itemsByRun.set(ctx, items);
+  }
+  return items;
+}
+
+/** The cookies a visitor's browser holds, as name=value. */
+function cookiesOf(ctx: CheckContext, visitor: string): string[] {
+  return (ctx.visitor(visitor).jar.serializeSync()?.cookies ?? []).map((c) => `${c.key}=${c.value}`).filter((c) => !c.endsWith('='));
+}
+
+/** True when `visitor`'s browser was handed the very cookies `other` holds: the app gave both one id. */
+function sameIdAs(ctx: CheckContext, visitor: string, other: string): boolean {
+  const mine = cookiesOf(ctx, visitor);
+  const theirs = cookiesOf(ctx, other);
+  return mine.length > 0 && mine.every((c) => theirs.includes(c));
+}
+
+function shared(ctx: CheckContext, visitor: string, owner: string, where: string): string {
+  if (sameIdAs(ctx, visitor, owner)) {
+    return `${visitor} saw ${owner}'s item ${where}: the app handed ${visitor} the same visitor id as ${owner}. An id must be random, so that no two visitors get the same one even when they arrive in the same millisecond, and nobody can guess another's.`;
+  }
+  return `${visitor} saw ${owner}'s item ${where}: the app takes ${visitor} for ${owner}. A basket in module scope is shared by every visitor, and so is one kept per address or per browser: ${visitor} and ${owner} can share both, like colleagues in one office. Give each browser an id of its own in a cookie and keep one basket per id, for the page and its form as much as for the API.`;
+}
+
+/** Name whose items leaked into `visitor`'s basket, for the diagnosis of an API answer. */
+function leak(ctx: CheckContext, visitor: string, owners: Record<string, readonly string[]>) {
   return (got: readonly string[]): string | undefined => {
     for (const [owner, items] of Object.entries(owners)) {
-      if (owner !== visitor && got.some((item) => items.includes(item))) {
-        return `${visitor} saw ${owner}'s item: the basket lives in module scope and is shared by every visitor. Identify each visitor (a cookie of their own) and keep one basket per visitor.`;
-      }
+      if (owner !== visitor && got.some((item) => items.includes(item))) return shared(ctx, visitor, owner, 'in the API');
     }
     if (got.length === 0) {
       return `${visitor}'s own items are gone: does each request get a new visitor id? Read the id from the cookie the browser sends back, and set a new one only when there is none.`;
     }
     return undefined;
+  };
+}
+
+/** The same, for what the page shows. */
+function pageLeak(ctx: CheckContext, visitor: string, owners: Record<string, readonly string[]>) {
+  return (missing: readonly string[], foreign: readonly string[]): string => {
+    for (const [owner, items] of Object.entries(owners)) {
+      if (foreign.some((item) => items.includes(item))) return shared(ctx, visitor, owner, 'on the page');
+    }
+    return missing.length
+      ? `The page does not show ${visitor}'s own items: the page at / must read the basket of the visitor who asks (by the same cookie as the API), and the form must add to it.`
+      : `${visitor}'s page shows items ${visitor} never added.`;
   };
 }
 
@@ -27,12 +74,14 @@ const lesson: Lesson = {
   text: () => markdown(import.meta.url, 'text.md'),
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
-    'There is one `basket` array for the whole process. Every request, from every visitor, pushes to and reads from that same array.',
-    'To keep one basket per visitor you first need to tell visitors apart. Their IP address and browser signature do not do it: people in one office, or all the visitors in this check, share both. Give each browser a random id in a cookie (`cookie-parser` and `crypto.randomUUID()` are available).',
-    'Keep a `Map` from visitor id to that visitor\'s basket. Set the cookie only when the request came without one, then look the basket up by the id.',
+    'There is one `basket` array for the whole process. Every request, from every visitor, pushes to and reads from that same array: the page, its form and the API.',
+    'To keep one basket per visitor you first need to tell visitors apart. Their IP address and browser signature do not do it: people in one office share both. Give each browser a random id in a cookie (`cookie-parser` and `crypto.randomUUID()` are available); an id made from the time is not random, two people arrive in the same millisecond.',
+    "Keep a `Map` from visitor id to that visitor's basket. Set the cookie only when the request came without one, then look the basket up by the id, in all three routes.",
   ],
   workers: 1,
   mode: 'sequential',
+  // Time stands still during the check: visitors who arrive together arrive in the same millisecond.
+  clock: 'manual',
   brief: briefBasket,
   seed: () => ({}),
   flask: {
@@ -47,40 +96,63 @@ const lesson: Lesson = {
   },
   steps: [
     {
-      title: 'alice puts tea in her basket and sees it',
+      title: 'alice puts an item in her basket and sees it',
       async run(ctx) {
-        await addItem(ctx, 'alice', 'tea');
-        await expectBasket(ctx, 'alice', ['tea'], leak('alice', {}));
+        const { alice } = itemsOf(ctx);
+        const first = await loadBasketPage(ctx, 'alice');
+        expectOnPage(first, 'alice', [], [...alice], pageLeak(ctx, 'alice', {}));
+        const page = await addByForm(ctx, 'alice', alice[0]);
+        expectOnPage(page, 'alice', [alice[0]], [], pageLeak(ctx, 'alice', {}));
+        await expectBasket(ctx, 'alice', [alice[0]], leak(ctx, 'alice', {}));
       },
     },
     {
       title: 'bob, a new visitor, starts with an empty basket',
       async run(ctx) {
+        const { alice } = itemsOf(ctx);
         // bob works in alice's office: same network, same company browser build.
         ctx.visitor('bob', { like: 'alice' });
-        await expectBasket(ctx, 'bob', [], leak('bob', { alice: ['tea'] }));
+        expectOnPage(await loadBasketPage(ctx, 'bob'), 'bob', [], [alice[0]], pageLeak(ctx, 'bob', { alice: [alice[0]] }));
+        await expectBasket(ctx, 'bob', [], leak(ctx, 'bob', { alice: [alice[0]] }));
       },
     },
     {
       title: "bob's items stay his, alice's stay hers",
       async run(ctx) {
-        await addItem(ctx, 'bob', 'milk');
-        await expectBasket(ctx, 'bob', ['milk'], leak('bob', { alice: ['tea'] }));
-        await expectBasket(ctx, 'alice', ['tea'], leak('alice', { bob: ['milk'] }));
+        const { alice, bob } = itemsOf(ctx);
+        const page = await addByForm(ctx, 'bob', bob);
+        expectOnPage(page, 'bob', [bob], [alice[0]], pageLeak(ctx, 'bob', { alice: [alice[0]] }));
+        await expectBasket(ctx, 'bob', [bob], leak(ctx, 'bob', { alice: [alice[0]] }));
+        expectOnPage(await loadBasketPage(ctx, 'alice'), 'alice', [alice[0]], [bob], pageLeak(ctx, 'alice', { bob: [bob] }));
+        await expectBasket(ctx, 'alice', [alice[0]], leak(ctx, 'alice', { bob: [bob] }));
       },
     },
     {
       title: 'alice adds more and keeps everything she added',
       async run(ctx) {
-        await addItem(ctx, 'alice', 'bread');
-        await expectBasket(ctx, 'alice', ['tea', 'bread'], leak('alice', { bob: ['milk'] }));
-        await expectBasket(ctx, 'bob', ['milk'], leak('bob', { alice: ['tea', 'bread'] }));
+        const { alice, bob } = itemsOf(ctx);
+        // This time the page's script adds it, as a shop's "add" button does.
+        await addItem(ctx, 'alice', alice[1]);
+        await expectBasket(ctx, 'alice', alice, leak(ctx, 'alice', { bob: [bob] }));
+        expectOnPage(await loadBasketPage(ctx, 'alice'), 'alice', alice, [bob], pageLeak(ctx, 'alice', { bob: [bob] }));
+        expectOnPage(await loadBasketPage(ctx, 'bob'), 'bob', [bob], alice, pageLeak(ctx, 'bob', { alice }));
+        await expectBasket(ctx, 'bob', [bob], leak(ctx, 'bob', { alice }));
       },
     },
     {
-      title: 'carol, who comes later, starts empty too',
+      title: 'carol, who comes later, starts empty too, and so does an app calling the API',
       async run(ctx) {
-        await expectBasket(ctx, 'carol', [], leak('carol', { alice: ['tea', 'bread'], bob: ['milk'] }));
+        const { alice, bob, dave } = itemsOf(ctx);
+        const everyone = { alice, bob: [bob] };
+        ctx.visitor('carol', { like: 'alice' });
+        expectOnPage(await loadBasketPage(ctx, 'carol'), 'carol', [], [...alice, bob], pageLeak(ctx, 'carol', everyone));
+        await expectBasket(ctx, 'carol', [], leak(ctx, 'carol', everyone));
+        // dave's shopping app calls the API from the same office network.
+        ctx.visitor('dave', { kind: 'api', like: 'alice' });
+        await expectBasket(ctx, 'dave', [], leak(ctx, 'dave', everyone));
+        await addItem(ctx, 'dave', dave);
+        await expectBasket(ctx, 'dave', [dave], leak(ctx, 'dave', everyone));
+        await expectBasket(ctx, 'alice', alice, leak(ctx, 'alice', { dave: [dave] }));
       },
     },
   ],

@@ -177,3 +177,29 @@ function guessedIds(own: string): string[] {
   guesses.delete(own);
   return [...guesses];
 }
+
+/**
+ * Whether the visitor's cookies carry a signature made with `secret`: 'secret' when one does,
+ * 'other' when they are signed in a format the check knows (cookie-signature's "s:<value>.<sig>",
+ * keygrip's "<name>.sig") but with another key, 'unknown' when the check cannot tell.
+ */
+export function signedWith(cookies: readonly JarCookie[], secret: string): 'secret' | 'other' | 'unknown' {
+  let other = false;
+  for (const cookie of cookies) {
+    if (isSignature(cookie)) {
+      const name = cookie.key.slice(0, -'.sig'.length);
+      const signed = cookies.find((c) => c.key === name);
+      if (!signed) continue;
+      const want = hmac('sha1', secret, `${name}=${signed.value}`).replace(/[/+=]/g, (c) => ({ '/': '_', '+': '-', '=': '' })[c]!);
+      if (want === cookie.value) return 'secret';
+      other = true;
+      continue;
+    }
+    const text = decode(cookie.value);
+    const signed = /^s:(.*)\.([^.]*)$/s.exec(text);
+    if (!signed) continue;
+    if (hmac('sha256', secret, signed[1]!).replace(/=+$/, '') === signed[2]) return 'secret';
+    other = true;
+  }
+  return other ? 'other' : 'unknown';
+}

@@ -1,62 +1,56 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expectJson, fail } from '../../check/expect.ts';
-import type { Reply } from '../../check/visitor.ts';
+import { expectJson, fail } from '../../check/expect.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { cookiesOf, forgeries, replaceCookies, tampered } from './cookies.ts';
+import { expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, PASSWORDS, type Diagnose, type Route } from './account.ts';
+import { cookiesOf, forgeries, replaceCookies, signedWith, tampered } from './cookies.ts';
 
-const PASSWORDS: Readonly<Record<string, string>> = { alice: 'wonderland', bob: 'builder', mallory: 'mischief' };
+const where = (worker: number, route: Route) => (route === 'page' ? `the page / on worker ${worker}` : `GET /api/me on worker ${worker}`);
 
-
-function userIn(reply: Reply): string | null {
-  const body = expectJson(reply, 'JSON like {"user": "alice"} or {"user": null}') as Record<string, unknown> | null;
-  const user = body?.user;
-  if (user !== null && typeof user !== 'string') {
-    fail({
-      expected: `JSON like {"user": "alice"} or {"user": null} from ${describe(reply)}`,
-      got: reply.body,
-      diagnosis: 'Keep the answer\'s shape: "user" is the name of whoever is logged in, or null.',
-    });
-  }
-  return user;
-}
-
-async function logIn(ctx: CheckContext, name: string, worker: number): Promise<void> {
-  const reply = await ctx.visitor(name).post('/api/login', { name, password: PASSWORDS[name] }, { worker });
-  const user = userIn(reply);
-  if (user !== name) fail({ expected: `${describe(reply)} to log ${name} in`, got: reply.body });
-}
-
-const whom = (user: string | null) => (user === null ? 'nobody (user: null)' : `"${user}"`);
-
-/** Ask as `visitor` on `worker` who is logged in; it must be `want`. */
-async function expectUser(
-  ctx: CheckContext,
-  visitor: string,
-  worker: number,
-  want: string | null,
-  diagnose: (got: string | null, worker: number) => string,
-): Promise<void> {
-  const reply = await ctx.visitor(visitor).get('/api/me', { worker });
-  const user = userIn(reply);
-  if (user !== want) {
-    fail({ expected: `${whom(want)} logged in for ${describe(reply)}`, got: whom(user), diagnosis: diagnose(user, worker) });
-  }
-}
-
-function sessionLost(visitor: string, loggedInOn: number) {
-  return (got: string | null, worker: number): string => {
-    if (got === null) {
-      return `${visitor} logged in on worker ${loggedInOn}, but worker ${worker} has never heard of that session. A session kept in the memory of the worker that created it (express-session's default MemoryStore, a dict) is invisible to the others, and a cookie signed with a key each worker made for itself (a secret made at import) is one the others cannot check. Keep sessions where every worker finds them: in a store on ACCOUNTS_DB, or in the cookie itself, signed with the host's SESSION_SECRET.`;
+/** Why `visitor`, logged in on `loggedInOn`, was not themselves on another worker. */
+function sessionLost(ctx: CheckContext, visitor: string, loggedInOn: number): Diagnose {
+  return (got, worker, route) => {
+    if (got !== null) {
+      return `${visitor}'s request was answered as ${got}: who is logged in must come from ${visitor}'s own session, found through ${visitor}'s own cookie, not from anything every visitor shares.`;
     }
-    return `${visitor}'s request was answered as ${got}: who is logged in must come from ${visitor}'s own session, found through ${visitor}'s own cookie, not from anything every visitor shares.`;
+    if (route === 'page') {
+      return `GET /api/me on worker ${worker} knows ${visitor}, but ${where(worker, route)} shows the login form: the page must find who is logged in the same way the API does, from the session every worker shares.`;
+    }
+    return `${visitor} logged in on worker ${loggedInOn}, but worker ${worker} has never heard of that session. express-session keeps sessions in the memory of the worker that created them (its default MemoryStore), and every worker has its own memory. Keep sessions where every worker finds them: in a store on ACCOUNTS_DB, or in the cookie itself, signed with SESSION_SECRET (cookie-session).`;
   };
 }
 
-const RELOADED =
-  'The reload started every worker afresh, and a session kept in process memory went with the old processes: a deploy would log everyone out. Keep sessions in the database, or in a signed cookie.';
+/**
+ * Like sessionLost, but first looks at the cookie: one signed with a key that is not the host's
+ * SESSION_SECRET, and refused by another worker, was signed with a key each worker made itself.
+ */
+async function sessionLostOrOwnKey(ctx: CheckContext, visitor: string, loggedInOn: number): Promise<Diagnose> {
+  const { cookies } = await cookiesOf(ctx.visitor(visitor));
+  const signature = signedWith(cookies, ctx.env.SESSION_SECRET!);
+  const lost = sessionLost(ctx, visitor, loggedInOn);
+  return (got, worker, route) =>
+    got === null && route === 'api' && signature === 'other'
+      ? `${visitor}'s cookie from worker ${loggedInOn} is signed, but not with the host's SESSION_SECRET, and worker ${worker} refuses the signature. A secret generated when the app starts (crypto.randomBytes at module level) is a different secret in every worker, and a new one after every reload: this lesson's bug again, one level down. Sign with process.env.SESSION_SECRET, which the host gives every worker alike.`
+      : lost(got, worker, route);
+}
+
+const RELOADED: Diagnose = (got) =>
+  got === null
+    ? 'The reload started every worker afresh, and what the sessions depended on went with the old processes: sessions kept in process memory, or a signing secret made when the app started (a new one after every reload). A deploy would log everyone out. Keep sessions in the database, or in a cookie signed with SESSION_SECRET.'
+    : `After the reload the app answered as ${got}: who is logged in must come from each visitor's own session.`;
+
+const loggedOut = (visitor: string, on: number, how: string): Diagnose => (got, worker, route) =>
+  got === visitor
+    ? `${visitor} logged out ${how} on worker ${on}, but ${where(worker, route)} still finds her session: a copy survived somewhere. Logging out must remove the session where every worker looks (or clear the session cookie), and every worker must look there on every request.`
+    : `${visitor} logged out, and ${where(worker, route)} answers as ${got}.`;
+
+const stillIn = (visitor: string, other: string): Diagnose => (got, worker, route) =>
+  got === null ? `${other} logged out, and ${visitor} lost the session too (${where(worker, route)}): log out only the session of the visitor who asked.` : `${where(worker, route)} answered ${visitor} as ${got}.`;
+
+/** A worker of this run drawn from the seed, so that no worker number is special. */
+const someWorker = (ctx: CheckContext) => ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
 
 const lesson: Lesson = {
   number: 4,
@@ -68,9 +62,9 @@ const lesson: Lesson = {
   text: () => markdown(import.meta.url, 'text.md'),
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
-    'The login works; it is remembering it that fails. express-session puts a session id in the cookie and keeps the session itself in a store, and with no `store` option that store is a plain object in the memory of one worker.',
-    'Either give express-session a `store` every worker shares (a small class extending `session.Store` with `get`, `set` and `destroy` over the `sessions` table in ACCOUNTS_DB), or keep the whole session in the cookie with cookie-session, signed: `cookieSession({ keys: [process.env.SESSION_SECRET] })`; log out with `req.session = null`.',
-    'A cookie the app trusts must be signed with the host\'s SESSION_SECRET, and the signature checked: cookie-session with `signed: false`, or a plain cookie holding the user name, lets anyone type in someone else\'s name. A secret written in the code is not a secret either.',
+    'The login works; it is remembering it that fails. express-session puts a session id in the cookie and keeps the session itself in a store, and with no `store` option that store is a plain object in the memory of one worker. The page `/` and the API both read it.',
+    'Either give express-session a `store` every worker shares (a small class extending `session.Store` with `get`, `set` and `destroy` over the `sessions` table in ACCOUNTS_DB), or keep the whole session in the cookie with cookie-session, signed: `cookieSession({ keys: [process.env.SESSION_SECRET] })`; log out with `req.session = null`. On login, start a new session (`req.session.regenerate(...)` with express-session) rather than writing the user into the one the browser brought.',
+    'A cookie the app trusts must be signed with the host\'s SESSION_SECRET, and the signature checked: cookie-session with `signed: false`, or a plain cookie holding the user name, lets anyone type in someone else\'s name. A secret written in the code is not a secret, and one made with `crypto.randomBytes` when the app starts differs in every worker. With cookie-session, also put an expiry inside the session (`req.session.expires = Date.now() + ...`) and refuse a session past it: the cookie\'s own expiry is only a request to the browser.',
   ],
   workers: 3,
   mode: 'sequential',
@@ -106,77 +100,137 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
   },
   steps: [
     {
-      title: 'alice logs in on worker 1 and is still logged in on worker 2',
+      title: "alice logs in with the page's form on one worker and is logged in on every worker",
       async run(ctx) {
-        await logIn(ctx, 'alice', ctx.workerAt(1));
-        for (const k of [2, 3, 1]) await expectUser(ctx, 'alice', ctx.workerAt(k), 'alice', sessionLost('alice', ctx.workerAt(1)));
+        const worker = someWorker(ctx);
+        const page = await ctx.visitor('alice').page('/', { worker });
+        await logInWithForm(ctx, 'alice', 'alice', page, worker, sessionLost(ctx, 'alice', worker));
+        const diagnose = await sessionLostOrOwnKey(ctx, 'alice', worker);
+        for (let k = 1; k <= ctx.workers; k++) await expectUser(ctx, 'alice', ctx.workerAt(worker + k), 'alice', diagnose);
       },
     },
     {
-      title: 'bob logs in on worker 3: alice and bob each stay themselves on every worker',
+      title: 'bob logs in through the API: alice and bob each stay themselves on every worker',
       async run(ctx) {
-        await logIn(ctx, 'bob', ctx.workerAt(3));
+        // bob works in alice's office: same network, same company browser build.
+        ctx.visitor('bob', { like: 'alice' });
+        const worker = someWorker(ctx);
+        await logInWithApi(ctx, 'bob', worker);
+        const bobLost = await sessionLostOrOwnKey(ctx, 'bob', worker);
+        const aliceLost = sessionLost(ctx, 'alice', worker);
         for (let k = 1; k <= ctx.workers; k++) {
-          await expectUser(ctx, 'bob', k, 'bob', sessionLost('bob', ctx.workerAt(3)));
-          await expectUser(ctx, 'alice', k, 'alice', sessionLost('alice', ctx.workerAt(1)));
+          await expectUser(ctx, 'bob', ctx.workerAt(worker + k), 'bob', bobLost);
+          await expectUser(ctx, 'alice', ctx.workerAt(worker + k), 'alice', aliceLost);
         }
-        await expectUser(ctx, 'carol', ctx.workerAt(2), null, (got) => `carol never logged in, yet the app says she is ${got}: a session must belong to the visitor whose cookie found it.`);
+        ctx.visitor('carol', { like: 'alice' });
+        await expectUser(ctx, 'carol', someWorker(ctx), null, (got) => `carol never logged in, yet the app says she is ${got}: a session must belong to the visitor whose cookie found it.`);
       },
     },
     {
       title: 'alice and bob stay logged in across a reload',
       reloads: true,
+      // Every worker starts again: on a busy machine that alone can take several seconds.
+      timeoutMs: 30_000,
       async run(ctx) {
         await ctx.reload();
         for (let k = 1; k <= ctx.workers; k++) {
-          await expectUser(ctx, 'alice', k, 'alice', () => RELOADED);
-          await expectUser(ctx, 'bob', k, 'bob', () => RELOADED);
+          await expectUser(ctx, 'alice', k, 'alice', RELOADED);
+          await expectUser(ctx, 'bob', k, 'bob', RELOADED);
         }
       },
     },
     {
-      title: 'alice logs out on worker 2 and is logged out on every worker; bob is not',
+      title: "alice logs out with the page's button, bob through the API: each is logged out on every worker",
       async run(ctx) {
-        const reply = await ctx.visitor('alice').post('/api/logout', undefined, { worker: ctx.workerAt(2) });
-        expectJson(reply, 'a JSON answer');
+        const first = someWorker(ctx);
+        await logOutWithForm(ctx, 'alice', first);
         for (let k = 1; k <= ctx.workers; k++) {
-          await expectUser(ctx, 'alice', k, null, (_, worker) =>
-            `alice logged out on worker ${ctx.workerAt(2)}, but worker ${worker} still finds her session: it kept a copy of its own. Logging out must remove the session where every worker looks (or clear the session cookie), and every worker must look there on every request.`,
-          );
-          await expectUser(ctx, 'bob', k, 'bob', () => 'alice logged out, and bob lost his session too: log out only the session of the visitor who asked.');
+          await expectUser(ctx, 'alice', ctx.workerAt(first + k), null, loggedOut('alice', first, 'with the page\'s button'));
+          await expectUser(ctx, 'bob', ctx.workerAt(first + k), 'bob', stillIn('bob', 'alice'));
         }
+        const second = ctx.workerAt(first + 1);
+        expectJson(await ctx.visitor('bob').post('/api/logout', undefined, { worker: second }), 'a JSON answer');
+        for (let k = 1; k <= ctx.workers; k++) await expectUser(ctx, 'bob', ctx.workerAt(second + k), null, loggedOut('bob', second, 'through the API'));
+      },
+    },
+    {
+      title: 'A request alice sent before logging out does not bring her session back',
+      skip: (ctx) => (ctx.workers < 2 ? 'a race between two workers needs two workers' : undefined),
+      async run(ctx) {
+        const reader = someWorker(ctx);
+        const leaver = ctx.workerAt(reader + 1);
+        await logInWithApi(ctx, 'alice', leaver);
+        const alice = ctx.visitor('alice');
+        // alice's page asks who she is on one worker and, while that request is held after it read
+        // her session, she presses "log out", answered by another worker.
+        const [, logout] = await ctx.race(
+          { worker: reader, send: () => alice.get('/api/me', { worker: reader }) },
+          { worker: leaver, send: () => alice.post('/api/logout', undefined, { worker: leaver }) },
+        );
+        expectJson(logout, 'a JSON answer');
+        for (let k = 1; k <= ctx.workers; k++) {
+          await expectUser(ctx, 'alice', ctx.workerAt(leaver + k), null, (got, w, route) =>
+            got === 'alice'
+              ? `alice logged out on worker ${leaver} while worker ${reader} was still answering a request she had sent before, and ${where(w, route)} finds her logged in again: when that request ended, worker ${reader} saved the session it had read at its start, back into the store. A request that did not change the session must not write it back (and a write must not bring back a session that is gone).`
+              : `${where(w, route)} answered alice, who logged out, as ${got}.`,
+          );
+        }
+      },
+    },
+    {
+      title: 'A session cookie planted before a login does not log its planter in as the new user',
+      async run(ctx) {
+        // alice opens the login page on a shared computer; mallory, logged in as herself, slips
+        // her own session cookie into that browser and keeps a copy; alice logs in there.
+        const worker = someWorker(ctx);
+        const kiosk = ctx.visitor('kiosk', { like: 'alice' });
+        const page = await kiosk.page('/', { worker });
+        await logInWithApi(ctx, 'mallory', ctx.workerAt(worker + 1));
+        const { domain, cookies } = await cookiesOf(ctx.visitor('mallory'));
+        await replaceCookies(kiosk, domain, cookies);
+        await logInWithForm(ctx, 'kiosk', 'alice', page, worker, (got) => `alice logged in on a browser that carried mallory's session cookie, and the page shows ${got ?? 'nobody'}: a login must start a session of alice's own.`);
+        for (const k of [0, 1]) {
+          await expectNotUser(ctx, 'mallory', ctx.workerAt(worker + k), 'alice', (w, route) =>
+            `mallory's copy of the session cookie she planted is now logged in as alice (${where(w, route)}): the login wrote alice into the session the browser brought, the one mallory knows the id of. On login, start a new session and drop the old one.`,
+          );
+        }
+        await logOutWithForm(ctx, 'kiosk', worker);
       },
     },
     {
       title: 'A tampered session cookie logs nobody in',
       async run(ctx) {
         const mallory = ctx.visitor('mallory');
-        await logIn(ctx, 'mallory', ctx.workerAt(1));
-        await expectUser(ctx, 'mallory', ctx.workerAt(2), 'mallory', sessionLost('mallory', ctx.workerAt(1)));
+        const worker = someWorker(ctx);
+        await logInWithApi(ctx, 'mallory', worker);
+        await expectUser(ctx, 'mallory', ctx.workerAt(worker + 1), 'mallory', sessionLost(ctx, 'mallory', worker));
         const { domain, cookies } = await cookiesOf(mallory);
         const edited = tampered(cookies, 'mallory', 'alice');
         if (!edited) fail({ expected: 'a session cookie for mallory after logging in', got: 'no cookie at all' });
         await replaceCookies(mallory, domain, edited);
-        for (const k of [1, 2]) {
-          await expectUser(ctx, 'mallory', ctx.workerAt(k), null, (got) =>
+        for (const k of [0, 1]) {
+          await expectUser(ctx, 'mallory', ctx.workerAt(worker + k), null, (got, w, route) =>
             got === 'alice'
-              ? 'mallory edited her own cookie to say alice, and the app believed it: the cookie is not signed, or its signature is not checked. Sign what the cookie holds with SESSION_SECRET (cookie-session with `keys`, or express-session with a shared store) and leave the check on.'
-              : `mallory edited her cookie and the app still took it as ${got}'s: a cookie whose signature no longer matches must be ignored.`,
+              ? `mallory edited her own cookie to say alice, and ${where(w, route)} believed it: the cookie is not signed, or its signature is not checked for this request. Sign what the cookie holds with SESSION_SECRET (cookie-session with \`keys\`, or express-session with a shared store) and check it on every request, whoever sends it.`
+              : `mallory edited her cookie and ${where(w, route)} still took it as ${got}'s: a cookie whose signature no longer matches must be ignored.`,
           );
         }
       },
     },
     {
       title: 'A forged session cookie logs nobody in',
+      // Some fifteen forgeries per cookie, each tried on the API and the page.
+      timeoutMs: 30_000,
       async run(ctx) {
         const mallory = ctx.visitor('mallory');
-        await logIn(ctx, 'mallory', ctx.workerAt(1));
+        const worker = someWorker(ctx);
+        await logInWithApi(ctx, 'mallory', worker);
         const { domain, cookies } = await cookiesOf(mallory);
-        for (const attempt of forgeries(cookies, 'mallory', 'alice')) {
+        for (const [i, attempt] of forgeries(cookies, 'mallory', 'alice').entries()) {
           await replaceCookies(mallory, domain, attempt.cookies);
-          await expectUser(ctx, 'mallory', ctx.workerAt(3), null, (got) => {
-            const what = `mallory made ${attempt.what}, and the app took it as ${got}'s session.`;
-            if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with the SESSION_SECRET the host sets in the environment, which only the host knows.`;
+          await expectUser(ctx, 'mallory', ctx.workerAt(worker + i), null, (got, w, route) => {
+            const what = `mallory made ${attempt.what}, and ${where(w, route)} took it as ${got}'s session.`;
+            if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with process.env.SESSION_SECRET, which only the host knows.`;
             if (attempt.what.includes('guessed id')) return `${what} Session ids must be long and random (express-session makes them so), or the cookie signed: 1, 2, 3 are the first ids anyone tries.`;
             return `${what} Anyone can write an unsigned cookie: sign it with SESSION_SECRET and check the signature.`;
           });

@@ -1,41 +1,67 @@
 import path from 'node:path';
 import { describe, expectJson, fail } from '../../check/expect.ts';
+import type { DataOperation } from '../../check/lesson.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { readProducts, seedProducts, SEED_PRODUCTS, type Product } from '../products.ts';
-
+import { drawProducts, otherPrice, seedProducts, type Product } from '../products.ts';
+import { changePriceInDatabase, euros, everyWorkerShows, expectPrices, productsInDatabase, type Stale } from './prices.ts';
 
 const MINUTE = 60_000;
 
+const where = ({ worker, route }: Stale) => (route === 'page' ? `The price page on worker ${worker}` : `The price list (GET /api/products) on worker ${worker}`);
 
-const euros = (cents: number) => (cents / 100).toFixed(2);
-
-
-/** The staff change a price through the app, on one worker. */
-async function changePrice(ctx: CheckContext, id: number, price: number, worker: number): Promise<void> {
-  const reply = await ctx.visitor('staff').post('/api/admin/price', { id, price }, { worker });
-  expectJson(reply, `an answer to the price change`);
+/** The diagnosis for a worker still showing the old price after a change made through the app on `editedOn`. */
+function staleAfterEdit(editedOn: number) {
+  return (stale: Stale): string =>
+    stale.worker === editedOn
+      ? `${where(stale)} made the change itself and still shows the old price. Is it reading a copy that the change did not forget? (A worker that asks SQLite whether "another" connection changed the database never hears of its own changes.)`
+      : `${where(stale)} answered from its own copy of the prices, made before the change on worker ${editedOn}. Forgetting the copy in the worker that made the change does nothing for the others: each worker has its own memory, and no timer makes a copy right the moment after an edit. Read the prices from the database on every request, or check on every request that the copy is still current against something kept in the database that every change moves.`;
 }
 
-/** Every worker, starting with `first`, must show `price` for product `id`. */
-async function everyWorkerShows(ctx: CheckContext, id: number, price: number, editedOn: number): Promise<void> {
-  const order = Array.from({ length: ctx.workers }, (_, i) => ctx.workerAt(editedOn + 1 + i));
-  for (const worker of order) {
-    const reply = await ctx.visitor('alice').get('/api/products', { worker });
-    const found = readProducts(reply).products.find((p) => p.id === id);
-    if (!found) fail({ expected: `product ${id} in ${describe(reply)}`, got: reply.body });
-    if (found.price !== price) {
-      fail({
-        expected: `${found.name} at ${euros(price)} from ${describe(reply)}`,
-        got: `${euros(found.price)}`,
-        diagnosis:
-          worker === editedOn
-            ? `Worker ${worker} made the change itself and still shows the old price: read the prices again after changing them.`
-            : `Worker ${worker} answered from its own copy of the prices, made before the change on worker ${editedOn}. Forgetting the copy in the worker that made the change does nothing for the others: each worker has its own memory, and no timer makes a copy right the moment after an edit. Read the prices from the database on every request, or check on every request that the copy is still current against something every change updates, kept in the database.`,
-      });
-    }
+/** A product of the run's shelf and a new price for it, drawn from the run's seed. */
+function pickChange(ctx: CheckContext): { product: Product; price: number; shelf: Product[] } {
+  const shelf = productsInDatabase(ctx);
+  const product = shelf[Math.floor(ctx.random() * shelf.length)]!;
+  return { product, price: otherPrice(ctx.random, product.price), shelf };
+}
+
+/** The shelf with `product` at `price`. */
+const withPrice = (shelf: readonly Product[], id: number, price: number) => shelf.map((p) => (p.id === id ? { ...p, price } : p));
+
+/** The database must hold the new price: the change was made, not only shown. */
+function expectStored(ctx: CheckContext, id: number, price: number, how: string): void {
+  const stored = productsInDatabase(ctx).find((p) => p.id === id);
+  if (stored?.price !== price) {
+    fail({
+      expected: `the products table to hold ${euros(price)} for product ${id} after ${how}`,
+      got: stored ? euros(stored.price) : 'no such row',
+      diagnosis: 'The price change never reached the database, so no other worker (and no reload) can ever see it. Write the new price to the products table.',
+    });
   }
 }
+
+/** The staff change a price with the price page's form, on `worker`; the page they land on must show it. */
+async function changeWithForm(ctx: CheckContext, id: number, price: number, worker: number, want: readonly Product[]): Promise<void> {
+  const staff = ctx.visitor('staff');
+  const page = await staff.page('/', { worker });
+  const landed = await staff.fillIn(page, { id, price }, { worker, action: '/api/admin/price' });
+  if (landed.status === 0 || landed.status >= 400) {
+    fail({ expected: `the price form on ${describe(page)} to change the price`, got: `status ${landed.status}: ${landed.body}`, diagnosis: 'The price page\'s form posts the product id and the new price in cents to /api/admin/price; it must still work, and lead back to the price page.' });
+  }
+  expectStored(ctx, id, price, 'the form was sent');
+  await expectPrices(landed, 'page', want, staleAfterEdit(worker));
+}
+
+/** The stock team's program changes a price through the API (JSON), on `worker`. */
+async function changeWithApi(ctx: CheckContext, id: number, price: number, worker: number): Promise<void> {
+  const reply = await ctx.visitor('stock-script', { kind: 'api' }).post('/api/admin/price', { id, price }, { worker });
+  expectJson(reply, 'an answer to the price change');
+  expectStored(ctx, id, price, `${describe(reply)}`);
+}
+
+/** Hold the editing worker after its first write of data (not BEGIN or COMMIT). */
+const firstDataWrite = (operation: DataOperation) =>
+  operation.write && (operation.kind === 'file' || !/^\s*(?:begin|commit|end|rollback|savepoint|release)\b/i.test(operation.sql));
 
 const lesson: Lesson = {
   number: 5,
@@ -47,9 +73,9 @@ const lesson: Lesson = {
   text: () => markdown(import.meta.url, 'text.md'),
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
-    'The worker that handles the change forgets its copy. How would the other two workers learn that a price changed? Nothing in their memory tells them.',
-    'The simplest fix is no copy at all: run the prepared statement in `products()` on every request. Reading three rows from SQLite takes microseconds.',
-    'To keep a copy, check it on every request against something shared that every change updates: for example a one-row table `catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`, bumped in the same transaction as the price; read the version per request and reload when it moved. A copy that expires after a few seconds is still wrong right after a change.',
+    'The worker that handles the change forgets its copy. How would the other two workers learn that a price changed? Nothing in their memory tells them. And the page `/` uses the same copy as `/api/products`.',
+    'The simplest fix is no copy at all: run the prepared statement in `products()` on every request. Reading a few rows from SQLite takes microseconds.',
+    'To keep a copy, check it on every request against a version that every change moves, kept in the database: a one-row table `catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)` bumped by a trigger, `CREATE TRIGGER IF NOT EXISTS products_changed AFTER UPDATE ON products BEGIN UPDATE catalogue_version SET version = version + 1 WHERE id = 1; END` (and the same for INSERT and DELETE), so that edits made outside the app move it too. Read the version per request and reload the copy when it moved. Never move the version before the data: a worker that reads in between keeps the old prices under the new version.',
   ],
   workers: 3,
   mode: 'sequential',
@@ -59,9 +85,9 @@ const lesson: Lesson = {
     const products = (json as { products?: Product[] }).products;
     return Array.isArray(products) ? products.map((p) => `${p.name} ${euros(p.price)}`).join(', ') : undefined;
   },
-  seed(dir) {
+  seed(dir, random) {
     const file = path.join(dir, 'shop.db');
-    seedProducts(file);
+    seedProducts(file, drawProducts(random));
     return { SHOP_DB: file };
   },
   flask: {
@@ -76,38 +102,77 @@ const lesson: Lesson = {
   },
   steps: [
     {
-      title: 'Every worker lists the prices',
+      title: 'Every worker lists the prices, on the page and through the API',
       async run(ctx) {
-        for (let worker = 1; worker <= ctx.workers; worker++) {
-          const reply = await ctx.visitor('alice').get('/api/products', { worker });
-          const got = readProducts(reply).products.map((p) => `${p.name} ${euros(p.price)}`).join(', ');
-          const want = SEED_PRODUCTS.map((p) => `${p.name} ${euros(p.price)}`).join(', ');
-          if (got !== want) fail({ expected: `the prices ${want} from ${describe(reply)}`, got: got || 'an empty list' });
-        }
+        const shelf = productsInDatabase(ctx);
+        await everyWorkerShows(ctx, shelf, Math.floor(ctx.random() * ctx.workers), (stale) => `${where(stale)} does not show the prices the database holds.`);
       },
     },
     {
-      title: 'A price changed on worker 1 shows at once on workers 2 and 3',
+      title: 'The staff change a price with the page\'s form on one worker: every worker shows it at once',
       async run(ctx) {
-        await changePrice(ctx, 2, 199, ctx.workerAt(1));
-        await everyWorkerShows(ctx, 2, 199, ctx.workerAt(1));
+        const { product, price, shelf } = pickChange(ctx);
+        const worker = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const want = withPrice(shelf, product.id, price);
+        await changeWithForm(ctx, product.id, price, worker, want);
+        await everyWorkerShows(ctx, want, worker, staleAfterEdit(worker));
       },
     },
     {
-      title: 'A minute later, a change on worker 3 shows at once on every worker',
+      title: 'A minute later, a change through the API shows at once on every worker',
       async run(ctx) {
         await ctx.advanceClock(MINUTE);
-        await changePrice(ctx, 2, 179, ctx.workerAt(3));
-        await everyWorkerShows(ctx, 2, 179, ctx.workerAt(3));
+        const { product, price, shelf } = pickChange(ctx);
+        const worker = ctx.workerAt(2 + Math.floor(ctx.random() * ctx.workers));
+        await changeWithApi(ctx, product.id, price, worker);
+        await everyWorkerShows(ctx, withPrice(shelf, product.id, price), worker, staleAfterEdit(worker));
       },
     },
     {
-      title: 'Ten minutes on, a change on worker 2 still shows at once on every worker',
+      title: 'Ten minutes on, every worker is still right, and a change with the form shows at once',
       async run(ctx) {
         await ctx.advanceClock(10 * MINUTE);
-        await everyWorkerShows(ctx, 2, 179, ctx.workerAt(3));
-        await changePrice(ctx, 3, 350, ctx.workerAt(2));
-        await everyWorkerShows(ctx, 3, 350, ctx.workerAt(2));
+        const before = productsInDatabase(ctx);
+        await everyWorkerShows(ctx, before, 0, (stale) => `${where(stale)} shows a price the database no longer holds, ten minutes after it changed.`);
+        const { product, price, shelf } = pickChange(ctx);
+        const worker = ctx.workerAt(3 + Math.floor(ctx.random() * ctx.workers));
+        const want = withPrice(shelf, product.id, price);
+        await changeWithForm(ctx, product.id, price, worker, want);
+        await everyWorkerShows(ctx, want, worker, staleAfterEdit(worker));
+      },
+    },
+    {
+      title: 'A worker that reads the prices while another is changing one keeps no old price',
+      skip: (ctx) => (ctx.workers < 2 ? 'a race between two workers needs two workers' : undefined),
+      async run(ctx) {
+        const { product, price, shelf } = pickChange(ctx);
+        const editor = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const reader = ctx.workerAt(editor + 1);
+        const [change] = await ctx.race(
+          { worker: editor, send: () => ctx.visitor('stock-script', { kind: 'api' }).post('/api/admin/price', { id: product.id, price }, { worker: editor }), holdAfter: firstDataWrite },
+          { worker: reader, send: () => ctx.visitor('bob', { kind: 'api' }).get('/api/products', { worker: reader }) },
+        );
+        expectJson(change, 'an answer to the price change');
+        expectStored(ctx, product.id, price, describe(change));
+        await everyWorkerShows(ctx, withPrice(shelf, product.id, price), editor, (stale) =>
+          stale.worker === reader
+            ? `${where(stale)} read the prices while worker ${editor} was half-way through its change, and kept what it read as if it were current. The check held worker ${editor} just after its first write and let worker ${reader} read: if that write moved the version and not yet the price, worker ${reader} stored the old prices under the new version, and nothing will ever tell it to read them again. The version must move with the data or after it, never before.`
+            : staleAfterEdit(editor)(stale),
+        );
+      },
+    },
+    {
+      title: 'The stock team changes a price in the database itself: every worker shows it at once',
+      skip: (ctx) =>
+        ctx.workers < 2
+          ? 'with one worker the check stops at edits made through the app; an edit made in the database itself would leave a copy stale on a laptop too (lesson 1), and the run with several workers checks it'
+          : undefined,
+      async run(ctx) {
+        const { product, price, shelf } = pickChange(ctx);
+        changePriceInDatabase(ctx, product.id, price);
+        await everyWorkerShows(ctx, withPrice(shelf, product.id, price), Math.floor(ctx.random() * ctx.workers), (stale) =>
+          `${where(stale)} still shows the old price of ${product.name}, changed in the database by a program that is not the app. No worker ran any code for this change: a copy checked against something only the app moves (a version the app bumps in its own handler, a note from the worker that made the change) never hears of it. Whatever tells a worker its copy is old must move with every change of the data, wherever it comes from.`,
+        );
       },
     },
   ],

@@ -4,8 +4,13 @@
 // either answered or is waiting: all of them have read the stock before any payment returns,
 // every run, however the requests happened to arrive.
 //
+// Buyers come the ways people do: a browser submits the shop page's form (it loads the page
+// first, then posts it urlencoded and follows the 303 back to the page), an app or a script
+// posts JSON to the API.
+//
 // With `holdDatabase`, the check first holds the shop database's write lock while the buyers
-// arrive, as a busy database does: a read-then-write with no await in between reads, then
+// arrive, as a busy database does (another writer in the middle of a long write: a report, an
+// import, a burst of other orders). A read-then-write with no await in between reads, then
 // blocks on its write, so the first buyer of each worker has read the same stock before any
 // of them writes. Atomic updates and immediate transactions simply wait their turn.
 import Database from 'better-sqlite3';
@@ -15,6 +20,14 @@ import type { CheckContext } from '../types.ts';
 export interface Buyer {
   readonly name: string;
   readonly worker: number;
+  /** 'form': a browser buying through the shop's page; 'api': a program posting JSON. */
+  readonly via: 'form' | 'api';
+}
+
+/** A buyer's last answer: for the form, the page the browser ended on (the hops are in `reply.redirects`). */
+export interface Bought {
+  readonly reply: Reply;
+  readonly via: Buyer['via'];
 }
 
 export interface RushOptions {
@@ -29,7 +42,12 @@ const PAYMENT_QUIET_MS = 100;
 const PAYMENT_STEP_MS = 1000;
 const POLL_MS = 5;
 
-export async function rush(ctx: CheckContext, buyers: readonly Buyer[], options: RushOptions = {}): Promise<Reply[]> {
+export async function rush(ctx: CheckContext, buyers: readonly Buyer[], options: RushOptions = {}): Promise<Bought[]> {
+  // Browsers open the shop's page before they buy: the form they submit is the one it shows.
+  const pages = new Map<string, Reply>();
+  for (const { name, worker, via } of buyers) {
+    if (via === 'form') pages.set(name, await ctx.visitor(name, { kind: 'browser' }).page('/', { worker }));
+  }
   const ledger = new Database(ctx.env.PAYMENTS_DB, { readonly: true });
   const waitingPayments = ledger.prepare("SELECT count(*) FROM charges WHERE status = 'pending'").pluck();
   const shop = options.holdDatabase ? new Database(ctx.env.SHOP_DB) : undefined;
@@ -38,12 +56,11 @@ export async function rush(ctx: CheckContext, buyers: readonly Buyer[], options:
   try {
     if (shop) shop.exec('BEGIN IMMEDIATE');
     const all = Promise.all(
-      buyers.map(({ name, worker }) =>
-        ctx
-          .visitor(name)
-          .post('/api/buy', { buyer: name }, { worker })
-          .finally(() => answered++),
-      ),
+      buyers.map(({ name, worker, via }) => {
+        const visitor = ctx.visitor(name, { kind: via === 'form' ? 'browser' : 'api' });
+        const reply = via === 'form' ? visitor.fillIn(pages.get(name)!, { buyer: name }, { worker }) : visitor.post('/api/buy', { buyer: name }, { worker });
+        return reply.then((r): Bought => ({ reply: r, via })).finally(() => answered++);
+      }),
     ).finally(() => {
       done = true;
     });

@@ -1,73 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expectJson, fail } from '../../check/expect.ts';
 import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { inTurn, LET_TIME_PASS_MS, settle } from '../waiting.ts';
+import { auditMark, customersOf, drawCustomers, expectAccount, expectAccountPage, expectAudit, expectSignInPage, seedShop } from './customers.ts';
 
-interface Customer {
-  readonly id: number;
-  readonly name: string;
-  readonly fullName: string;
-  readonly address: string;
-  readonly orders: readonly number[];
-}
-
-const CUSTOMERS: readonly Customer[] = [
-  { id: 1, name: 'alice', fullName: 'Alice Martin', address: '12 Rue des Lilas, Lyon', orders: [1001, 1004] },
-  { id: 2, name: 'bob', fullName: 'Bob Okafor', address: '4 Harbour Lane, Leith', orders: [1002] },
-];
-const ORDERS = [
-  { id: 1001, customer: 1, item: 'Green tea', total: 900 },
-  { id: 1002, customer: 2, item: 'Oat milk', total: 239 },
-  { id: 1004, customer: 1, item: 'Honey', total: 620 },
-];
-
-const customer = (name: string) => CUSTOMERS.find((c) => c.name === name)!;
 /** The one worker of this lesson (with --workers N the check still talks to worker 1 only). */
 const WORKER = 1;
 
-/** What it means when `victim`'s page shows `other`'s details. */
-const crossed = (victim: string, other: string) =>
-  `${victim}'s request and ${other}'s were in the same worker at once: one was still waiting (for the audit log, then the warehouse) when the other arrived. ` +
-  `The customer the app keeps in module scope (\`currentCustomer\`, or anything keyed by what every visitor shares) was replaced meanwhile, and ${victim}'s code read ${other}'s after its await. ` +
-  'Keep the customer with the request itself: `req.customer`, `res.locals.customer`, or an AsyncLocalStorage.';
+/** alice and bob use browsers; bob is alice's office colleague (same network, same browser build). */
+const alice = (ctx: CheckContext) => ctx.visitor('alice');
+const bob = (ctx: CheckContext) => ctx.visitor('bob', { like: 'alice' });
+/** carol has never signed in. */
+const carol = (ctx: CheckContext) => ctx.visitor('carol', { like: 'alice' });
 
-async function signIn(ctx: CheckContext, name: string): Promise<void> {
-  const reply = await settle(ctx, WORKER, () => ctx.visitor(name).post('/login', { name }, { worker: WORKER }));
-  expectJson(reply, `JSON like {"name": "${name}"}`);
-}
-
-/** Demand that `reply` is `name`'s own account page, and nobody else's. */
-function expectAccount(reply: Reply, name: string): void {
-  const want = customer(name);
-  const body = expectJson(reply, `JSON like {"name", "fullName", "address", "orders"}`) as Record<string, unknown>;
-  const orders = Array.isArray(body.orders) ? body.orders.map((o: { id?: unknown }) => o?.id) : undefined;
-  const shown = `${JSON.stringify(body.name)}, ${JSON.stringify(body.address)}, orders ${JSON.stringify(orders)}`;
-  const right =
-    body.name === want.name && body.fullName === want.fullName && body.address === want.address && JSON.stringify(orders) === JSON.stringify(want.orders);
-  if (right) return;
-  // Whose details leaked into the page, by any of them: name, address or an order.
-  const other = CUSTOMERS.find(
-    (c) => c !== want && (body.name === c.name || body.fullName === c.fullName || body.address === c.address || c.orders.some((id) => orders?.includes(id))),
-  );
-  fail({
-    expected: `${name}'s own account (${want.name}, ${JSON.stringify(want.address)}, orders ${JSON.stringify(want.orders)}) from ${describe(reply)}`,
-    got: other ? `${other.name}'s details: ${shown}` : shown,
-    diagnosis: other ? crossed(name, other.name) : "Keep the answer's shape: the signed-in customer's name, fullName, address and orders.",
-  });
+/** One request of a scenario: who sends it, and how. */
+interface Turn {
+  readonly who: string;
+  send(): Promise<Reply>;
 }
 
 /**
- * Send each visitor's account request in turn, each only once the ones before are parked in an
- * await (or answered), then let the network calls finish. Returns the replies in the same order.
+ * Send each request in turn, each only once the ones before are parked in an await (or
+ * answered), then let the network calls finish. Returns the replies in the same order.
  */
-async function overlapping(ctx: CheckContext, names: readonly string[]): Promise<Reply[]> {
+async function overlapping(ctx: CheckContext, turns: readonly Turn[]): Promise<Reply[]> {
+  const names = turns.map((t) => t.who);
   const { requests, progress } = await inTurn(
     ctx,
-    names.map((name) => ({ worker: WORKER, send: () => ctx.visitor(name).get('/api/account', { worker: WORKER }) })),
+    turns.map((turn) => ({ worker: WORKER, send: turn.send })),
   );
   if (progress[0] === 'answered') {
     const reply = await requests[0].reply;
@@ -81,7 +44,7 @@ async function overlapping(ctx: CheckContext, names: readonly string[]): Promise
   const stuck = progress.indexOf('stuck');
   if (stuck >= 0) {
     const name = names[stuck];
-    const earlier = names.slice(0, stuck);
+    const earlier = names.slice(0, stuck).filter((n) => n !== name);
     const waiting = progress.filter((p) => p === 'waiting').length;
     fail({
       expected: earlier.length
@@ -97,6 +60,15 @@ async function overlapping(ctx: CheckContext, names: readonly string[]): Promise
   return Promise.all(requests.map((r) => r.reply));
 }
 
+/** Sign in through the JSON API, as the page's own script would. */
+async function signInByApi(ctx: CheckContext, who: ReturnType<typeof alice>): Promise<void> {
+  const reply = await settle(ctx, WORKER, () => who.post('/login', { name: who.name }, { worker: WORKER }));
+  expectJson(reply, `JSON like {"name": "${who.name}"}`);
+}
+
+/** Which of two orders a pair of requests goes in this run: the verdict must not depend on it. */
+const eitherFirst = <T>(ctx: CheckContext, pair: readonly [T, T]): [T, T] => (ctx.random() < 0.5 ? [pair[0], pair[1]] : [pair[1], pair[0]]);
+
 const lesson: Lesson = {
   number: 7,
   slug: '07-crossed-wires',
@@ -107,9 +79,9 @@ const lesson: Lesson = {
   text: () => markdown(import.meta.url, 'text.md'),
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
-    'Follow `currentCustomer` through one request: the middleware sets it, then the request waits (`await writeAuditLog`, `await fetchOrders`). While it waits, the same worker runs the middleware for the next visitor. Which value does the first handler read when it resumes?',
-    "Copying `currentCustomer` into a local variable does not help: by the time the handler starts, the audit log's await has already let another request overwrite it. The customer must travel with the request from the moment the middleware finds it.",
-    'In the middleware, write `req.customer = findCustomer.get(...)` (or `res.locals.customer = ...`), and read `req.customer` everywhere `currentCustomer` was read. If code far from the request needs it, `AsyncLocalStorage` from `node:async_hooks` keeps a value per request across awaits.',
+    'Follow `currentCustomer` through one request: the middleware sets it, then the request waits (`await writeAuditLog`, `await fetchOrders`). While it waits, the same worker runs the middleware for the next visitor (for every request: pages, the API, signing in and out). Which value does the first handler read when it resumes?',
+    "Copying `currentCustomer` into a local variable does not help: by the time the handler starts, the audit log's await has already let another request overwrite it. The customer must travel with the request from the moment the middleware finds it, into the audit log too.",
+    'In the middleware, write `req.customer = findCustomer.get(...)` (or `res.locals.customer = ...`), and read `req.customer` everywhere `currentCustomer` was read: the audit log call, the account route and the page. If code far from the request needs it, `AsyncLocalStorage` from `node:async_hooks` keeps a value per request across awaits.',
   ],
   workers: 1,
   mode: 'concurrent',
@@ -122,54 +94,98 @@ const lesson: Lesson = {
     if (typeof body.name === 'string') return `signed in as ${body.name}`;
     return undefined;
   },
-  seed(dir) {
+  seed(dir, random) {
     const file = path.join(dir, 'shop.db');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.exec(`
-      CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, full_name TEXT NOT NULL, address TEXT NOT NULL);
-      CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers (id), item TEXT NOT NULL, total INTEGER NOT NULL);
-      CREATE TABLE audit_log (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, path TEXT NOT NULL, at TEXT NOT NULL);
-    `);
-    const addCustomer = db.prepare('INSERT INTO customers (id, name, full_name, address) VALUES (?, ?, ?, ?)');
-    for (const c of CUSTOMERS) addCustomer.run(c.id, c.name, c.fullName, c.address);
-    const addOrder = db.prepare('INSERT INTO orders (id, customer_id, item, total) VALUES (?, ?, ?, ?)');
-    for (const o of ORDERS) addOrder.run(o.id, o.customer, o.item, o.total);
-    db.close();
+    seedShop(file, drawCustomers(random));
     return { SHOP_DB: file, COOKIE_SECRET: randomBytes(16).toString('hex') };
   },
   steps: [
     {
-      title: 'alice signs in and sees her own account page',
+      title: "alice signs in through the page's form and sees her own account page",
       async run(ctx) {
-        await signIn(ctx, 'alice');
-        const reply = await settle(ctx, WORKER, () => ctx.visitor('alice').get('/api/account', { worker: WORKER }));
-        expectAccount(reply, 'alice');
+        const customers = customersOf(ctx);
+        const mark = auditMark(ctx);
+        const signIn = await settle(ctx, WORKER, () => alice(ctx).page('/', { worker: WORKER }));
+        await expectSignInPage(customers, signIn);
+        const home = await settle(ctx, WORKER, () => alice(ctx).fillIn(signIn, { name: 'alice' }, { worker: WORKER }));
+        await expectAccountPage(customers, home, 'alice');
+        const account = await settle(ctx, WORKER, () => alice(ctx).get('/api/account', { worker: WORKER }));
+        expectAccount(customers, account, 'alice');
+        expectAudit(ctx, mark, [['anonymous', '/'], ['alice', '/'], ['alice', '/api/account']]);
       },
     },
     {
-      title: "bob's page, opened while alice's is loading, shows bob, and alice's shows alice",
+      title: "bob's page, opened while alice's is loading, shows bob, and alice's shows alice (pages, API and audit log)",
       async run(ctx) {
-        await signIn(ctx, 'bob');
-        const [alice, bob] = await overlapping(ctx, ['alice', 'bob']);
-        expectAccount(alice, 'alice');
-        expectAccount(bob, 'bob');
+        const customers = customersOf(ctx);
+        await signInByApi(ctx, bob(ctx));
+        const mark = auditMark(ctx);
+        // Each route once as the request that waits while the other arrives; which round goes first varies.
+        const rounds = eitherFirst(ctx, [
+          { page: alice(ctx), api: bob(ctx), pageFirst: true },
+          { page: alice(ctx), api: bob(ctx), pageFirst: false },
+        ] as const);
+        for (const { page, api, pageFirst } of rounds) {
+          const turns: Turn[] = [
+            { who: page.name, send: () => page.page('/', { worker: WORKER }) },
+            { who: api.name, send: () => api.get('/api/account', { worker: WORKER }) },
+          ];
+          const replies = await overlapping(ctx, pageFirst ? turns : [turns[1]!, turns[0]!]);
+          const [pageReply, apiReply] = pageFirst ? replies : [replies[1]!, replies[0]!];
+          await expectAccountPage(customers, pageReply!, page.name);
+          expectAccount(customers, apiReply!, api.name);
+        }
+        expectAudit(ctx, mark, [['alice', '/'], ['bob', '/api/account'], ['alice', '/'], ['bob', '/api/account']]);
       },
     },
     {
       title: 'alice, a visitor who has not signed in, and bob at once: each gets their own answer',
       async run(ctx) {
-        const [alice, carol, bob] = await overlapping(ctx, ['alice', 'carol', 'bob']);
-        expectAccount(alice, 'alice');
-        if (carol.status !== 401) {
+        const customers = customersOf(ctx);
+        const mark = auditMark(ctx);
+        const [aliceReply, carolReply, bobReply] = await overlapping(ctx, [
+          { who: 'alice', send: () => alice(ctx).get('/api/account', { worker: WORKER }) },
+          { who: 'carol', send: () => carol(ctx).get('/api/account', { worker: WORKER }) },
+          { who: 'bob', send: () => bob(ctx).page('/', { worker: WORKER }) },
+        ]);
+        expectAccount(customers, aliceReply!, 'alice');
+        if (carolReply!.status !== 401) {
           fail({
-            expected: `401 "Sign in first" for carol, who never signed in, from ${describe(carol)}`,
-            got: `${carol.status}: ${carol.body}`,
+            expected: `401 "Sign in first" for carol, who never signed in, from ${describe(carolReply!)}`,
+            got: `${carolReply!.status}: ${carolReply!.body}`,
             diagnosis:
               "carol's request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks \"who is this?\" must ask the request itself.",
           });
         }
-        expectAccount(bob, 'bob');
+        await expectAccountPage(customers, bobReply!, 'bob');
+        expectAudit(ctx, mark, [['alice', '/api/account'], ['anonymous', '/api/account'], ['bob', '/']]);
+      },
+    },
+    {
+      title: "bob signs out and back in through the page's forms while alice's page loads: alice still sees only hers",
+      async run(ctx) {
+        const customers = customersOf(ctx);
+        const bobsPage = await settle(ctx, WORKER, () => bob(ctx).page('/', { worker: WORKER }));
+        await expectAccountPage(customers, bobsPage, 'bob');
+        const mark = auditMark(ctx);
+        const [aliceReply, signedOut, carolReply, signedIn] = await overlapping(ctx, [
+          { who: 'alice', send: () => alice(ctx).page('/', { worker: WORKER }) },
+          { who: 'bob', send: () => bob(ctx).fillIn(bobsPage, {}, { worker: WORKER, action: '/logout' }) },
+          { who: 'carol', send: () => carol(ctx).page('/', { worker: WORKER }) },
+          { who: 'bob', send: () => bob(ctx).submit('/login', { name: 'bob' }, { worker: WORKER }) },
+        ]);
+        await expectAccountPage(customers, aliceReply!, 'alice');
+        if (!signedOut!.redirects?.length) {
+          fail({
+            expected: `the sign-out form to send bob back to the page (303), from ${describe(signedOut!)}`,
+            got: `${signedOut!.status}: ${signedOut!.body}`,
+            diagnosis: 'Keep POST /logout as it is: it clears the sign-in cookie and sends the browser back to /.',
+          });
+        }
+        await expectSignInPage(customers, signedOut!);
+        await expectSignInPage(customers, carolReply!);
+        await expectAccountPage(customers, signedIn!, 'bob');
+        expectAudit(ctx, mark, [['alice', '/'], ['anonymous', '/'], ['anonymous', '/'], ['bob', '/']]);
       },
     },
   ],

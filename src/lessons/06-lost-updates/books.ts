@@ -1,0 +1,168 @@
+// The shop's and the card provider's books, read by the check itself, and what they must say
+// after a crowd of buyers: as many orders as teapots that left the shelf, a paid charge for each
+// order and for nobody else, and an answer to each buyer that matches.
+import Database from 'better-sqlite3';
+import { describe, expectJson, fail } from '../../check/expect.ts';
+import { pageText, type Reply } from '../../check/visitor.ts';
+import type { CheckContext } from '../types.ts';
+import type { Bought } from './rush.ts';
+
+export const PRODUCT = 'teapot';
+
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export interface Order {
+  readonly buyer: string;
+  /** The provider's charge the order was paid with, or null while it is not (yet) paid. */
+  readonly charge: number | null;
+}
+
+export interface Shop {
+  readonly left: number;
+  /** Every order, in order. */
+  readonly orders: readonly Order[];
+  /** The buyer of each paid charge, by the charge's id. */
+  readonly paid: ReadonlyMap<number, string>;
+}
+
+export function books(ctx: CheckContext): Shop {
+  const shop = new Database(ctx.env.SHOP_DB, { readonly: true });
+  const ledger = new Database(ctx.env.PAYMENTS_DB, { readonly: true });
+  try {
+    const paid = ledger.prepare("SELECT id, buyer FROM charges WHERE status = 'paid' ORDER BY id").all() as { id: number; buyer: string }[];
+    return {
+      left: shop.prepare('SELECT qty FROM stock WHERE id = ?').pluck().get(PRODUCT) as number,
+      orders: shop.prepare('SELECT buyer, charge FROM orders WHERE product = ? ORDER BY id').all(PRODUCT) as Order[],
+      paid: new Map(paid.map((c) => [c.id, c.buyer])),
+    };
+  } finally {
+    shop.close();
+    ledger.close();
+  }
+}
+
+const LOST_UPDATES =
+  'Several buyers read the same stock before any of them wrote, and each then wrote back what it had read minus one: every write undid the ones before it (lost updates). Between a read and its write other purchases run: on the other workers at any moment, and on the same worker at every await. A lock in a module variable guards one worker only. The test "is one left?" and the decrement must be one step that the database does atomically, before the payment.';
+
+const BELOW_ZERO =
+  'The stock went below zero. The decrement itself is atomic, but the test "is one left?" was made apart from it, while other buyers were buying too: by the time of the write it was no longer true. The test must happen inside the write itself, and the app must look at whether the write took a teapot.';
+
+const TURNED_AWAY =
+  'Buyers were turned away while teapots were still on the shelf. When two purchases want the same stock at once, one of them must wait for the other or try again, not give up: a buyer who finds the stock changed under them has not found it sold out.';
+
+function errorDiagnosis(reply: Reply, via: Bought['via']): string {
+  const text = reply.text;
+  if (reply.status === 0 || reply.status === 504) {
+    return 'The purchase never answered: it waits for something that never comes (a lock that is never released? a transaction another request left open?).';
+  }
+  if (/cannot return a promise/i.test(text)) {
+    return 'better-sqlite3 runs a transaction synchronously, so a transaction function cannot wait for anything: an async function returns at its first await, and the rest runs outside the transaction. Take the teapot in a transaction (or one conditional update) with no await inside, then take the payment.';
+  }
+  if (/within a transaction/i.test(text)) {
+    return 'A transaction begun before an await is still open when the next request on the same worker begins its own: a connection holds one transaction at a time, and every request on a worker shares it. Never keep a transaction open across an await: take the teapot atomically first, then take the payment.';
+  }
+  if (/SQLITE_BUSY|database is locked/i.test(text)) {
+    return 'SQLite refused a write: this worker read inside a transaction, another worker wrote in the meantime, and the first could no longer write on what it had read. A read-then-write transaction must start as a writer (.immediate()) and must not wait for anything inside.';
+  }
+  if (via === 'form' && reply.status >= 200 && reply.status < 300 && !reply.redirects?.length) {
+    return "The page's form posts to /api/buy, and a browser shows whatever comes back: after a purchase from the form, send the buyer back to the shop's page (a 303 redirect to /), as the starter does.";
+  }
+  return 'The app threw an error while selling a teapot; the error and its line are in the output below.';
+}
+
+/** What a buyer was told: an API client gets 201 or 409; a browser that used the form is sent back to the page (303), or gets 409. */
+export function outcome(bought: Bought): 'bought' | 'sold out' | undefined {
+  const { reply, via } = bought;
+  if (via === 'api') return reply.status === 201 ? 'bought' : reply.status === 409 ? 'sold out' : undefined;
+  const first = reply.redirects?.[0];
+  if (first && first.status >= 301 && first.status <= 303 && reply.status === 200) return 'bought';
+  if (!first && reply.status === 409) return 'sold out';
+  return undefined;
+}
+
+/** Every buyer was told "bought" or "sold out", in the way their route says it. */
+export function expectVerdicts(all: readonly Bought[]): void {
+  const bad = all.find((b) => outcome(b) === undefined);
+  if (!bad) return;
+  const { reply, via } = bad;
+  const first = reply.redirects?.[0] ?? reply;
+  fail({
+    expected:
+      via === 'api'
+        ? `201 (bought) or 409 (sold out) from ${describe(reply)}`
+        : `the page's form to send ${reply.visitor} back to the shop's page (303) or answer 409 (sold out), from ${describe(first)}`,
+    got: first.status === 0 ? first.body : `status ${first.status}: ${first.body}`,
+    diagnosis: errorDiagnosis(first, via),
+  });
+}
+
+/** The books after a crowd: `want` new orders, `want` fewer teapots, a paid charge for each new order and nobody else. */
+export function expectBooks(ctx: CheckContext, before: Shop, all: readonly Bought[], want: number, note = ''): void {
+  const now = books(ctx);
+  const newOrders = now.orders.slice(before.orders.length);
+  const left = before.left - want;
+  const buyers = new Set(all.map((b) => b.reply.visitor)).size;
+  if (newOrders.length !== want || now.left !== left) {
+    const gone = before.left - now.left;
+    const diagnosis =
+      now.left < 0
+        ? BELOW_ZERO
+        : newOrders.length > gone
+          ? LOST_UPDATES
+          : newOrders.length === gone && newOrders.length < want
+            ? TURNED_AWAY
+            : `The stock and the orders disagree: ${plural(gone, 'teapot')} left the shelf, ${plural(newOrders.length, 'order')} recorded. Take a teapot off the stock and record its order for every buyer who gets one, together.`;
+    fail({
+      expected: `${plural(want, 'teapot')} sold to ${buyers === 1 ? 'the buyer' : `the ${buyers} buyers`} and ${left} left`,
+      got: `${plural(newOrders.length, 'order')}, and the stock says ${now.left} left`,
+      diagnosis: note + diagnosis,
+    });
+  }
+  const ordered = newOrders.map((o) => o.buyer);
+  const told = all.filter((b) => outcome(b) === 'bought').map((b) => b.reply.visitor);
+  if (told.length !== want || told.some((buyer) => !ordered.includes(buyer))) {
+    fail({
+      expected: `"bought" for each of the ${want} buyers with an order (${[...ordered].sort().join(', ')})`,
+      got: `"bought" for ${told.length ? [...told].sort().join(', ') : 'nobody'}`,
+      diagnosis: 'Tell exactly the buyers whose order was recorded that they bought one (201, or the page again for the form), and the others that it is sold out (409).',
+    });
+  }
+  const charged = [...now.paid].filter(([id]) => !before.paid.has(id)).map(([, buyer]) => buyer);
+  const forNothing = charged.filter((buyer) => !ordered.includes(buyer));
+  const unpaid = newOrders.filter((o) => o.charge === null || now.paid.get(o.charge) !== o.buyer).map((o) => o.buyer);
+  if (forNothing.length || unpaid.length || charged.length !== newOrders.length) {
+    fail({
+      expected: `one paid charge for each new order (${want}), written on the order, and none for anyone else`,
+      got: `${plural(charged.length, 'paid charge')}${forNothing.length ? `, ${forNothing.length} of them for buyers who got no teapot` : ''}${unpaid.length ? `, ${plural(unpaid.length, 'order')} without its paid charge` : ''}`,
+      diagnosis: forNothing.length
+        ? `${forNothing.length} buyers paid and got nothing. Take the teapot off the stock first (atomically), then charge the card; a buyer who finds none left must not be charged.`
+        : "Every order must be paid, and say which charge paid it: keep the `await charge(...)`, and write the charge's id on the order once the provider has answered.",
+    });
+  }
+}
+
+/** Every worker's /api/stock and page report `left` teapots and `sold` orders. */
+export async function everyWorkerReports(ctx: CheckContext, left: number, sold: number): Promise<void> {
+  const clerk = ctx.visitor('dana');
+  for (let worker = 1; worker <= ctx.workers; worker++) {
+    const reply = await clerk.get('/api/stock', { worker });
+    const body = expectJson(reply, 'JSON like {"left": 5, "sold": 1}') as { left?: unknown; sold?: unknown } | null;
+    if (body?.left !== left || body?.sold !== sold) {
+      fail({
+        expected: `{"left": ${left}, "sold": ${sold}} from ${describe(reply)}`,
+        got: reply.body,
+        diagnosis: 'Report the stock and the number of orders as the database has them, on every worker.',
+      });
+    }
+    const page = await clerk.page('/', { worker });
+    const text = page.status === 200 ? (await pageText(page.text)).replace(/^<!doctype html>\s*/i, '') : '';
+    const shows = { left: /(-?\d+)\s+left/i.exec(text)?.[1], sold: /(-?\d+)\s+sold/i.exec(text)?.[1] };
+    if (Number(shows.left) !== left || Number(shows.sold) !== sold) {
+      fail({
+        expected: `the shop's page to say "${left} left, ${sold} sold" on ${describe(page)}`,
+        got: page.status === 200 ? `"${text.slice(0, 160)}"` : `status ${page.status}: ${page.body}`,
+        diagnosis: "The page people buy from must show the stock and the orders as the database has them, on every worker, just as /api/stock does: read them when the page is asked for, not from a copy the worker keeps.",
+      });
+    }
+  }
+}
