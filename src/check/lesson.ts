@@ -25,6 +25,13 @@ export interface TrackVariant {
   readonly hints: readonly string[];
   /** How the Python host loads the app for this lesson: once, then fork (the default), or in each worker. */
   readonly load?: 'preload' | 'lazy';
+  /**
+   * Steps (by title) that force a race through the workers' gate: Python workers have no gate
+   * yet, so on this track these steps are skipped, saying why.
+   */
+  readonly forcedRaces?: readonly string[];
+  /** Set while the track's files lag behind the lesson's check: the lesson is left out of the track. */
+  readonly pending?: string;
 }
 
 /** What a step of a check can do: send requests as visitors, reload the host, move its clock. */
@@ -166,9 +173,13 @@ export interface Lesson {
 export function onTrack(lesson: Lesson, track: AppTrack): Lesson | undefined {
   if (track === 'node') return lesson;
   const variant = lesson.flask;
-  if (!variant) return undefined;
+  if (!variant || variant.pending) return undefined;
   const { flask: _flask, ...common } = lesson;
-  return { ...common, ...variant, jobs: variant.jobs, summary: variant.summary ?? lesson.summary };
+  const { forcedRaces = [], pending: _pending, ...presented } = variant;
+  const steps = lesson.steps.map((step) =>
+    forcedRaces.includes(step.title) ? { ...step, skip: () => 'a forced race needs the gate in every worker, which Python workers do not have yet' } : step,
+  );
+  return { ...common, ...presented, steps, jobs: variant.jobs, summary: variant.summary ?? lesson.summary };
 }
 
 /** The lesson's jobs module beside `appFile`, when the lesson has one and it exists. */

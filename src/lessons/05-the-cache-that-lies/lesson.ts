@@ -91,6 +91,8 @@ const lesson: Lesson = {
     return { SHOP_DB: file };
   },
   flask: {
+    // The Flask files still answer the check before the page and its forms: out of the track until they are redone.
+    pending: 'the page, its forms and the forced races',
     file: 'app.py',
     text: () => markdown(import.meta.url, 'text.flask.md'),
     why: () => markdown(import.meta.url, 'why.flask.md'),
