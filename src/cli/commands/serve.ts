@@ -11,7 +11,7 @@ import { Host } from '../../runtime/host.ts';
 import { AppStartError } from '../../runtime/processes.ts';
 import { appFileFor, resolveWorkspace } from '../../workspace.ts';
 import { bodyLine, clockTime, problemText, requestLine } from '../format.ts';
-import { lessonOrHere, portNumber, positiveInt, workspaceOption, type Context, type Io } from '../io.ts';
+import { lessonOrHere, portNumber, positiveInt, trackFor, trackOption, workspaceOption, type Context, type Io } from '../io.ts';
 
 export function registerServeCommand(program: Command, { io, act }: Context): void {
   program
@@ -24,10 +24,11 @@ export function registerServeCommand(program: Command, { io, act }: Context): vo
     .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices([...POLICIES]).default('round-robin'))
     .addOption(new Option('--mode <mode>', 'one request at a time per worker, or many').choices(['sequential', 'concurrent']))
     .addOption(workspaceOption())
+    .addOption(trackOption())
     .action(
-      act(async (key: string | undefined, options: { workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; workspace?: string }) => {
+      act(async (key: string | undefined, options: { workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; workspace?: string; track?: string }) => {
         const workspace = resolveWorkspace(options.workspace);
-        const lesson = lessonOrHere(key, workspace, 'serve');
+        const lesson = lessonOrHere(key, workspace, 'serve', trackFor(workspace, options.track));
         const appFile = appFileFor(lesson, workspace, options.solution ?? false);
         return serve(lesson, appFile, options, io);
       }),
@@ -50,6 +51,7 @@ async function serve(
     workers: options.workers ?? lesson.workers,
     policy: options.policy,
     mode: options.mode ?? lesson.mode,
+    load: lesson.load,
     env,
     cwd: dataDir,
     port: options.port,
