@@ -13,6 +13,8 @@ import Database from 'better-sqlite3';
 import { runCheck } from '../src/check/engine.ts';
 import { runCommand } from '../src/cli/program.ts';
 import { findLesson } from '../src/lessons/catalogue.ts';
+import { addItem, expectBasket } from '../src/lessons/basket.ts';
+import type { Lesson } from '../src/check/lesson.ts';
 import { ProgressError, ProgressStore } from '../src/progress/store.ts';
 import { Host, type HostOptions } from '../src/runtime/host.ts';
 import type { HostEvent } from '../src/runtime/events.ts';
@@ -90,7 +92,20 @@ describe('the learner\'s app misbehaving while it runs', () => {
 });
 
 describe('check verdicts on broken answers', () => {
-  const lesson = findLesson('2')!;
+  // The engine's handling of broken answers, on a basket API of lesson 2's shape: alice adds tea
+  // and reads her basket back (lesson 2's own check goes through its page first).
+  const lesson: Lesson = {
+    ...findLesson('2')!,
+    steps: [
+      {
+        title: 'alice puts tea in her basket and sees it',
+        async run(ctx) {
+          await addItem(ctx, 'alice', 'tea');
+          await expectBasket(ctx, 'alice', ['tea'], () => undefined);
+        },
+      },
+    ],
+  };
 
   test('an HTML error page: status 500, the error, and the app\'s own stack in the output', async () => {
     const result = await runCheck(lesson, { appFile: fault('basket-html-error.js') });
