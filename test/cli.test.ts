@@ -170,7 +170,8 @@ describe('check', () => {
     assert.equal(json.lesson, '01-frozen-at-startup');
     assert.equal(json.passed, false);
     assert.equal(json.steps[0].passed, true);
-    assert.deepEqual(json.steps[0].requests.map((r) => r.worker), [1, 2, 3]);
+    // the first step visits every worker (in the run's seeded order)
+    assert.deepEqual([...new Set(json.steps[0].requests.map((r) => r.worker))].sort(), [1, 2, 3]);
     // every request has these; `kind` (page, form or api) only where the visitor's request had one
     for (const request of json.steps.flatMap((s) => s.requests)) {
       assert.deepEqual(Object.keys(request).filter((k) => k !== 'kind').sort(), ['body', 'method', 'path', 'status', 'visitor', 'worker']);
