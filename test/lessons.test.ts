@@ -59,7 +59,7 @@ function assertFailsAt(result: CheckResult, failsAt: string, what: string): void
 const starterFailsAt: Readonly<Record<number, string>> = {
   1: 'A price changed in the database shows at once',
   2: 'bob, a new visitor, starts with an empty basket',
-  3: "alice's item added on worker 1 shows on worker 2",
+  3: "alice's item added on one worker shows on another",
   4: "alice logs in with the page's form on one worker",
   5: "The staff change a price with the page's form on one worker",
   6: 'Two apps per worker buy through the API at once',
