@@ -237,7 +237,12 @@ export function checkTerminal(stream: NodeJS.WriteStream = process.stdout, env: 
   return { item: 'Terminal', verdict: 'ok', detail: `${columns}x${rows}, ${colour}` };
 }
 
+async function checkDatabaseServer(): Promise<Finding> {
+  const { probeDatabaseServer } = await import('./runtime/postgres.ts');
+  return { item: 'Database server', ...(await probeDatabaseServer()) };
+}
+
 export async function runDoctor(options: { workspace?: string } = {}): Promise<DoctorReport> {
-  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), await checkLoopback(), checkLeftovers(), checkTerminal()];
+  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), await checkLoopback(), await checkDatabaseServer(), checkLeftovers(), checkTerminal()];
   return { healthy: findings.every((f) => f.verdict !== 'problem'), findings };
 }

@@ -23,7 +23,7 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('npx runs the packed course from an empty folder, as the README tells workshops: init, then check 3 --solution', { timeout: 600_000 }, async () => {
+test('npx runs the packed course from an empty folder, as the README tells workshops: init, then check 3 --solution, and lesson 8 on its database', { timeout: 600_000 }, async () => {
   const empty = mkdtempSync(path.join(dir, 'empty-'));
   // The README's command, word for word: the tarball handed out, beside the learner.
   const name = path.basename(tarball);
@@ -52,4 +52,8 @@ test('npx runs the packed course from an empty folder, as the README tells works
   );
   assert.equal(starter.code, 1);
   assert.match(starter.stdout, /Stuck\? npx --package=\S+ global-state-course hint 2/);
+
+  // Lesson 8's app imports pg from the course package and runs on the course's own PostgreSQL.
+  const eight = await npx('check', '8', '--solution', '--json');
+  assert.equal((JSON.parse(eight.stdout) as { passed: boolean }).passed, true);
 });

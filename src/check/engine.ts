@@ -78,9 +78,8 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
   const policy = options.policy ?? 'round-robin';
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   // One seeded stream for the run's data, another for its visitors: the same seed replays both.
-  const dataRandom = seededRandom(seed ^ 0x5eed);
   const runRandom = seededRandom(seed ^ 0x7a11);
-  const run = seedRun(lesson, dataRandom);
+  const run = await seedRun(lesson, seed ^ 0x5eed);
   const { dir: dataDir, env } = run;
   const host = new Host({
     appFile: options.appFile,
@@ -92,6 +91,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     clock: lesson.clock,
     env,
     cwd: dataDir,
+    machineDisk: (machine) => run.machineDisk(machine),
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     spares: lesson.steps.some((step) => step.reloads),
   });
@@ -240,7 +240,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     offHost();
     options.signal?.removeEventListener('abort', stopHost);
     await host.stop();
-    run.remove();
+    await run.remove();
   }
 }
 

@@ -131,6 +131,12 @@ export interface Lesson {
    * `random` is the run's seeded source: vary names, prices and amounts with it (replayable).
    */
   seed(dir: string, random: () => number): Record<string, string>;
+  /**
+   * A database every machine shares, as an app that outgrows one machine has: SQL that creates
+   * and fills it. The course starts its PostgreSQL server on demand; each run gets a fresh copy,
+   * named to the app by DATABASE_URL (seed data on disk stays per machine).
+   */
+  readonly database?: { readonly sql: string };
   readonly steps: readonly CheckStep[];
 }
 

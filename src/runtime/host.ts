@@ -4,7 +4,7 @@ import http from 'node:http';
 import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatcher.ts';
 import { EventStream, type HostEvent, type WorkerState } from './events.ts';
 import { AppStartError, prewarm, spawnWorker, type WorkerProcess } from './processes.ts';
-import type { AppProblem, HostToWorker, WorkerToHost } from './protocol.ts';
+import type { AppProblem, ClockKind, HostToWorker, WorkerToHost } from './protocol.ts';
 import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
 import type { WorkerGate } from './gate.ts';
 
@@ -24,7 +24,7 @@ export interface HostOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly port?: number;
-  readonly clock?: 'real' | 'manual';
+  readonly clock?: ClockKind;
   readonly startTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   /** Keep warm spare processes ready so that a reload is quick (playgrounds, checks that reload). */
@@ -43,6 +43,11 @@ export interface HostOptions {
    * own HOSTNAME, drawn from the seed.
    */
   readonly machines?: number;
+  /**
+   * Machine k's own disk (k >= 2): the folder its processes start in and the environment that
+   * points at its data, on top of `env`. Without it every machine shares machine 1's folder.
+   */
+  readonly machineDisk?: (machine: number) => { readonly cwd: string; readonly env: Readonly<Record<string, string>> };
 }
 
 /** A process's time and the timers waiting on its manual clock (null on a real clock). */
@@ -401,10 +406,11 @@ export class Host {
 
   #launch(slot: WorkerSlot): Promise<number> {
     const { machine, number } = this.#placement(slot.index);
+    const disk = machine > 1 ? this.options.machineDisk?.(machine) : undefined;
     const proc = spawnWorker({
       appFile: this.options.appFile,
-      env: { ...this.#processEnv(), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
-      cwd: this.options.cwd,
+      env: { ...this.#processEnv(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
+      cwd: disk?.cwd ?? this.options.cwd,
       clock: this.options.clock,
       clockStart: this.#clockNow(),
       startTimeoutMs: this.options.startTimeoutMs,

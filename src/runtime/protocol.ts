@@ -36,7 +36,7 @@ export interface Assignment {
   readonly role?: 'web' | 'jobs';
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
-  readonly clock: 'real' | 'manual';
+  readonly clock: ClockKind;
   /** Epoch milliseconds the manual clock starts at. */
   readonly clockStart?: number;
 }
@@ -58,3 +58,11 @@ export interface CourseEnvelope {
   readonly cmd: typeof COURSE_MESSAGE;
   readonly message: HostToWorker;
 }
+
+/**
+ * 'real': the app's own timers and date. 'manual': the course's clock, whose timers fire only when
+ * the course moves it (checks), while the date passes as it does in real time. 'flowing': the same
+ * clock, but moving by itself with real time too (people using the app), so the app runs on the
+ * same timer functions whether a check or a person is at the other end.
+ */
+export type ClockKind = 'real' | 'manual' | 'flowing';

@@ -83,7 +83,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         if (!mounted.current) return;
         let run: SeededRun;
         try {
-          run = seedRun(lesson);
+          run = await seedRun(lesson);
         } catch (error) {
           if (mounted.current) dispatch({ type: 'start-failed', message: (error as Error).message, at: clock() });
           return;
@@ -95,7 +95,8 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           jobsFile: jobsFileFor(lesson, appFile),
           workers: count,
           mode: lesson.mode,
-          clock: lesson.clock,
+          // People use the app on the lesson's own clock, flowing with real time (t/T jump ahead).
+          clock: lesson.clock === 'manual' ? ('flowing' as const) : lesson.clock,
           env,
           cwd: dataDir,
           restartCrashed: true,
@@ -113,7 +114,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           unregister();
           await host.stop();
           off();
-          run.remove();
+          await run.remove();
         };
         unregister = resources.add(stop);
         running.current = { host, env, stop };

@@ -14,7 +14,7 @@ import { bodyLine, clockTime, problemText, requestLine } from '../format.ts';
 import type { Io } from '../io.ts';
 
 export async function serveOnCluster(lesson: Lesson, appFile: string, options: { workers?: number; port: number }, io: Io): Promise<number> {
-  const run = seedRun(lesson);
+  const run = await seedRun(lesson);
   const settings = appSettings(run.env);
   const workers = options.workers ?? lesson.workers;
   const hostname = machineHostname(Math.floor(Math.random() * 2 ** 31), 1);
@@ -96,7 +96,7 @@ export async function serveOnCluster(lesson: Lesson, appFile: string, options: {
     process.off('SIGTERM', onSignal);
     rl?.close();
     await Promise.all([primary.stop(), jobs?.stop()]);
-    run.remove();
+    await run.remove();
     return code;
   };
 

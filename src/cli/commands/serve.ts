@@ -45,9 +45,11 @@ async function serve(
   options: { workers?: number; port: number; policy: Policy; mode?: WorkerMode },
   io: Io,
 ): Promise<number> {
-  const run = seedRun(lesson);
+  const run = await seedRun(lesson);
   const { dir: dataDir, env } = run;
   const host = new Host({
+    // The lesson's own clock, flowing with real time: the app runs on the same timers as in a check.
+    clock: lesson.clock === 'manual' ? ('flowing' as const) : lesson.clock,
     appFile,
     jobsFile: jobsFileFor(lesson, appFile),
     workers: options.workers ?? lesson.workers,
@@ -99,7 +101,7 @@ async function serve(
     process.off('SIGTERM', onSignal);
     rl?.close();
     await host.stop();
-    cleanup();
+    await cleanup();
     return code;
   };
 

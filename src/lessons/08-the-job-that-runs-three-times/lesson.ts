@@ -1,22 +1,19 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { expectJson, fail } from '../../check/expect.ts';
+import { describe, expectJson, fail } from '../../check/expect.ts';
+import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
+import { holdWrites, readOutbox, readSubscribers, type Sent } from './shared-database.ts';
 
 const SUBSCRIBERS = ['ana@example.com', 'ben@example.com', 'chloe@example.com'];
+/** Who subscribes on the deals page before the first night (one of them, drawn from the run's seed). */
+const NEWCOMERS = ['dana', 'eli', 'femi', 'gus'];
 const HOUR = 3_600_000;
 /** Monday 2 June 2025, 09:00 UTC: the shop opens, and the workers start. */
 const START = Date.UTC(2025, 5, 2, 9, 0, 0);
 /** The job's hour (UTC), as the starter schedules it. */
 const RUN_HOUR = 3;
-
-interface Sent {
-  readonly id: number;
-  readonly recipient: string;
-  /** The sending process's pid, as the app's sendMail records it. */
-  readonly sentBy: unknown;
-}
 
 /** The first RUN_HOUR:00 UTC strictly after `now`. */
 function nextRun(now: number): number {
@@ -26,40 +23,63 @@ function nextRun(now: number): number {
   return next.getTime();
 }
 
-function readOutbox(ctx: CheckContext, afterId: number): Sent[] {
-  const db = new Database(ctx.env.SHOP_DB, { readonly: true });
-  try {
-    return db.prepare('SELECT id, recipient, sent_by AS sentBy FROM outbox WHERE id > ? ORDER BY id').all(afterId) as Sent[];
-  } finally {
-    db.close();
-  }
-}
-
-const lastId = (ctx: CheckContext) => readOutbox(ctx, 0).at(-1)?.id ?? 0;
+const lastId = async (url: string) => (await readOutbox(url, 0)).at(-1)?.id ?? 0;
 
 /**
- * One night: move every process's clock to 03:00 at once (each job starts, and waits on the mail
- * service), then let an hour pass (every send finishes). Returns the night's date and its emails.
+ * One night: move every process's clock to 03:00 at once (each job starts), with the shared
+ * database's tables held until every worker that came to it waits there, so that their first
+ * statements meet, as they can on a real night; then let an hour pass (every send finishes).
+ * Returns the night's date and its emails.
  */
-async function night(ctx: CheckContext): Promise<{ date: string; sent: Sent[] }> {
+async function night(ctx: CheckContext, machines = 1): Promise<{ date: string; sent: Sent[]; subscribers: string[] }> {
+  const url = ctx.env.DATABASE_URL;
   const now = (await ctx.clockState(1))?.now;
   if (now === undefined) fail({ expected: 'worker 1 to be running', got: 'no worker 1' });
   const due = nextRun(now);
-  const before = lastId(ctx);
-  await ctx.advanceClock(due - now);
+  const before = await lastId(url);
+  const hold = await holdWrites(url);
+  let atThree: Promise<void>;
+  try {
+    atThree = ctx.advanceClock(due - now);
+    await Promise.race([hold.queued(ctx.workers * machines), atThree.catch(() => {})]);
+  } finally {
+    await hold.release();
+  }
+  await atThree;
   await ctx.advanceClock(HOUR);
-  return { date: new Date(due).toISOString().slice(0, 10), sent: readOutbox(ctx, before) };
+  return { date: new Date(due).toISOString().slice(0, 10), sent: await readOutbox(url, before), subscribers: await readSubscribers(url) };
+}
+
+function expectPage(reply: Reply): void {
+  if (reply.status !== 200) fail({ expected: `the deals page from ${describe(reply)}`, got: `status ${reply.status}: ${reply.body.slice(0, 120)}` });
+}
+
+/** A newcomer finds the deals page and subscribes with its form, as a person does, before the first night. */
+async function subscribeOnThePage(ctx: CheckContext): Promise<void> {
+  const name = NEWCOMERS[Math.floor(ctx.random() * NEWCOMERS.length)]!;
+  const email = `${name}@example.com`;
+  const visitor = ctx.visitor(name);
+  const page = await visitor.page('/');
+  expectPage(page);
+  expectPage(await visitor.fillIn(page, { email }));
+  if (!(await readSubscribers(ctx.env.DATABASE_URL)).includes(email)) {
+    fail({
+      expected: `${email} among the subscribers after the deals page's form was sent`,
+      got: 'not there',
+      diagnosis: 'The subscribe form (POST /api/subscribe) should add the address to the subscribers table of the shared database.',
+    });
+  }
 }
 
 /** Show the mail log as the app serves it, so the transcript has the night's story. */
 async function showSent(ctx: CheckContext): Promise<void> {
-  const reply = await ctx.visitor('ops').get('/api/sent');
+  const reply = await ctx.visitor('ops', { kind: 'api' }).get('/api/sent');
   expectJson(reply, 'JSON like {"sent": [...]}');
 }
 
 /** Demand exactly one email per subscriber for the night; `diagnose` explains too many. */
-function expectOncePerSubscriber(date: string, sent: readonly Sent[], diagnose: (copies: number, senders: number) => string): void {
-  for (const email of SUBSCRIBERS) {
+function expectOncePerSubscriber(date: string, subscribers: readonly string[], sent: readonly Sent[], diagnose: (copies: number, senders: number) => string): void {
+  for (const email of subscribers) {
     const mine = sent.filter((s) => s.recipient === email);
     if (mine.length === 1) continue;
     const pids = [...new Set(mine.map((s) => String(s.sentBy)))];
@@ -80,8 +100,14 @@ function expectOncePerSubscriber(date: string, sent: readonly Sent[], diagnose: 
 
 const PER_WORKER =
   'The timer is started at module level, and module-level code runs once in every worker process: each of them runs the job at 03:00. ' +
-  'A flag in one process cannot stop the others, and looking for a log row before running is no better: every process looks before any of them writes. ' +
-  "Run the job in one process (jobs.js), or let the database decide which process gets each night's run (a claim whose key can exist only once).";
+  'A flag in one process cannot stop the others, and looking for a row before writing one is no better: every process looks before any of them writes. ' +
+  "Run the job in one process (jobs.js), or let the shared database decide which process gets each night's run (a claim whose key can exist only once).";
+
+const PER_MACHINE =
+  'One copy per machine: whatever decided who runs the job decided on each machine alone. ' +
+  'A worker number (NODE_APP_INSTANCE, pm_id...) is counted on each machine, so there are now two workers 0; ' +
+  "a claim in SHOP_DB is a claim in this machine's own SQLite file, which the other machine never sees; a claim keyed by machine lets one process per machine in. " +
+  "Claim the night's run in the PostgreSQL database every machine shares (DATABASE_URL), keyed by job and night only, or run the job in the deployment's one scheduled process (jobs.js).";
 
 const lesson: Lesson = {
   number: 8,
@@ -94,9 +120,9 @@ const lesson: Lesson = {
   text: () => markdown(import.meta.url, 'text.md'),
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
-    'Count the processes that run `everyDayAt(3, sendDailyDeals)`. It sits at module level, so it runs wherever app.js is imported: on every worker, three times.',
-    'Two ways out. Run the schedule in exactly one process: the host runs jobs.js, beside app.js, once (move the job there and take it out of app.js). Or keep it on every worker and let the database pick one per night: a claim row whose key, (job, night), can exist only once.',
-    'For the claim: `CREATE TABLE IF NOT EXISTS job_runs (job TEXT, period TEXT, PRIMARY KEY (job, period))`, then at the start of the job `INSERT ... ON CONFLICT DO NOTHING` and go on only when `.changes === 1`. Checking jobs_log first and writing it after sending is not enough: all three check before any of them writes. And "only the worker whose NODE_APP_INSTANCE is 0" breaks as soon as there is a second machine, with its own worker 0.',
+    'Count the processes that run `everyDayAt(3, sendDailyDeals)`. It sits at module level, so it runs wherever app.js is imported: on every worker, three times, and on every machine.',
+    'Two ways out. Run the schedule in exactly one process: the host runs jobs.js, beside app.js, once for the whole deployment (move the job there and take it out of app.js). Or keep it on every worker and let the database every machine shares pick one per night: a claim row whose key, (job, night), can exist only once. SHOP_DB will not do for that: each machine has its own file.',
+    'For the claim, in PostgreSQL (create the table with the starter\'s `migrate()`): `CREATE TABLE IF NOT EXISTS job_runs (job text NOT NULL, period text NOT NULL, PRIMARY KEY (job, period))`, then at the start of the job `INSERT INTO job_runs (job, period) VALUES ($1, $2) ON CONFLICT DO NOTHING` and go on only when `rowCount === 1`. (Or take `pg_advisory_xact_lock` in a transaction, look for tonight\'s row, and insert it.) Looking first and inserting after, with no unique key and no lock, is not enough: every process looks before any of them writes. And "only the worker whose NODE_APP_INSTANCE is 0" breaks on the second machine, with its own worker 0.',
   ],
   workers: 3,
   mode: 'sequential',
@@ -108,27 +134,31 @@ const lesson: Lesson = {
     for (const s of sent) counts.set(String(s.to), (counts.get(String(s.to)) ?? 0) + 1);
     return `${sent.length} email${sent.length === 1 ? '' : 's'} sent: ${[...counts].map(([to, n]) => `${to.split('@')[0]} ×${n}`).join(', ') || 'none'}`;
   },
+  // Each machine's own disk: a SQLite file with the jobs log its processes write.
   seed(dir) {
     const file = path.join(dir, 'shop.db');
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
-    db.exec(`
-      CREATE TABLE subscribers (email TEXT PRIMARY KEY);
-      CREATE TABLE outbox (id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, subject TEXT NOT NULL, sent_by INTEGER NOT NULL, sent_at TEXT NOT NULL);
-      CREATE TABLE jobs_log (id INTEGER PRIMARY KEY, job TEXT NOT NULL, period TEXT NOT NULL, ran_by INTEGER NOT NULL, finished_at TEXT NOT NULL);
-    `);
-    const add = db.prepare('INSERT INTO subscribers (email) VALUES (?)');
-    for (const email of SUBSCRIBERS) add.run(email);
+    db.exec('CREATE TABLE jobs_log (id INTEGER PRIMARY KEY, job TEXT NOT NULL, period TEXT NOT NULL, ran_by INTEGER NOT NULL, finished_at TEXT NOT NULL)');
     db.close();
     return { SHOP_DB: file, COURSE_CLOCK_START: String(START) };
+  },
+  // The database every machine shares: the subscribers, and the mail service's log.
+  database: {
+    sql: `
+      CREATE TABLE subscribers (email text PRIMARY KEY);
+      CREATE TABLE outbox (id serial PRIMARY KEY, recipient text NOT NULL, subject text NOT NULL, sent_by integer NOT NULL, sent_at text NOT NULL);
+      INSERT INTO subscribers (email) VALUES ${SUBSCRIBERS.map((email) => `('${email}')`).join(', ')};
+    `,
   },
   steps: [
     {
       title: 'The first night, each subscriber gets the deals email once',
       async run(ctx) {
-        const { date, sent } = await night(ctx);
+        await subscribeOnThePage(ctx);
+        const { date, sent, subscribers } = await night(ctx);
         await showSent(ctx);
-        expectOncePerSubscriber(date, sent, (copies, senders) =>
+        expectOncePerSubscriber(date, subscribers, sent, (copies, senders) =>
           senders > 1 ? `${PER_WORKER} (${copies} copies: one per process that ran it.)` : `One process sent it ${copies} times: does the job start more than once a night?`,
         );
       },
@@ -137,9 +167,9 @@ const lesson: Lesson = {
       title: 'Two more nights: one email a night to each subscriber',
       async run(ctx) {
         for (let n = 0; n < 2; n++) {
-          const { date, sent } = await night(ctx);
+          const { date, sent, subscribers } = await night(ctx);
           await showSent(ctx);
-          expectOncePerSubscriber(date, sent, () =>
+          expectOncePerSubscriber(date, subscribers, sent, () =>
             `The first night went right and this one did not: whatever decides who runs the job must decide again each night. ${PER_WORKER}`,
           );
         }
@@ -150,13 +180,9 @@ const lesson: Lesson = {
       reloads: true,
       async run(ctx) {
         await ctx.setMachines(2);
-        const { date, sent } = await night(ctx);
+        const { date, sent, subscribers } = await night(ctx, 2);
         await showSent(ctx);
-        expectOncePerSubscriber(date, sent, (copies) =>
-          copies === 2
-            ? "One copy per machine. Is the job limited to one worker by its number (NODE_APP_INSTANCE, pm_id...)? Each machine's process manager numbers its own workers, so there are now two workers 0. A number says where a process sits, not that it is the only one: claim the run in the database the machines share, or run the job in the deployment's one scheduled process (jobs.js)."
-            : `${PER_WORKER} (${copies} copies.)`,
-        );
+        expectOncePerSubscriber(date, subscribers, sent, (copies) => (copies === 2 ? PER_MACHINE : `${PER_WORKER} (${copies} copies.)`));
       },
     },
   ],

@@ -1,0 +1,81 @@
+// Each simulated machine has a disk of its own: its own seeded folder and the environment that
+// points at it. Only what lives off the machines (the database server) is shared.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { seedRun } from '../src/check/scratch.ts';
+import { PIN_HEADER } from '../src/runtime/dispatcher.ts';
+import { Host } from '../src/runtime/host.ts';
+import { databaseServer } from '../src/runtime/postgres.ts';
+import lesson8 from '../src/lessons/08-the-job-that-runs-three-times/lesson.ts';
+
+const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'runtime', 'disk.js');
+const LIMIT = { timeout: 90_000 };
+
+describe('a disk per machine', () => {
+  after(() => databaseServer.stop());
+
+  test("the host starts a new machine's workers on that machine's disk, with the shared settings", LIMIT, async () => {
+    // Given a host whose second machine has a folder of its own
+    const folders = [1, 2].map(() => realpathSync(mkdtempSync(path.join(os.tmpdir(), 'gsc-disk-'))));
+    const host = new Host({
+      appFile: fixture,
+      workers: 2,
+      cwd: folders[0]!,
+      env: { APP_DATA: 'machine 1 data', SHARED: 'postgres://shared' },
+      machineDisk: (machine) => ({ cwd: folders[machine - 1]!, env: { APP_DATA: `machine ${machine} data` } }),
+    });
+    try {
+      await host.start();
+      // When it scales out to two machines
+      await host.setMachines(2);
+      // Then workers 1-2 run on the first disk, 3-4 on the second, and all see the shared address
+      const seen = [];
+      for (let k = 1; k <= host.workerCount; k++) {
+        const response = await fetch(host.url, { headers: { [PIN_HEADER]: String(k) } });
+        seen.push((await response.json()) as { data: string; cwd: string; shared: string });
+      }
+      assert.deepEqual(seen.map((s) => s.data), ['machine 1 data', 'machine 1 data', 'machine 2 data', 'machine 2 data']);
+      assert.deepEqual(seen.map((s) => s.cwd), [folders[0], folders[0], folders[1], folders[1]]);
+      assert.ok(seen.every((s) => s.shared === 'postgres://shared'));
+    } finally {
+      await host.stop();
+      for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  test("a run's second machine gets its own seeded SQLite file; the PostgreSQL database is one, and goes with the run", LIMIT, async () => {
+    // Given lesson 8's run data
+    const run = await seedRun(lesson8, 7);
+    const second = run.machineDisk(2);
+    // Then machine 2's SQLite file is another file, seeded the same way, and the database is shared
+    assert.notEqual(second.env.SHOP_DB, run.env.SHOP_DB);
+    assert.notEqual(second.cwd, run.dir);
+    assert.equal(second.env.DATABASE_URL, undefined, "the database's address comes from the run, not from the machine");
+    assert.equal(run.machineDisk(2), second, 'a machine keeps its disk');
+    const tables = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+      } finally {
+        db.close();
+      }
+    };
+    assert.deepEqual(tables(second.env.SHOP_DB!), tables(run.env.SHOP_DB!));
+    const client = new pg.Client(run.env.DATABASE_URL);
+    await client.connect();
+    assert.equal((await client.query('SELECT count(*)::int AS n FROM subscribers')).rows[0].n, 3);
+    await client.end();
+    // And removing the run removes both disks and drops its database
+    await run.remove();
+    assert.equal(existsSync(run.dir), false);
+    assert.equal(existsSync(second.cwd), false);
+    const late = new pg.Client(run.env.DATABASE_URL);
+    await assert.rejects(late.connect(), /does not exist/);
+  });
+});
