@@ -62,7 +62,7 @@ const starterFailsAt: Readonly<Record<number, string>> = {
   3: "alice's item added on worker 1 shows on worker 2",
   4: "alice logs in with the page's form on one worker",
   5: "The staff change a price with the page's form on one worker",
-  6: '30 buyers at once on every worker',
+  6: 'Two apps per worker buy through the API at once',
   7: "bob's page, opened while alice's is loading",
   8: 'The first night, each subscriber gets the deals email once',
   9: 'A price changed in the database shows at once',

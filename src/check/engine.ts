@@ -9,7 +9,7 @@ import type { AppProblem } from '../runtime/protocol.ts';
 import { jobsFileFor, type CheckContext, type Lesson } from './lesson.ts';
 import { CheckFailure } from './expect.ts';
 import { seedRun } from './scratch.ts';
-import { race } from './race.ts';
+import { race, watchData } from './race.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
 import { drawAddress, drawApiClient, drawBrowser } from './people.ts';
 
@@ -173,6 +173,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       random: runRandom,
       seed,
       race: (first, second) => race(host, first, second),
+      watchData: (worker) => watchData(host, worker),
       workerAt: (k) => ((k - 1) % workers) + 1,
       dataDir,
       env,

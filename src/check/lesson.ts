@@ -33,6 +33,12 @@ export interface CheckContext {
    * waits for a lock `first` holds); then `first` goes on. Returns both answers.
    */
   race(first: RaceRunner, second: RaceRunner): Promise<readonly [Reply, Reply]>;
+  /**
+   * Watch worker k's data operations: `waitingToWrite()` tells, at any moment, that the worker is
+   * blocked inside a write (or BEGIN IMMEDIATE) on a lock, as when the check holds the database's
+   * write lock while a crowd arrives. An event, not a guess from quiet time. Stop when done.
+   */
+  watchData(worker: number): Promise<{ waitingToWrite(): boolean; stop(): Promise<void> }>;
   /** How many workers serve this run. */
   readonly workers: number;
   /**

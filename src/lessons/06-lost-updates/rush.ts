@@ -35,8 +35,12 @@ export interface RushOptions {
   readonly holdDatabase?: boolean;
 }
 
-/** How long nothing may change (no answer, no new payment) before the check stops waiting. */
-const ARRIVAL_QUIET_MS = 300;
+/**
+ * How long nothing may change (no answer, no new payment) before the check stops waiting. While
+ * the lock is held, the workers' own word that they wait to write ends the wait first; the quiet
+ * time only bounds an app that neither writes nor pays.
+ */
+const ARRIVAL_QUIET_MS = 1000;
 const PAYMENT_QUIET_MS = 100;
 /** More than the provider's latency in the app (200 ms): every payment waiting is answered. */
 const PAYMENT_STEP_MS = 1000;
@@ -52,25 +56,44 @@ export async function rush(ctx: CheckContext, buyers: readonly Buyer[], options:
   const waitingPayments = ledger.prepare("SELECT count(*) FROM charges WHERE status = 'pending'").pluck();
   const shop = options.holdDatabase ? new Database(ctx.env.SHOP_DB) : undefined;
   let answered = 0;
+  const answeredBy = new Set<string>();
   let done = false;
+  let watches: Array<{ waitingToWrite(): boolean; stop(): Promise<void> }> = [];
   try {
+    // Watch before anyone arrives. While the lock is held, a worker has arrived when its first
+    // buyer waits to write (the worker says so), or all its buyers have answered or wait for
+    // their payment.
+    const workers = [...new Set(buyers.map((b) => b.worker))];
+    watches = shop ? await Promise.all(workers.map((k) => ctx.watchData(k))) : [];
     if (shop) shop.exec('BEGIN IMMEDIATE');
     const all = Promise.all(
       buyers.map(({ name, worker, via }) => {
         const visitor = ctx.visitor(name, { kind: via === 'form' ? 'browser' : 'api' });
         const reply = via === 'form' ? visitor.fillIn(pages.get(name)!, { buyer: name }, { worker }) : visitor.post('/api/buy', { buyer: name }, { worker });
-        return reply.then((r): Bought => ({ reply: r, via })).finally(() => answered++);
+        return reply.then((r): Bought => ({ reply: r, via })).finally(() => {
+          answered++;
+          answeredBy.add(name);
+        });
       }),
     ).finally(() => {
       done = true;
     });
 
-    /** Wait until every buyer has answered or waits for a payment, or nothing has changed for a while. */
-    const settle = async (quietMs: number) => {
+    const pendingBuyers = ledger.prepare("SELECT buyer FROM charges WHERE status = 'pending'").pluck();
+    const arrived = () => {
+      const pending = new Set(pendingBuyers.all() as string[]);
+      return workers.every(
+        (k, i) => watches[i]!.waitingToWrite() || buyers.filter((b) => b.worker === k).every((b) => answeredBy.has(b.name) || pending.has(b.name)),
+      );
+    };
+
+    /** Wait until every buyer has answered or waits for a payment (or, holding the lock, every worker has arrived), or nothing has changed for a while. */
+    const settle = async (quietMs: number, holding = false) => {
       let last = '';
       let since = performance.now();
       for (;;) {
         if (done) return;
+        if (holding && arrived()) return;
         const waiting = Number(waitingPayments.get());
         if (answered + waiting >= buyers.length) return;
         const state = `${answered}/${waiting}`;
@@ -83,8 +106,9 @@ export async function rush(ctx: CheckContext, buyers: readonly Buyer[], options:
     };
 
     if (shop) {
-      await settle(ARRIVAL_QUIET_MS);
+      await settle(ARRIVAL_QUIET_MS, true);
       shop.exec('ROLLBACK');
+      await Promise.all(watches.splice(0).map((w) => w.stop()));
     }
     while (!done) {
       await settle(PAYMENT_QUIET_MS);
@@ -94,6 +118,7 @@ export async function rush(ctx: CheckContext, buyers: readonly Buyer[], options:
     }
     return await all;
   } finally {
+    await Promise.all(watches.map((w) => w.stop()));
     if (shop?.inTransaction) shop.exec('ROLLBACK');
     shop?.close();
     ledger.close();
