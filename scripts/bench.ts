@@ -5,14 +5,16 @@
 // - reload vs the same spawn floor;
 // - dispatcher throughput and added latency vs direct requests to one worker, with the load
 //   coming from a second process (autocannon), bounded in requests and time;
-// - peak RSS of the course process plus three workers while serving.
+// - peak RSS of the course process plus three workers while serving;
+// - the Flask track's checks next to the Node track's, interleaved run by run (target: Flask no slower).
 // Medians of several runs. Results go to stdout and to bench-results.json (or BENCH_OUT).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCheck } from '../src/check/engine.ts';
-import { lessons, solutionFile } from '../src/lessons/catalogue.ts';
+import { lessons, lessonsFor, solutionFile } from '../src/lessons/catalogue.ts';
+import { findPython } from '../src/runtime/python/find.ts';
 import { Host } from '../src/runtime/host.ts';
 import { packageRoot, prewarm, stopSpares } from '../src/runtime/processes.ts';
 
@@ -114,6 +116,36 @@ async function benchReload(): Promise<void> {
   const floor = await floorFor(3);
   results.reload = { medianMs: Math.round(time), warmMedianMs: Math.round(warmTime), spawnFloorMs: Math.round(floor), ratio: +(time / floor).toFixed(2), warmRatio: +(warmTime / floor).toFixed(2) };
   console.log(`\nReload of 3 workers: cold ${ms(time)} (${(time / floor).toFixed(2)}x), with warm spares ${ms(warmTime)} (${(warmTime / floor).toFixed(2)}x); spawn floor ${ms(floor)}`);
+}
+
+/**
+ * Each lesson written for Flask: its reference fix checked on the Flask track and on the Node
+ * track, alternately (Node first on even runs, Flask first on odd ones), no spares: a cold check.
+ */
+async function benchFlask(): Promise<void> {
+  const python = await findPython().catch((error: Error) => error);
+  if (python instanceof Error) {
+    console.log(`\nFlask track: skipped (${python.message})`);
+    return;
+  }
+  console.log(`\nFlask track vs Node track, cold checks (reference fix), median of ${RUNS}, interleaved · Python ${python.version}, Flask ${python.flask}`);
+  const rows = [];
+  await stopSpares();
+  for (const flask of lessonsFor('flask')) {
+    const node = lessons.find((l) => l.slug === flask.slug)!;
+    const times = { node: [] as number[], flask: [] as number[] };
+    for (let i = 0; i < RUNS; i++) {
+      const order = i % 2 === 0 ? (['node', 'flask'] as const) : (['flask', 'node'] as const);
+      for (const track of order) {
+        times[track].push(await timedCheck(track === 'node' ? node : flask));
+        await stopSpares();
+      }
+    }
+    const row = { lesson: flask.slug, workers: flask.workers, nodeMedianMs: Math.round(median(times.node)), flaskMedianMs: Math.round(median(times.flask)), ratio: +(median(times.flask) / median(times.node)).toFixed(2), target: 1 };
+    rows.push(row);
+    console.log(`  ${flask.slug.padEnd(36)} node ${ms(row.nodeMedianMs).padStart(7)}  flask ${ms(row.flaskMedianMs).padStart(7)}  ${row.ratio}x${row.ratio > 1 ? '  Flask slower than Node' : ''}`);
+  }
+  results.flask = { python: python.version, flaskVersion: python.flask, checks: rows };
 }
 
 const scratch: string[] = [];
@@ -235,6 +267,7 @@ if (want('memory')) await benchMemory();
 if (want('checks')) await benchChecks();
 if (want('reload')) await benchReload();
 if (want('dispatcher')) await benchDispatcher();
+if (want('flask')) await benchFlask();
 const out = process.env.BENCH_OUT ?? path.join(repo, 'bench-results.json');
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nWrote ${out}`);

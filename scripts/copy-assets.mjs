@@ -1,4 +1,4 @@
-// Part of `npm run build`: copy the files tsc does not emit (the lessons' Markdown) from src/
+// Part of `npm run build`: copy the files tsc does not emit (the lessons' Markdown, the Python host) from src/
 // to dist/, at the same relative paths, so `markdown(import.meta.url, 'text.md')` finds them;
 // and mark the bin executable.
 import { chmodSync, cpSync, readdirSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src');
 const dist = path.join(root, 'dist');
-const ASSET = /\.(md|json)$/;
+const ASSET = /\.(md|json|py)$/;
 
 let copied = 0;
 for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {

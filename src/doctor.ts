@@ -4,7 +4,9 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { lessons } from './lessons/catalogue.ts';
+import { lessonsFor } from './lessons/catalogue.ts';
+import { findPython, INSTALL_HINT, type PythonInfo } from './runtime/python/find.ts';
+import { pythonHostFile } from './runtime/python/runtime.ts';
 import { ProgressStore } from './progress/store.ts';
 import { packageRoot, workerMainFile } from './runtime/processes.ts';
 import { command } from './invocation.ts';
@@ -23,6 +25,8 @@ export interface Finding {
 export interface DoctorReport {
   readonly healthy: boolean;
   readonly findings: readonly Finding[];
+  /** The interpreter the Flask track uses, when one was found. */
+  readonly python?: PythonInfo;
 }
 
 const EXERCISE_DEPENDENCIES = ['express', 'better-sqlite3', 'cookie-parser', 'express-session', 'cookie-session', '@sinonjs/fake-timers'];
@@ -50,10 +54,10 @@ function checkWorkspace(explicit?: string): Finding[] {
   if (!workspace) {
     return [{ item: 'Workspace', verdict: 'warn', detail: 'No workspace in or above this folder.', fix: `Create one with \`${command('init')}\` (or just run \`${command()}\`).` }];
   }
-  const missing = lessons.filter((lesson) => !existsSync(learnerFile(workspace, lesson)));
+  const missing = lessonsFor(workspace.track).filter((lesson) => !existsSync(learnerFile(workspace, lesson)));
   const findings: Finding[] = [
     missing.length === 0
-      ? { item: 'Workspace', verdict: 'ok', detail: `${workspace.dir}, every lesson's app in place` }
+      ? { item: 'Workspace', verdict: 'ok', detail: `${workspace.dir} (${workspace.track === 'flask' ? 'Flask' : 'Node'} track), every lesson's app in place` }
       : {
           item: 'Workspace',
           verdict: 'problem',
@@ -127,6 +131,24 @@ async function checkLoopback(): Promise<Finding> {
   }
 }
 
+/** The Python for the Flask track: needed in a Flask workspace, reported (not required) otherwise. */
+async function checkPython(explicit?: string): Promise<{ finding: Finding; python?: PythonInfo }> {
+  let track = 'node';
+  try {
+    track = resolveWorkspace(explicit)?.track ?? 'node';
+  } catch {
+    /* the workspace finding says what is wrong */
+  }
+  try {
+    const python = await findPython();
+    const via = python.command === python.executable ? python.executable : `${python.command} → ${python.executable}`;
+    return { python, finding: { item: 'Python (Flask track)', verdict: 'ok', detail: `${via}: Python ${python.version}, Flask ${python.flask}` } };
+  } catch (error) {
+    if (track === 'flask') return { finding: { item: 'Python (Flask track)', verdict: 'problem', detail: (error as Error).message.replace(` ${INSTALL_HINT}`, ''), fix: INSTALL_HINT } };
+    return { finding: { item: 'Python (Flask track)', verdict: 'ok', detail: `not found; only a Flask workspace needs it (${INSTALL_HINT})` } };
+  }
+}
+
 export interface CourseWorker {
   readonly pid: number;
   /** The process that started it. */
@@ -182,15 +204,18 @@ function isCourseProcess(pid: number): { live: boolean; course?: string } {
 export function courseWorkers(): CourseWorker[] {
   if (!existsSync('/proc')) return [];
   const marker = path.basename(workerMainFile, path.extname(workerMainFile));
+  const pythonHost = `${path.sep}runtime${path.sep}python${path.sep}${path.basename(pythonHostFile)}`;
   const found: CourseWorker[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (pid === process.pid) continue;
     try {
-      if (!cmdlineOf(pid).some((arg) => arg.includes(`${path.sep}runtime${path.sep}${marker}.`)) && !launchedAsWorker(pid)) continue;
+      if (!cmdlineOf(pid).some((arg) => arg.includes(`${path.sep}runtime${path.sep}${marker}.`) || arg.endsWith(pythonHost)) && !launchedAsWorker(pid)) continue;
       const parent = parentOf(pid);
       if (parent === process.pid) continue;
+      // A Python worker is forked from its host: the host stands for the workers it forked.
+      if (cmdlineOf(parent).some((arg) => arg.endsWith(pythonHost))) continue;
       found.push({ pid, parent, ...isCourseProcess(parent) });
     } catch {
       /* the process ended while we looked */
@@ -243,6 +268,7 @@ async function checkDatabaseServer(): Promise<Finding> {
 }
 
 export async function runDoctor(options: { workspace?: string } = {}): Promise<DoctorReport> {
-  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), await checkLoopback(), await checkDatabaseServer(), checkLeftovers(), checkTerminal()];
-  return { healthy: findings.every((f) => f.verdict !== 'problem'), findings };
+  const python = await checkPython(options.workspace);
+  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), python.finding, await checkLoopback(), await checkDatabaseServer(), checkLeftovers(), checkTerminal()];
+  return { healthy: findings.every((f) => f.verdict !== 'problem'), findings, ...(python.python ? { python: python.python } : {}) };
 }

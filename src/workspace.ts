@@ -2,8 +2,8 @@
 // holding the progress database and backups. Found from the current folder upward.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { exerciseFile, lessonFiles, lessons, solutionFile } from './lessons/catalogue.ts';
-import type { Lesson } from './lessons/types.ts';
+import { exerciseFile, lessonFiles, lessonsFor, solutionFile } from './lessons/catalogue.ts';
+import type { AppTrack, Lesson } from './lessons/types.ts';
 import { command } from './invocation.ts';
 import { freeName } from './progress/stamp.ts';
 import { packageRoot } from './runtime/package-root.ts';
@@ -15,7 +15,11 @@ export interface Workspace {
   readonly dir: string;
   readonly progressFile: string;
   readonly backupsDir: string;
+  /** The framework of the workspace's apps: 'node' (Express), or 'flask' (made with `init --track flask`). */
+  readonly track: AppTrack;
 }
+
+export const TRACKS: readonly AppTrack[] = ['node', 'flask'];
 
 export class WorkspaceError extends Error {
   constructor(message: string) {
@@ -29,7 +33,18 @@ function open(dir: string): Workspace {
     dir,
     progressFile: path.join(dir, '.course', 'progress.db'),
     backupsDir: path.join(dir, '.course', 'backups'),
+    track: trackOf(dir),
   };
+}
+
+/** The track written in the workspace's marker; workspaces made before tracks existed are Node ones. */
+function trackOf(dir: string): AppTrack {
+  try {
+    const marker = JSON.parse(readFileSync(path.join(dir, MARKER), 'utf8')) as { track?: string };
+    return marker.track === 'flask' ? 'flask' : 'node';
+  } catch {
+    return 'node';
+  }
 }
 
 export function isWorkspace(dir: string): boolean {
@@ -74,10 +89,10 @@ export function enclosingWorkspace(dir: string): Workspace | undefined {
 }
 
 /**
- * Create a workspace, or add lessons missing from an existing one. Never overwrites the learner's
- * files, and never makes a workspace inside another one.
+ * Create a workspace for a track (Node unless told), or add lessons missing from an existing one.
+ * Never overwrites the learner's files; an existing workspace keeps its track.
  */
-export function initWorkspace(dir: string): InitResult {
+export function initWorkspace(dir: string, track: AppTrack = 'node', trackGiven = false): InitResult {
   const target = path.resolve(dir);
   const outer = isWorkspace(target) ? undefined : enclosingWorkspace(target);
   if (outer) {
@@ -89,20 +104,24 @@ export function initWorkspace(dir: string): InitResult {
     throw new WorkspaceError(`${target} exists and is not a folder.`);
   }
   const created = !isWorkspace(target);
+  if (!created && trackGiven && trackOf(target) !== track) {
+    throw new WorkspaceError(`${target} is already a workspace for the ${trackOf(target) === 'flask' ? 'Flask' : 'Node'} track. Make the ${track === 'flask' ? 'Flask' : 'Node'} one in another folder.`);
+  }
   if (created && existsSync(target) && readdirSync(target).length > 0) {
     throw new WorkspaceError(`${target} already exists and is not empty. Choose another folder, or an empty one.`);
   }
   mkdirSync(path.join(target, '.course', 'backups'), { recursive: true });
   if (created) {
     const version = (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
-    writeFileSync(path.join(target, MARKER), `${JSON.stringify({ course: 'global-state-course', version, createdAt: new Date().toISOString() }, null, 2)}\n`);
-    writeFileSync(path.join(target, 'README.md'), WORKSPACE_README);
+    writeFileSync(path.join(target, MARKER), `${JSON.stringify({ course: 'global-state-course', version, track, createdAt: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(path.join(target, 'README.md'), track === 'flask' ? WORKSPACE_README.replace("one lesson's app.", "one lesson's Flask app (app.py; the course runs it with Python and Flask 2.2 or newer).") : WORKSPACE_README);
   }
   const added: string[] = [];
-  for (const lesson of lessons) {
+  for (const lesson of lessonsFor(trackOf(target))) {
     const folder = path.join(target, lesson.slug);
     if (existsSync(folder)) continue;
-    cpSync(path.dirname(exerciseFile(lesson)), folder, { recursive: true });
+    mkdirSync(folder, { recursive: true });
+    for (const name of lessonFiles(lesson)) cpSync(path.join(path.dirname(exerciseFile(lesson)), name), path.join(folder, name));
     added.push(lesson.slug);
   }
   return { workspace: open(target), created, added };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { flaskAvailability } from './helpers/flask.ts';
 
 const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,4 +57,16 @@ test('npx runs the packed course from an empty folder, as the README tells works
   // Lesson 8's app imports pg from the course package and runs on the course's own PostgreSQL.
   const eight = await npx('check', '8', '--solution', '--json');
   assert.equal((JSON.parse(eight.stdout) as { passed: boolean }).passed, true);
+});
+
+test('the packed course runs the Flask track: init --track flask, then check 3 --solution', { timeout: 240_000, skip: (await flaskAvailability()).skip }, async () => {
+  const empty = mkdtempSync(path.join(dir, 'flask-'));
+  const npx = (...args: string[]) => run('npx', ['--yes', '--package', tarball, '--', 'global-state-course', ...args], { cwd: empty, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 1 << 24 });
+  await npx('init', '--track', 'flask', 'shop');
+  assert.ok(existsSync(path.join(empty, 'shop', '03-two-workers-two-lists', 'app.py')));
+  assert.equal(existsSync(path.join(empty, 'shop', '03-two-workers-two-lists', 'app.js')), false, 'a Flask workspace holds only the Flask apps');
+  const check = await npx('check', '3', '--solution', '--json', '--workspace', path.join(empty, 'shop'));
+  const result = JSON.parse(check.stdout) as { passed: boolean; file: string };
+  assert.equal(result.passed, true);
+  assert.match(result.file, /app\.py$/);
 });

@@ -89,6 +89,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     seed,
     mode: options.mode ?? lesson.mode,
     clock: lesson.clock,
+    load: lesson.load,
     env,
     cwd: dataDir,
     machineDisk: (machine) => run.machineDisk(machine),

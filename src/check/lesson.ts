@@ -9,6 +9,31 @@ import type { ClockState } from '../runtime/host.ts';
 
 export type Track = 'core' | 'advanced';
 
+/** The framework a workspace's apps are written in: Express on Node, or Flask on Python. */
+export type AppTrack = 'node' | 'flask';
+
+/**
+ * What a lesson says differently on the Flask track: its files, text and hints. The story, the
+ * seed data and the check's steps are the same (one HTTP contract for both tracks).
+ */
+export interface TrackVariant {
+  readonly file: string;
+  readonly jobs?: string;
+  readonly summary?: string;
+  readonly text: () => string;
+  readonly why: () => string;
+  readonly hints: readonly string[];
+  /** How the Python host loads the app for this lesson: once, then fork (the default), or in each worker. */
+  readonly load?: 'preload' | 'lazy';
+  /**
+   * Steps (by title) that force a race through the workers' gate: Python workers have no gate
+   * yet, so on this track these steps are skipped, saying why.
+   */
+  readonly forcedRaces?: readonly string[];
+  /** Set while the track's files lag behind the lesson's check: the lesson is left out of the track. */
+  readonly pending?: string;
+}
+
 /** What a step of a check can do: send requests as visitors, reload the host, move its clock. */
 export interface CheckContext {
   /**
@@ -144,6 +169,23 @@ export interface Lesson {
    */
   readonly database?: { readonly sql: string };
   readonly steps: readonly CheckStep[];
+  /** Python apps: load once and fork the workers (the default), or import in each worker (gunicorn without --preload). */
+  readonly load?: 'preload' | 'lazy';
+  /** The lesson on the Flask track, once written (exercises/<slug>/app.py and its text). */
+  readonly flask?: TrackVariant;
+}
+
+/** The lesson as the track presents it: the Node lesson itself, or its Flask variant over the same steps. */
+export function onTrack(lesson: Lesson, track: AppTrack): Lesson | undefined {
+  if (track === 'node') return lesson;
+  const variant = lesson.flask;
+  if (!variant || variant.pending) return undefined;
+  const { flask: _flask, ...common } = lesson;
+  const { forcedRaces = [], pending: _pending, ...presented } = variant;
+  const steps = lesson.steps.map((step) =>
+    forcedRaces.includes(step.title) ? { ...step, skip: () => 'a forced race needs the gate in every worker, which Python workers do not have yet' } : step,
+  );
+  return { ...common, ...presented, steps, jobs: variant.jobs, summary: variant.summary ?? lesson.summary };
 }
 
 /** The lesson's jobs module beside `appFile`, when the lesson has one and it exists. */

@@ -5,6 +5,7 @@ import { EnvironmentError } from '../check/scratch.ts';
 import { ProgressError } from '../progress/store.ts';
 import { PortBusyError } from '../runtime/dispatcher.ts';
 import { WorkspaceError } from '../workspace.ts';
+import { PythonMissingError } from '../runtime/python/find.ts';
 import { fileSystemMessage, isFileSystemError } from '../fs-message.ts';
 import { UsageError, type Io } from './io.ts';
 
@@ -17,7 +18,8 @@ export function expectedMessage(error: unknown): string | undefined {
     error instanceof WorkspaceError ||
     error instanceof ProgressError ||
     error instanceof PortBusyError ||
-    error instanceof EnvironmentError
+    error instanceof EnvironmentError ||
+    error instanceof PythonMissingError
   ) {
     return error.message;
   }

@@ -2,8 +2,8 @@
 // and opening the progress store for the length of one command.
 import path from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
-import { findLesson, lessons } from '../lessons/catalogue.ts';
-import type { Lesson } from '../lessons/types.ts';
+import { findLesson, lessonsFor } from '../lessons/catalogue.ts';
+import type { AppTrack, Lesson } from '../lessons/types.ts';
 import { ProgressStore } from '../progress/store.ts';
 import { command } from '../invocation.ts';
 import { WorkspaceError, type Workspace } from '../workspace.ts';
@@ -28,17 +28,17 @@ export interface Context {
   readonly act: <A extends unknown[]>(fn: (...args: A) => number | Promise<number>) => (...args: A) => Promise<void>;
 }
 
-export function lessonList(): string {
-  return lessons.map((l) => `${l.number} (${l.slug.replace(/^\d+-/, '')})`).join(', ');
+export function lessonList(track: AppTrack = 'node'): string {
+  return lessonsFor(track).map((l) => `${l.number} (${l.slug.replace(/^\d+-/, '')})`).join(', ');
 }
 
 /**
  * The lesson a command names: a number, a name, or its folder as the shell completes it
  * (`01-frozen-at-startup/`, `./01-frozen-at-startup`, `01-frozen-at-startup/app.js`).
  */
-export function lessonArg(key: string): Lesson {
-  const lesson = findLesson(key) ?? findLesson(folderOf(key));
-  if (!lesson) throw new UsageError(`There is no lesson "${key}". Lessons: ${lessonList()}.`);
+export function lessonArg(key: string, track: AppTrack = 'node'): Lesson {
+  const lesson = findLesson(key, track) ?? findLesson(folderOf(key), track);
+  if (!lesson) throw new UsageError(`There is no lesson "${key}". Lessons: ${lessonList(track)}.`);
   return lesson;
 }
 
@@ -53,15 +53,15 @@ export function lessonAt(workspace: Workspace | undefined, cwd: string = process
   const relative = path.relative(workspace.dir, cwd);
   if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) return undefined;
   const [first] = relative.split(path.sep);
-  return lessons.find((l) => l.slug === first);
+  return lessonsFor(workspace.track).find((l) => l.slug === first);
 }
 
 /** The lesson given, or the one whose folder the learner is in. */
-export function lessonOrHere(key: string | undefined, workspace: Workspace | undefined, verb: string): Lesson {
-  if (key !== undefined) return lessonArg(key);
+export function lessonOrHere(key: string | undefined, workspace: Workspace | undefined, verb: string, track: AppTrack = trackFor(workspace)): Lesson {
+  if (key !== undefined) return lessonArg(key, track);
   const here = lessonAt(workspace);
   if (here) return here;
-  throw new UsageError(`Which lesson? Name one (${command(verb, 1)}), or run it inside a lesson's folder. Lessons: ${lessonList()}.`);
+  throw new UsageError(`Which lesson? Name one (${command(verb, 1)}), or run it inside a lesson's folder. Lessons: ${lessonList(track)}.`);
 }
 
 export function positiveInt(name: string, max: number) {
@@ -82,6 +82,14 @@ export function seedNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n >= 2 ** 32) throw new InvalidArgumentError('the seed must be a whole number from 0 to 4294967295.');
   return n;
+}
+
+// Tracks (Node or Flask): the workspace's, or --track for runs without one (--solution).
+export const trackOption = () => new Option('--track <track>', "the lessons' framework when there is no workspace (default: the workspace's, else node)").choices(['node', 'flask']);
+
+export function trackFor(workspace: Workspace | undefined, flag?: string): AppTrack {
+  if (flag === 'node' || flag === 'flask') return flag;
+  return workspace?.track ?? 'node';
 }
 
 export const workspaceOption = () => new Option('--workspace <dir>', 'the course workspace (default: found from the current folder upward)');

@@ -26,7 +26,12 @@ export function buildProgram(io: Io = defaultIo, setCode: (code: number) => void
     .version(readVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
-    .exitOverride();
+    .exitOverride()
+    .option('--python <path>', 'the Python interpreter for the Flask track (default: $PYTHON, then python3, then /usr/bin/python3)')
+    .hook('preSubcommand', (command) => {
+      const python = command.opts<{ python?: string }>().python;
+      if (python) process.env.PYTHON = python;
+    });
   const context: Context = { io, act };
   registerWorkspaceCommands(program, context);
   registerLessonCommands(program, context);

@@ -1,7 +1,8 @@
 // The course in order. Adding a lesson: its folder here, in exercises/ and in solutions/, and one line below.
 import path from 'node:path';
 import { packageRoot } from '../runtime/package-root.ts';
-import type { Lesson } from './types.ts';
+import type { AppTrack, Lesson } from './types.ts';
+import { onTrack } from '../check/lesson.ts';
 import frozenAtStartup from './01-frozen-at-startup/lesson.ts';
 import everyonesList from './02-everyones-list/lesson.ts';
 import twoWorkersTwoLists from './03-two-workers-two-lists/lesson.ts';
@@ -24,11 +25,18 @@ export const lessons: readonly Lesson[] = [
   capstone,
 ];
 
+/** The lessons written for a track, in order, each as that track presents it (its file, text, hints). */
+export function lessonsFor(track: AppTrack): readonly Lesson[] {
+  if (track === 'node') return lessons;
+  return lessons.flatMap((lesson) => onTrack(lesson, track) ?? []);
+}
+
 /** Find a lesson by number ("2"), slug ("02-everyones-list") or the slug's words ("everyones-list"). */
-export function findLesson(key: string): Lesson | undefined {
+export function findLesson(key: string, track: AppTrack = 'node'): Lesson | undefined {
   const text = key.trim().toLowerCase();
-  if (/^\d+$/.test(text)) return lessons.find((l) => l.number === Number(text));
-  return lessons.find((l) => l.slug === text || l.slug.replace(/^\d+-/, '') === text);
+  const all = lessonsFor(track);
+  if (/^\d+$/.test(text)) return all.find((l) => l.number === Number(text));
+  return all.find((l) => l.slug === text || l.slug.replace(/^\d+-/, '') === text);
 }
 
 /** The files the learner edits: the app, and the jobs module for lessons that have one. */

@@ -47,17 +47,20 @@ export function setHint(db: Database.Database, lesson: string, shown: number): v
   db.prepare('INSERT INTO hints (lesson, shown) VALUES (?, ?) ON CONFLICT (lesson) DO UPDATE SET shown = MAX(shown, excluded.shown)').run(lesson, shown);
 }
 
+/** One row of the attempts table, as SQLite gives it back. */
+export interface AttemptRow {
+  lesson: string;
+  passed: number;
+  workers: number;
+  seed: number;
+  duration_ms: number;
+  solution: number;
+  failed_step: string | null;
+  at: string;
+}
+
 export function allRecords(db: Database.Database): JournalRecord[] {
-  const attempts = db.prepare('SELECT lesson, passed, workers, seed, duration_ms, solution, failed_step, at FROM attempts ORDER BY id').all() as {
-    lesson: string;
-    passed: number;
-    workers: number;
-    seed: number;
-    duration_ms: number;
-    solution: number;
-    failed_step: string | null;
-    at: string;
-  }[];
+  const attempts = db.prepare('SELECT lesson, passed, workers, seed, duration_ms, solution, failed_step, at FROM attempts ORDER BY id').all() as AttemptRow[];
   const hints = db.prepare('SELECT lesson, shown FROM hints ORDER BY lesson').all() as { lesson: string; shown: number }[];
   return [
     ...attempts.map(

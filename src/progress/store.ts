@@ -6,7 +6,7 @@
 import { existsSync, renameSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { appendRecord, journalFileFor, writeJournal, type JournalRecord } from './journal.ts';
-import { allRecords, insert, openDatabase, restore, seedJournal, setHint } from './sql.ts';
+import { allRecords, insert, openDatabase, restore, seedJournal, setHint, type AttemptRow } from './sql.ts';
 import { freeName } from './stamp.ts';
 
 export interface Attempt {
@@ -183,16 +183,7 @@ export class ProgressStore {
   attempts(lesson: string): Attempt[] {
     const rows = this.#db
       .prepare('SELECT lesson, passed, workers, seed, duration_ms, solution, failed_step, at FROM attempts WHERE lesson = ? ORDER BY id')
-      .all(lesson) as {
-      lesson: string;
-      passed: number;
-      workers: number;
-      seed: number;
-      duration_ms: number;
-      solution: number;
-      failed_step: string | null;
-      at: string;
-    }[];
+      .all(lesson) as AttemptRow[];
     return rows.map((r) => ({
       lesson: r.lesson,
       passed: r.passed === 1,

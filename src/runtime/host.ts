@@ -3,7 +3,8 @@
 import http from 'node:http';
 import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatcher.ts';
 import { EventStream, type HostEvent, type WorkerState } from './events.ts';
-import { AppStartError, prewarm, spawnWorker, type WorkerProcess } from './processes.ts';
+import { AppStartError, type WorkerProcess } from './processes.ts';
+import { runtimeFor, type WorkerGeneration, type WorkerRuntime } from './worker-runtime.ts';
 import type { AppProblem, ClockKind, HostToWorker, WorkerToHost } from './protocol.ts';
 import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
 import type { WorkerGate } from './gate.ts';
@@ -43,6 +44,8 @@ export interface HostOptions {
    * own HOSTNAME, drawn from the seed.
    */
   readonly machines?: number;
+  /** Python apps: load once and fork the workers (the default, as gunicorn --preload), or import in each. */
+  readonly load?: 'preload' | 'lazy';
   /**
    * Machine k's own disk (k >= 2): the folder its processes start in and the environment that
    * points at its data, on top of `env`. Without it every machine shares machine 1's folder.
@@ -103,12 +106,16 @@ export class Host {
   /** The manual clock's start and how far it has been moved: a process started later starts at that time. */
   readonly #clockStart: number;
   #clockMoved = 0;
+  /** Node or Python, from the app file; the workers started together (a start, a reload) form one generation. */
+  readonly #runtime: WorkerRuntime;
+  #generation: WorkerGeneration | undefined;
 
   constructor(options: HostOptions) {
     this.options = options;
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
     this.#machines = Math.max(1, Math.floor(options.machines ?? 1));
     this.#clockStart = Number(options.env?.COURSE_CLOCK_START ?? Date.now());
+    this.#runtime = runtimeFor(options.appFile);
     this.#dispatcher = new Dispatcher({
       slots: () => this.#slots,
       events: this.events,
@@ -146,6 +153,7 @@ export class Host {
     // Stopped before it started (the course quit meanwhile): starting now would leave workers
     // running that nothing stops.
     if (this.#stopped) throw new Error('The host was stopped before it started.');
+    await this.#runtime.available();
     this.#port = await this.#dispatcher.listen(this.options.port ?? 0);
     try {
       await settleAll([this.#startWorkers(this.options.workers), this.#startJobs()]);
@@ -383,9 +391,10 @@ export class Host {
   }
 
   async #startWorkers(count: number): Promise<void> {
+    this.#generation = this.#newGeneration('web');
     this.#slots = Array.from({ length: count }, (_, i) => this.#newSlot(i + 1));
     const started = settleAll(this.#slots.map((slot) => this.#launch(slot)));
-    if (this.options.spares) void started.then(() => prewarm(count), () => {});
+    if (this.options.spares) void started.then(() => this.#runtime.prewarm(count), () => {});
     await started;
   }
 
@@ -407,7 +416,8 @@ export class Host {
   #launch(slot: WorkerSlot): Promise<number> {
     const { machine, number } = this.#placement(slot.index);
     const disk = machine > 1 ? this.options.machineDisk?.(machine) : undefined;
-    const proc = spawnWorker({
+    this.#generation ??= this.#newGeneration('web');
+    const proc = this.#generation.spawn({
       appFile: this.options.appFile,
       env: { ...this.#processEnv(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
       cwd: disk?.cwd ?? this.options.cwd,
@@ -455,6 +465,12 @@ export class Host {
     });
   }
 
+  #newGeneration(role: 'web' | 'jobs'): WorkerGeneration {
+    const appFile = role === 'jobs' ? this.options.jobsFile! : this.options.appFile;
+    const { clock, cwd, load } = this.options;
+    return this.#runtime.generation({ appFile, env: this.#processEnv(), cwd, clock, clockStart: this.#clockNow(), role, load });
+  }
+
   async #startJobs(): Promise<void> {
     if (!this.options.jobsFile) return;
     const jobs: JobsSlot = { process: this.#launchJobs(), restarts: 0, retired: false };
@@ -463,7 +479,7 @@ export class Host {
   }
 
   #launchJobs(): WorkerProcess {
-    const proc = spawnWorker({
+    const proc = this.#newGeneration('jobs').spawn({
       appFile: this.options.jobsFile!,
       role: 'jobs',
       // The deployment's one scheduled process, on the first machine, as an app of its own.

@@ -9,7 +9,7 @@
 // A worker's environment is what a real host gives (host-env.ts): none of the course's own
 // variables; the worker finds its configuration without them.
 import type { ChildProcess } from 'node:child_process';
-import { execaNode, type ResultPromise } from 'execa';
+import { execa, execaNode, type ResultPromise } from 'execa';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { packageRoot } from './package-root.ts';
@@ -65,8 +65,11 @@ export interface WorkerProcess {
   output(): string[];
   send(message: HostToWorker): void;
   onMessage(listener: (message: WorkerToHost) => void): () => void;
-  /** The worker's gate: watch its data operations, hold it after one (forced races). */
-  readonly gate: WorkerGate;
+  /**
+   * The worker's gate: watch its data operations, hold it after one (forced races). Absent on
+   * Python workers (src/runtime/python/), which have no gate yet.
+   */
+  readonly gate?: WorkerGate;
   /** Ask the worker to stop, kill it if it does not; resolves once it is gone. */
   stop(): Promise<ExitInfo>;
 }
@@ -340,6 +343,109 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Python: the Flask track's preforking host (src/runtime/python/host.py) and interpreter probes.
+// The Python side of the runtime (src/runtime/python/) starts its processes only through these.
+
+export interface PythonHostOptions {
+  /** The interpreter to run. */
+  readonly python: string;
+  /** The host program and its arguments. */
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+}
+
+/** The started Python host: commands in on its stdin, JSON events out on its fd 3, output on stdout/stderr. */
+export interface PythonHostProcess {
+  readonly pid: number;
+  /** Write one command line; ignored once the process is gone. */
+  command(message: unknown): void;
+  onEvent(listener: (message: Record<string, unknown>) => void): void;
+  onOutput(listener: (stream: 'stdout' | 'stderr', line: string) => void): void;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Close its stdin (it ends its workers and exits), kill it if it has not gone after a delay. */
+  stop(): Promise<void>;
+}
+
+export function spawnPythonHost(options: PythonHostOptions): PythonHostProcess {
+  const abort = new AbortController();
+  const child = execa(options.python, [...options.args], {
+    // What a host gives its app (the course's start environment, cleaned, and the lesson's
+    // settings), as for Node workers; the forked workers add their own variables.
+    env: { ...baseEnvironment(), ...options.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },
+    extendEnv: false,
+    cwd: options.cwd,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    buffer: false,
+    reject: false,
+    encoding: 'utf8',
+    // As for Node workers: no execa `cleanup` (see launch()); the host exits when its stdin
+    // closes, and the kernel ends it with the course on Linux (PR_SET_PDEATHSIG).
+    cleanup: false,
+    killDescendants: true,
+    cancelSignal: abort.signal,
+    forceKillAfterDelay: 1000,
+  });
+  const events = new Set<(message: Record<string, unknown>) => void>();
+  const outputs = new Set<(stream: 'stdout' | 'stderr', line: string) => void>();
+  const channel = child.stdio[3] as NodeJS.ReadableStream | undefined;
+  if (channel) {
+    splitLines(channel, (line) => {
+      let message: Record<string, unknown>;
+      try {
+        message = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      for (const listener of events) listener(message);
+    });
+  }
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const source = child[stream];
+    if (source) splitLines(source, (line) => outputs.forEach((listener) => listener(stream, line)));
+  }
+  child.stdin?.on('error', () => {});
+  let gone = false;
+  const exited = child.then((result) => {
+    gone = true;
+    return { code: result.exitCode ?? null, signal: result.signal ?? null };
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    pid: child.pid ?? -1,
+    command(message) {
+      if (child.stdin && !child.stdin.destroyed && !gone) child.stdin.write(`${JSON.stringify(message)}\n`);
+    },
+    onEvent: (listener) => void events.add(listener),
+    onOutput: (listener) => void outputs.add(listener),
+    exited,
+    stop() {
+      stopping ??= (async () => {
+        child.stdin?.end();
+        const grace = setTimeout(() => abort.abort(), 1000);
+        await exited;
+        clearTimeout(grace);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Run a short Python command (an interpreter probe); its output, `timedOut` when it did not end
+ * in time (importing Flask on a busy machine can take seconds), or undefined when it cannot run.
+ */
+export async function probePython(python: string, args: readonly string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string; timedOut?: boolean } | undefined> {
+  try {
+    const result = await execa(python, [...args], { reject: false, timeout: timeoutMs, stdin: 'ignore', encoding: 'utf8' });
+    if (result.timedOut) return { code: 1, stdout: '', stderr: '', timedOut: true };
+    if (result.failed && result.exitCode === undefined) return undefined;
+    return { code: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  } catch {
+    return undefined;
+  }
+}
 export const databaseKeeperFile = fileURLToPath(new URL(`./postgres-main${ownExtension}`, import.meta.url));
 
 export interface DatabaseKeeper {

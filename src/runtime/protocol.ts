@@ -60,9 +60,9 @@ export interface CourseEnvelope {
 }
 
 /**
- * 'real': the app's own timers and date. 'manual': the course's clock, whose timers fire only when
- * the course moves it (checks), while the date passes as it does in real time. 'flowing': the same
- * clock, but moving by itself with real time too (people using the app), so the app runs on the
- * same timer functions whether a check or a person is at the other end.
+ * 'real': the app's own timers and date. 'manual': the course's clock, which moves (date and
+ * timers) only when the course moves it (checks). 'flowing': the same clock, moving by itself with
+ * real time too (people using the app: serve, the playground), so the app runs on the same timer
+ * functions whether a check or a person is at the other end.
  */
 export type ClockKind = 'real' | 'manual' | 'flowing';

@@ -129,36 +129,21 @@ process.title = `node ${appFile}`;
 
 // A clock the course drives: timers started by the app fire only when the check advances
 // time, so a check about timers takes milliseconds and gives the same verdict every run.
-// The date passes between the course's moves as it does in real time (the timers do not fire for
-// that), so "no time has passed" never tells a check from a person; a 'flowing' clock also fires
-// its timers with real time, as people using the app expect.
+// People using the app (serve, the playground) get the same clock, 'flowing': its timers also fire
+// with real time, so the app runs on the same timer functions whether a check or a person is there.
 type Clock = { tickAsync(ms: number): Promise<number>; countTimers(): number; setSystemTime(now: number): void; now: number };
 let clock: Clock | undefined;
-/** Let the date catch up with real time (manual clock only); a no-op otherwise. */
-let passTime = (): void => {};
 let databaseIo: DatabaseIo | undefined;
 if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
   const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
     install(config: object): Clock;
   };
-  const realNow = performance.now.bind(performance);
   clock = FakeTimers.install({
     now: assignment.clockStart ?? Date.now(),
     toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
     shouldAdvanceTime: assignment.clock === 'flowing',
     advanceTimeDelta: 10,
   });
-  if (assignment.clock === 'manual') {
-    const manual = clock;
-    let last = realNow();
-    passTime = () => {
-      const now = realNow();
-      const passed = Math.floor(now - last);
-      if (passed < 1) return;
-      last += passed;
-      manual.setSystemTime(manual.now + passed);
-    };
-  }
   const patched = timers as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
     patched[name] = globalThis[name];
@@ -314,10 +299,7 @@ function answerClock(message: HostToWorker): boolean {
   if (message.type === 'clock-advance') {
     const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
     if (!clock) done();
-    else {
-      passTime();
-      (databaseIo ? databaseIo.advance(clock, message.ms) : clock.tickAsync(message.ms)).then(done, fatal);
-    }
+    else (databaseIo ? databaseIo.advance(clock, message.ms) : clock.tickAsync(message.ms)).then(done, fatal);
     return true;
   }
   if (message.type === 'clock-query') {
@@ -346,10 +328,7 @@ if (!app) {
   });
 } else {
   phase = 'serve';
-  const server = http.createServer((req, res) => {
-    passTime();
-    app(req, res);
-  });
+  const server = http.createServer((req, res) => app(req, res));
   ourServer = server;
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {

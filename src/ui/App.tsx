@@ -71,7 +71,7 @@ export default function App({ session: initialSession, openSession, resources, c
           />
         );
       case 'lesson': {
-        const current = findLesson(String(route.lesson));
+        const current = findLesson(String(route.lesson), session!.workspace.track);
         if (!current) return <Text color="red">{`There is no lesson ${route.lesson}.`}</Text>;
         return (
           <LessonScreen

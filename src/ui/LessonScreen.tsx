@@ -4,7 +4,7 @@ import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { Box, useInput, type DOMElement } from 'ink';
 import type { CheckResult } from '../check/engine.ts';
 import { fileSystemMessage, isFileSystemError } from '../fs-message.ts';
-import { lessons, solutionFile } from '../lessons/catalogue.ts';
+import { solutionFile } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import Badge from './Badge.tsx';
 import CheckStory from './CheckStory.tsx';
@@ -51,7 +51,7 @@ export default function LessonScreen({ lesson, onBack, onOpen }: Props) {
 
   const file = session.fileOf(lesson);
   const shownFile = session.displayPath(lesson);
-  const next = lessons.find((l) => l.number === lesson.number + 1);
+  const next = session.lessons.find((l) => l.number === lesson.number + 1);
   const running = comparing || isRunning(check.view) || isRunning(one.view) || isRunning(many.view);
   const passed = status.state === 'passed';
   const say = (text: string, tone: Notice['tone'] = 'info') => dispatch({ type: 'notice', notice: { text, tone } });

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { attemptOf } from '../progress/attempt.ts';
 import type { CheckResult } from '../check/engine.ts';
-import { lessonFiles, lessons, solutionFile } from '../lessons/catalogue.ts';
+import { lessonFiles, lessonsFor, solutionFile } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import { lessonStates, type LessonStatus } from '../progress/states.ts';
 import { ProgressStore } from '../progress/store.ts';
@@ -36,9 +36,14 @@ export class CourseSession {
     return new CourseSession(workspace, ProgressStore.open(workspace.progressFile), cwd);
   }
 
+  /** The lessons of the workspace's track (Node or Flask), in order. */
+  get lessons(): readonly Lesson[] {
+    return lessonsFor(this.workspace.track);
+  }
+
   /** Every lesson with its state, read afresh (another course window may have recorded a pass). */
   statuses(): LessonStatus[] {
-    return lessonStates(lessons, this.#store.summary());
+    return lessonStates(this.lessons, this.#store.summary());
   }
 
   status(lesson: Lesson): LessonStatus {
@@ -63,7 +68,7 @@ export class CourseSession {
     const attempt = attemptOf(lesson, result, false);
     this.#store.record(attempt);
     const firstPass = attempt.passed && !before;
-    const next = lessons.find((l) => l.number === lesson.number + 1);
+    const next = this.lessons.find((l) => l.number === lesson.number + 1);
     const unlocked = firstPass && next && this.status(next).state !== 'locked' ? next : undefined;
     return { firstPass, unlocked };
   }

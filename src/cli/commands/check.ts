@@ -4,8 +4,9 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { runCheck, type CheckResult } from '../../check/engine.ts';
-import { lessons } from '../../lessons/catalogue.ts';
-import type { Lesson } from '../../lessons/types.ts';
+import { lessonsFor } from '../../lessons/catalogue.ts';
+import type { AppTrack, Lesson } from '../../lessons/types.ts';
+import { PythonMissingError } from '../../runtime/python/find.ts';
 import { MAX_WORKERS } from '../../limits.ts';
 import { command } from '../../invocation.ts';
 import { attemptOf, passCounts } from '../../progress/attempt.ts';
@@ -14,7 +15,7 @@ import { appFileFor, resolveWorkspace, type Workspace } from '../../workspace.ts
 import { startupCollector } from '../../startup-output.ts';
 import { expectedMessage } from '../errors.ts';
 import { checkText } from '../format.ts';
-import { lessonOrHere, positiveInt, seedNumber, withProgress, workspaceOption, type Context, type Io } from '../io.ts';
+import { lessonOrHere, positiveInt, seedNumber, trackFor, trackOption, withProgress, workspaceOption, type Context, type Io } from '../io.ts';
 
 interface CheckOptions {
   json?: boolean;
@@ -23,6 +24,7 @@ interface CheckOptions {
   seed?: number;
   policy?: Policy;
   workspace?: string;
+  track?: string;
 }
 
 /** What recording the attempt came to: saved (and whether the lesson was passed before), or why not. */
@@ -39,12 +41,13 @@ export function registerCheckCommand(program: Command, { io, act }: Context): vo
     .option('--seed <seed>', 'route requests at random with this seed (printed with each run)', seedNumber)
     .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices([...POLICIES]))
     .addOption(workspaceOption())
+    .addOption(trackOption())
     .action(act((key: string | undefined, options: CheckOptions) => check(key, options, io)));
 }
 
 async function check(key: string | undefined, options: CheckOptions, io: Io): Promise<number> {
   const workspace = resolveWorkspace(options.workspace);
-  const lesson = lessonOrHere(key, workspace, 'check');
+  const lesson = lessonOrHere(key, workspace, 'check', trackFor(workspace, options.track));
   const solution = options.solution ?? false;
   const appFile = appFileFor(lesson, workspace, solution);
   const policy: Policy = options.policy ?? (options.seed !== undefined ? 'random' : 'round-robin');
@@ -56,6 +59,11 @@ async function check(key: string | undefined, options: CheckOptions, io: Io): Pr
   const startup = startupCollector();
   try {
     result = await runCheck(lesson, { appFile, workers: options.workers, seed: options.seed, policy, signal: abort.signal, onEvent: startup.onEvent });
+  } catch (error) {
+    // No Python with Flask for a Flask lesson: exit 2 with the install command, as JSON too.
+    if (!(error instanceof PythonMissingError) || !options.json) throw error;
+    io.out(JSON.stringify({ lesson: lesson.slug, number: lesson.number, passed: false, error: { kind: 'environment', message: error.message } }, null, 2));
+    return 2;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -75,7 +83,7 @@ async function check(key: string | undefined, options: CheckOptions, io: Io): Pr
   } else {
     io.out(checkText(result, lesson.title, result.passed ? [] : startup.lines()));
     io.out('');
-    const next = followUp(lesson, result, solution, appFile, saved);
+    const next = followUp(lesson, result, solution, appFile, saved, trackFor(workspace, options.track));
     if (next) io.out(next);
     if (!saved.saved && saved.why) {
       io.out('');
@@ -109,13 +117,13 @@ function save(workspace: Workspace | undefined, lesson: Lesson, result: CheckRes
   }
 }
 
-function followUp(lesson: Lesson, result: CheckResult, solution: boolean, appFile: string, saved: Saved): string {
+function followUp(lesson: Lesson, result: CheckResult, solution: boolean, appFile: string, saved: Saved, track: AppTrack): string {
   if (solution) return '';
   if (result.passed && !passCounts(lesson, result)) {
     return `Passed with ${result.workers} worker${result.workers === 1 ? '' : 's'}, as a laptop's dev server runs it. The lesson counts a pass on ${lesson.workers}: ${command('check', lesson.number)}`;
   }
   if (result.passed) {
-    const next = lessons.find((l) => l.number === lesson.number + 1);
+    const next = lessonsFor(track).find((l) => l.number === lesson.number + 1);
     const opened = next && saved.saved && !saved.wasPassed ? `\n\nLesson ${next.number}, ${next.title}, is now open: ${command('check', next.number)} when you are ready.` : '';
     return lesson.why().trim() + opened;
   }

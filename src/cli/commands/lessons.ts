@@ -4,12 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createTwoFilesPatch } from 'diff';
-import { lessonFiles, lessons, solutionFile } from '../../lessons/catalogue.ts';
+import { lessonFiles, lessonsFor, solutionFile } from '../../lessons/catalogue.ts';
 import { command } from '../../invocation.ts';
 import { lessonStates } from '../../progress/states.ts';
 import { learnerFile, resolveWorkspace } from '../../workspace.ts';
 import { catalogueText, listText } from '../format.ts';
-import { lessonOrHere, noWorkspace, withProgress, workspaceOption, type Context } from '../io.ts';
+import { lessonOrHere, noWorkspace, trackFor, trackOption, withProgress, workspaceOption, type Context } from '../io.ts';
 
 export function registerLessonCommands(program: Command, { io, act }: Context): void {
   program
@@ -17,9 +17,11 @@ export function registerLessonCommands(program: Command, { io, act }: Context): 
     .description('the lessons, in order, with your progress')
     .option('--json', 'machine-readable output')
     .addOption(workspaceOption())
+    .addOption(trackOption())
     .action(
-      act((options: { json?: boolean; workspace?: string }) => {
+      act((options: { json?: boolean; workspace?: string; track?: string }) => {
         const workspace = resolveWorkspace(options.workspace);
+        const lessons = lessonsFor(trackFor(workspace, options.track));
         // Outside a workspace there is no progress: the lessons are listed without states.
         const statuses = workspace ? withProgress(workspace, (store) => lessonStates(lessons, store.summary()), io) : undefined;
         if (options.json) {
@@ -53,10 +55,11 @@ export function registerLessonCommands(program: Command, { io, act }: Context): 
     .argument('[lesson]', "lesson number or name (default: the lesson whose folder you are in)")
     .option('--all', 'every hint seen so far, and the next one')
     .addOption(workspaceOption())
+    .addOption(trackOption())
     .action(
-      act((key: string | undefined, options: { all?: boolean; workspace?: string }) => {
+      act((key: string | undefined, options: { all?: boolean; workspace?: string; track?: string }) => {
         const workspace = resolveWorkspace(options.workspace);
-        const lesson = lessonOrHere(key, workspace, 'hint');
+        const lesson = lessonOrHere(key, workspace, 'hint', trackFor(workspace, options.track));
         // Hints are counted in the workspace, one at a time: without one, say so (as check does).
         if (!workspace) throw noWorkspace(' (hints are counted there, one at a time)');
         withProgress(
@@ -80,10 +83,11 @@ export function registerLessonCommands(program: Command, { io, act }: Context): 
     .description('the reference fix, as a diff against your file')
     .argument('[lesson]', "lesson number or name (default: the lesson whose folder you are in)")
     .addOption(workspaceOption())
+    .addOption(trackOption())
     .action(
-      act((key: string | undefined, options: { workspace?: string }) => {
+      act((key: string | undefined, options: { workspace?: string; track?: string }) => {
         const workspace = resolveWorkspace(options.workspace);
-        const lesson = lessonOrHere(key, workspace, 'solution');
+        const lesson = lessonOrHere(key, workspace, 'solution', trackFor(workspace, options.track));
         for (const name of lessonFiles(lesson)) {
           const reference = readFileSync(path.join(path.dirname(solutionFile(lesson)), name), 'utf8');
           const mine = workspace ? path.join(workspace.dir, lesson.slug, name) : undefined;

@@ -12,7 +12,7 @@ import { AppStartError } from '../../runtime/processes.ts';
 import { appFileFor, resolveWorkspace } from '../../workspace.ts';
 import { serveOnCluster } from './serve-cluster.ts';
 import { bodyLine, clockTime, problemText, requestLine } from '../format.ts';
-import { lessonOrHere, portNumber, positiveInt, workspaceOption, type Context, type Io } from '../io.ts';
+import { lessonOrHere, portNumber, positiveInt, trackFor, trackOption, workspaceOption, type Context, type Io } from '../io.ts';
 
 export function registerServeCommand(program: Command, { io, act }: Context): void {
   program
@@ -28,10 +28,11 @@ export function registerServeCommand(program: Command, { io, act }: Context): vo
       new Option('--host <host>', "course: the course's simulated host (its dispatcher); cluster: Node's own node:cluster, as PM2's cluster mode").choices(['course', 'cluster']).default('course'),
     )
     .addOption(workspaceOption())
+    .addOption(trackOption())
     .action(
-      act(async (key: string | undefined, options: { workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; host: 'course' | 'cluster'; workspace?: string }) => {
+      act(async (key: string | undefined, options: { workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; host: 'course' | 'cluster'; workspace?: string; track?: string }) => {
         const workspace = resolveWorkspace(options.workspace);
-        const lesson = lessonOrHere(key, workspace, 'serve');
+        const lesson = lessonOrHere(key, workspace, 'serve', trackFor(workspace, options.track));
         const appFile = appFileFor(lesson, workspace, options.solution ?? false);
         if (options.host === 'cluster') return serveOnCluster(lesson, appFile, options, io);
         return serve(lesson, appFile, options, io);
@@ -55,6 +56,7 @@ async function serve(
     workers: options.workers ?? lesson.workers,
     policy: options.policy,
     mode: options.mode ?? lesson.mode,
+    load: lesson.load,
     env,
     cwd: dataDir,
     port: options.port,

@@ -1,9 +1,10 @@
 // The workspace's own commands: `init` makes one, `reset` puts starters back (keeping the
 // learner's files), `progress` shows, exports and imports the record of attempts.
 import path from 'node:path';
-import type { Command } from 'commander';
-import { lessons } from '../../lessons/catalogue.ts';
-import type { Lesson } from '../../lessons/types.ts';
+import { Option, type Command } from 'commander';
+import { lessonsFor } from '../../lessons/catalogue.ts';
+import type { AppTrack, Lesson } from '../../lessons/types.ts';
+import { runtimeFor } from '../../runtime/worker-runtime.ts';
 import { courseInvocation } from '../../invocation.ts';
 import { lessonStates } from '../../progress/states.ts';
 import type { LessonProgress } from '../../progress/store.ts';
@@ -19,9 +20,11 @@ export function registerWorkspaceCommands(program: Command, { io, act }: Context
     .command('init')
     .description(`create a workspace holding the lessons' apps and your progress (default ./${DEFAULT_WORKSPACE})`)
     .argument('[dir]', 'where to create it', DEFAULT_WORKSPACE)
+    .addOption(new Option('--track <track>', "the lessons' framework: node (Express) or flask (Python)").choices(['node', 'flask']))
     .action(
-      act((dir: string) => {
-        const { workspace, created, added } = initWorkspace(dir);
+      act(async (dir: string, options: { track?: AppTrack }) => {
+        if (options.track === 'flask') await runtimeFor('app.py').available();
+        const { workspace, created, added } = initWorkspace(dir, options.track ?? 'node', options.track !== undefined);
         withProgress(workspace, () => undefined, io);
         io.out(created ? `Created the workspace ${workspace.dir}` : `${workspace.dir} is already a workspace${added.length ? `; added ${added.join(', ')}` : ''}.`);
         io.out(`Next: cd ${here(workspace.dir)} && ${courseInvocation()}`);
@@ -39,8 +42,8 @@ export function registerWorkspaceCommands(program: Command, { io, act }: Context
       act((key: string | undefined, options: { all?: boolean; workspace?: string }) => {
         if (key !== undefined && options.all) throw new UsageError('Name a lesson or give --all, not both.');
         if (key === undefined && !options.all) throw new UsageError('Which lesson? Name one (reset 3), or give --all to reset every lesson.');
-        const chosen = options.all ? lessons : [lessonArg(key!)];
         const workspace = requireWorkspace(resolveWorkspace(options.workspace));
+        const chosen = options.all ? lessonsFor(workspace.track) : [lessonArg(key!, workspace.track)];
         for (const lesson of chosen) io.out(resetOne(workspace, lesson));
         return 0;
       }),
@@ -89,6 +92,7 @@ function movedText(direction: 'export' | 'import', file: string, moved: Moved, w
 }
 
 function progressReport(summary: ReadonlyMap<string, LessonProgress>, workspace: Workspace, json: boolean, io: Context['io']): void {
+  const lessons = lessonsFor(workspace.track);
   const statuses = lessonStates(lessons, summary);
   const passed = statuses.filter((s) => s.state === 'passed').length;
   if (json) {

@@ -66,6 +66,16 @@ const lesson: Lesson = {
     writeFileSync(config, JSON.stringify({ shopName, currency: 'EUR' }, null, 2));
     return { SHOP_DB: file, SITE_CONFIG: config };
   },
+  flask: {
+    file: 'app.py',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'Look at where `products` is filled. That line runs once, when the host imports `app.py` before forking its workers; a request only reads the list.',
+      'Move the query into a function (say `load_products()`) and call it in each view. Open the `sqlite3` connection inside it, too: a connection made at import would be shared by every forked worker.',
+      'A `threading.Timer` or a background thread that refreshes the list every few seconds is still wrong right after an edit, and the check edits and reads at once. The site settings may stay at module level: they change only with a redeploy, which reloads the app.',
+    ],
+  },
   steps: [
     {
       title: 'Every worker lists the products, on the page and in the API',

@@ -84,6 +84,16 @@ const lesson: Lesson = {
   clock: 'manual',
   brief: briefBasket,
   seed: () => ({}),
+  flask: {
+    file: 'app.py',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'There is one `basket` list for the whole process. Every request, from every visitor, appends to and reads from that same list.',
+      "To keep one basket per visitor you first need to tell visitors apart. `request.remote_addr` and the User-Agent do not do it: people in one office, or all the visitors in this check, share both. Flask's signed `session` cookie (set `app.secret_key`), or a random id (`uuid.uuid4()`) in a cookie of your own, does.",
+      "Keep a dict from visitor id to that visitor's list; give a visitor an id only when the request came without one, then look the basket up by the id. (Or keep the items in the `session` itself.)",
+    ],
+  },
   steps: [
     {
       title: 'alice puts an item in her basket and sees it',

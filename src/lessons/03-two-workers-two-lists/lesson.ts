@@ -40,6 +40,17 @@ const lesson: Lesson = {
     db.close();
     return { BASKET_DB: file };
   },
+  flask: {
+    forcedRaces: ['two tabs adding at once on two workers both keep their item'],
+    file: 'app.py',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'Run the check with one worker (`--workers 1`, or the 1-worker run in the course): it passes. With three it fails. What do three forked processes not share?',
+      'The `baskets` dict exists once per worker: each fork got its own copy. Replace it with the `basket_items` table in `BASKET_DB`: the `sqlite3` module is in the standard library, and every worker can open the same file.',
+      'Open a connection in `items_of` and `add_item` and run `SELECT item FROM basket_items WHERE visitor = ? ORDER BY id` and `INSERT INTO basket_items (visitor, item) VALUES (?, ?)` (commit the insert). A JSON file read once at import has the same problem as the dict.',
+    ],
+  },
   steps: [
     {
       title: "alice's item added on one worker shows on another",

@@ -1,7 +1,9 @@
 // What an attacker does with cookies, for lesson 4: edit her own session cookie to name someone
 // else, or make one from scratch without the app's secret. Works on whatever cookies the app
-// sets: a session id (signed or not), a JSON or base64 session (cookie-session), a plain name.
+// sets: a session id (signed or not), a JSON or base64 session (cookie-session, Flask's session),
+// a plain name.
 import { createHmac } from 'node:crypto';
+import { inflateSync } from 'node:zlib';
 import type { Visitor } from '../../check/visitor.ts';
 
 export interface JarCookie {
@@ -19,7 +21,7 @@ export interface Attempt {
  * Secrets an attacker tries first: the ones in the session libraries' examples and tutorials.
  * An app that signs with one of them signs with nothing.
  */
-export const GUESSED_SECRETS = ['keyboard cat', 'secret', 'changeme', 'key1', 'key2', 'session-secret', 'supersecret'];
+export const GUESSED_SECRETS = ['keyboard cat', 'secret', 'changeme', 'key1', 'key2', 'session-secret', 'supersecret', 'dev', 'super secret key'];
 
 /** Every cookie in the visitor's jar, with the domain they were set for. */
 export async function cookiesOf(visitor: Visitor): Promise<{ domain: string; cookies: JarCookie[] }> {
@@ -65,6 +67,7 @@ export function forgeries(cookies: readonly JarCookie[], from: string, victim: s
   for (const cookie of cookies) {
     if (isSignature(cookie)) continue;
     const text = decode(cookie.value);
+    attempts.push(...flaskForgeries(cookie.key, text, from, victim));
     const signed = /^s:(.*)\.[^.]*$/s.exec(text);
     const inner = signed ? signed[1] : text;
     const named = swapName(inner, from, victim);
@@ -90,6 +93,34 @@ export function forgeries(cookies: readonly JarCookie[], from: string, victim: s
     }
   }
   return attempts;
+}
+
+/**
+ * Flask's session cookie (itsdangerous): base64url JSON (zlib'd, after a ".", when long), a
+ * timestamp and an HMAC-SHA1 made with a key derived from the secret and the salt
+ * "cookie-session". Forged the same way with each guessable secret, naming `victim`.
+ */
+function flaskForgeries(key: string, text: string, from: string, victim: string): Attempt[] {
+  const parts = /^(\.?)([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(text);
+  if (!parts) return [];
+  let claim: string;
+  try {
+    const raw = Buffer.from(parts[2]!, 'base64url');
+    claim = (parts[1] ? inflateSync(raw) : raw).toString('utf8');
+    JSON.parse(claim);
+  } catch {
+    return [];
+  }
+  if (!claim.includes(from)) return [];
+  const payload = Buffer.from(claim.split(from).join(victim), 'utf8').toString('base64url');
+  const stamp = Buffer.alloc(4);
+  stamp.writeUInt32BE(Math.floor(Date.now() / 1000));
+  const signed = `${payload}.${stamp.toString('base64url')}`;
+  return GUESSED_SECRETS.map((secret) => {
+    const derived = createHmac('sha1', secret).update('cookie-session').digest();
+    const signature = createHmac('sha1', derived).update(signed).digest('base64url');
+    return { what: `a cookie "${key}" naming ${victim}, signed with the guessable secret "${secret}"`, cookies: [{ key, value: `${signed}.${signature}` }] };
+  });
 }
 
 function hmac(algorithm: string, secret: string, data: string): string {

@@ -86,6 +86,20 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     db.close();
     return { ACCOUNTS_DB: file, SESSION_SECRET: randomBytes(32).toString('hex') };
   },
+  flask: {
+    // The Flask files still answer the check before the page and its forms: out of the track until they are redone.
+    pending: 'the page, its forms and the forced races',
+    file: 'app.py',
+    // gunicorn's default: every worker imports the app itself, so a key made at import differs per worker.
+    load: 'lazy',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'The login works; it is remembering it that fails. Flask signs the session cookie with `app.secret_key`, and each worker made its own key with `os.urandom(32)` when it imported `app.py`.',
+      'Every worker, now and after a reload, must sign and check with the same key: take it from the host, `app.secret_key = os.environ["SESSION_SECRET"]`.',
+      'A key written in the code (`"dev"`, as in the tutorial) is not a secret: anyone can sign a session that says alice with it. Nor is a plain cookie holding the user name.',
+    ],
+  },
   steps: [
     {
       title: "alice logs in with the page's form on one worker and is logged in on every worker",

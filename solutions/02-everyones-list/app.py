@@ -1,0 +1,51 @@
+# The Corner Shop's basket: visitors put items in it and see what they have put there.
+#
+# For now the host runs a single worker process, as your laptop's dev server does.
+import secrets
+from html import escape
+from uuid import uuid4
+
+from flask import Flask, redirect, request, session
+
+app = Flask(__name__)
+# Signs the session cookie, so a visitor cannot pose as another by editing it.
+app.secret_key = secrets.token_hex(32)
+
+# One basket per visitor, found by the random id in the visitor's signed session cookie.
+baskets = {}
+
+
+def my_basket():
+    if "visitor" not in session:
+        session["visitor"] = uuid4().hex
+    return baskets.setdefault(session["visitor"], [])
+
+
+def posted_item():
+    """The item sent as JSON ({"item": "tea"}) by the API, or by the page's form."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    return str((data or {}).get("item", "")).strip()
+
+
+@app.get("/api/basket")
+def show_basket():
+    return {"items": my_basket()}
+
+
+@app.post("/api/basket")
+def add_to_basket():
+    item = posted_item()
+    if not item:
+        return {"error": 'Send an item, like {"item": "tea"}'}, 400
+    basket = my_basket()
+    basket.append(item)
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return redirect("/", code=303)  # the page's form
+    return {"items": basket}, 201
+
+
+@app.get("/")
+def page():
+    rows = "".join(f"<li>{escape(item)}</li>" for item in my_basket())
+    return f"""<!doctype html><title>Your basket</title><h1>Your basket</h1><ul>{rows}</ul>
+<form method="post" action="/api/basket"><input name="item" autofocus> <button>Add</button></form>"""

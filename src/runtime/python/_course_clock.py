@@ -1,0 +1,140 @@
+"""The manual clock of the course's Python host: time.time, time.monotonic, datetime.now,
+time.sleep and threading.Timer follow a clock the course moves, so a lesson about time takes
+milliseconds and gives the same verdict every run (no test waits on real time)."""
+
+import datetime as _datetime
+import threading
+import time as _time
+
+_real_monotonic = _time.monotonic
+
+
+class ManualClock:
+    def __init__(self, start_ms):
+        self.reset(start_ms)
+
+    def reset(self, start_ms):
+        self.now = start_ms / 1000.0
+        self.cond = threading.Condition()
+        self.sleepers = {}
+        self.sleeping = set()
+        self.awake = set()
+        self.advancing = False
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        me = threading.get_ident()
+        token = object()
+        with self.cond:
+            due = self.now + max(0.0, float(seconds))
+            self.sleepers[token] = due
+            self.sleeping.add(me)
+            self.awake.discard(me)
+            self.cond.notify_all()
+            while self.now < due:
+                self.cond.wait()
+            del self.sleepers[token]
+            self.sleeping.discard(me)
+            self.awake.add(me)
+            self.cond.notify_all()
+
+    def started(self, ident):
+        """A thread started while time moves (a timer setting the next one) runs before time moves on."""
+        with self.cond:
+            if self.advancing and ident not in self.sleeping:
+                self.awake.add(ident)
+
+    def idle(self):
+        """The calling thread has finished what the clock woke it for (a request served)."""
+        with self.cond:
+            self.awake.discard(threading.get_ident())
+            self.cond.notify_all()
+
+    def _settled(self):
+        alive = {t.ident for t in threading.enumerate()}
+        self.awake &= alive
+        return not self.awake and not any(due <= self.now for due in self.sleepers.values())
+
+    def advance(self, ms):
+        """Move time forward, waking each sleeper at its time; return once they have run."""
+        with self.cond:
+            target = self.now + ms / 1000.0
+            self.advancing = True
+            while True:
+                due = [d for d in self.sleepers.values() if d <= target]
+                if not due:
+                    break
+                self.now = max(self.now, min(due))
+                self.cond.notify_all()
+                limit = _real_monotonic() + 2.0
+                while not self._settled() and _real_monotonic() < limit:
+                    self.cond.wait(0.005)
+            self.now = target
+            self.advancing = False
+
+    def timers(self):
+        with self.cond:
+            return len(self.sleepers)
+
+
+def install_clock(clock):
+    start_mono = _real_monotonic()
+    start_now = clock.now
+    _time.time = clock.time
+    _time.time_ns = lambda: int(clock.now * 1e9)
+    _time.monotonic = lambda: start_mono + (clock.now - start_now)
+    _time.monotonic_ns = lambda: int(_time.monotonic() * 1e9)
+    _time.sleep = clock.sleep
+
+    real_datetime = _datetime.datetime
+
+    class datetime(real_datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls.fromtimestamp(clock.now, tz)
+
+        @classmethod
+        def utcnow(cls):
+            return cls.utcfromtimestamp(clock.now)
+
+        @classmethod
+        def today(cls):
+            return cls.fromtimestamp(clock.now)
+
+    class date(_datetime.date):
+        @classmethod
+        def today(cls):
+            return cls.fromtimestamp(clock.now)
+
+    _datetime.datetime = datetime
+    _datetime.date = date
+
+    class Timer(threading.Thread):
+        def __init__(self, interval, function, args=None, kwargs=None):
+            super().__init__(daemon=True)
+            self.interval, self.function = interval, function
+            self.args, self.kwargs = args or [], kwargs or {}
+            self.finished = threading.Event()
+
+        def cancel(self):
+            self.finished.set()
+
+        def run(self):
+            clock.sleep(self.interval)
+            if not self.finished.is_set():
+                self.function(*self.args, **self.kwargs)
+            self.finished.set()
+
+    threading.Timer = Timer
+
+    real_start = threading.Thread.start
+
+    def start(self):
+        real_start(self)
+        clock.started(self.ident)
+
+    threading.Thread.start = start
+
+

@@ -1,0 +1,197 @@
+"""A worker of the course's Python host: the learner's module loaded (or inherited from the
+preloaded host), served one request at a time on its own loopback port, with a control thread
+of its own that answers the course and ends the process when the host is gone."""
+
+import importlib
+import json
+import os
+import socketserver
+import sys
+import threading
+import time as _time
+import traceback
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+
+def locate(exc, app_dir):
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return {"file": os.path.abspath(exc.filename), "line": exc.lineno, "column": exc.offset}
+    found = {}
+    for frame in traceback.extract_tb(exc.__traceback__):
+        name = os.path.abspath(frame.filename)
+        if name.startswith(app_dir + os.sep) and "site-packages" not in name:
+            found = {"file": name, "line": frame.lineno}
+    return found
+
+
+def problem(kind, exc, app_dir):
+    if isinstance(exc, SyntaxError):
+        message = f"{type(exc).__name__}: {exc.msg}"
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    here = os.path.dirname(os.path.abspath(__file__))
+    stack = "".join(line for line in frames if here not in line)
+    report = {"kind": kind, "message": message, "stack": stack}
+    report.update({k: v for k, v in locate(exc, app_dir).items() if v is not None})
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# Loading the learner's module
+
+
+def prepare_flask():
+    """Import Flask before the app (once, in the master) and make app.run() a no-op with a note."""
+    try:
+        import flask
+    except ImportError:
+        return
+
+    def run(self, *args, **kwargs):
+        print(
+            "[course] app.run() was called at import. On this host the course serves the module's "
+            "`app` on its own port, so that call was ignored: you can remove it.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    flask.Flask.run = run
+
+
+def import_module(path):
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = os.path.splitext(os.path.basename(path))[0]
+    return importlib.import_module(name)
+
+
+def wsgi_app(module, path):
+    """The module's WSGI app, or a problem saying what is missing."""
+    name = os.path.basename(path)
+    for attr in ("app", "application"):
+        app = getattr(module, attr, None)
+        if app is not None:
+            if callable(app):
+                return app, None
+            return None, {
+                "kind": "bad-export",
+                "message": f"`{attr}` in {name} is {type(app).__name__}, not a WSGI app. Make it the Flask app: `app = Flask(__name__)`.",
+                "file": path,
+            }
+    factory = getattr(module, "create_app", None)
+    if callable(factory):
+        return factory(), None
+    return None, {
+        "kind": "no-export",
+        "message": f"{name} has no `app`. The host serves the module-level Flask app: `app = Flask(__name__)`.",
+        "file": path,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# A worker: one request at a time on its own loopback port
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass  # the course logs each request itself
+
+
+class LoopbackServer(WSGIServer):
+    def server_bind(self):
+        # Skip HTTPServer's reverse DNS lookup of the address: it can take seconds.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = "127.0.0.1"
+        self.server_port = self.server_address[1]
+        self.setup_environ()
+
+
+def worker_control(commands_fd, events, clock):
+    """The worker's own thread: answers the course and ends the process when the master goes."""
+    buffer = b""
+    while True:
+        try:
+            chunk = os.read(commands_fd, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            os._exit(0)  # the master is gone: so is this worker
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            message = json.loads(line)
+            kind = message.get("type")
+            if kind == "ping":
+                events.send({"type": "pong", "id": message["id"]})
+            elif kind == "clock-advance":
+                if clock:
+                    clock.advance(message["ms"])
+                events.send({"type": "clock-advanced", "id": message["id"], "now": _now_ms(clock)})
+            elif kind == "clock-query":
+                events.send(
+                    {"type": "clock-state", "id": message["id"], "now": _now_ms(clock), "timers": clock.timers() if clock else None}
+                )
+
+
+def _now_ms(clock):
+    return int((clock.now if clock else _time.time()) * 1000)
+
+
+def run_worker(config, order, commands_fd, events, app):
+    app_file = config["app"]
+    app_dir = os.path.dirname(app_file)
+    os.environ.update(order.get("env", {}))
+    clock = config.get("_clock")
+    if clock:
+        clock.reset(order.get("clockStart", clock.now * 1000))
+    threading.Thread(target=worker_control, args=(commands_fd, events, clock), daemon=True).start()
+
+    if config["role"] == "jobs":
+        import runpy
+
+        events.send({"type": "ready", "port": 0, "pid": os.getpid()})
+        try:
+            runpy.run_path(app_file, run_name="__main__")
+        except SystemExit as exit:
+            os._exit(exit.code if isinstance(exit.code, int) else 0)
+        except BaseException as exc:
+            events.send({"type": "fatal", "problem": problem("crash", exc, app_dir)})
+            sys.stderr.flush()
+            os._exit(1)
+        # A jobs module that returns has scheduled nothing more: stay, as a host's process does.
+        threading.Event().wait()
+
+    if app is None:  # lazy: this worker imports the app itself
+        try:
+            module = import_module(app_file)
+            app, missing = wsgi_app(module, app_file)
+        except BaseException as exc:
+            events.send({"type": "fatal", "problem": problem("syntax" if isinstance(exc, SyntaxError) else "import", exc, app_dir)})
+            sys.stderr.flush()
+            os._exit(1)
+        if missing:
+            events.send({"type": "fatal", "problem": missing})
+            os._exit(1)
+
+    server = LoopbackServer(("127.0.0.1", 0), QuietHandler)
+    server.set_app(app)
+    events.send({"type": "ready", "port": server.server_address[1], "pid": os.getpid()})
+    try:
+        while True:
+            server.handle_request()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if clock:
+                clock.idle()
+    except SystemExit as exit:
+        events.send(
+            {"type": "fatal", "problem": {"kind": "crash", "message": f"The app called sys.exit({exit.code!r}) while serving a request."}}
+        )
+        os._exit(1)
+    except BaseException as exc:
+        events.send({"type": "fatal", "problem": problem("crash", exc, app_dir)})
+        os._exit(1)
+
+

@@ -1,0 +1,53 @@
+// Worker runtimes behind one interface: the host, the dispatcher and the checks do not fork by
+// language. Node: each worker is a process that imports the app itself (processes.ts). Python:
+// a preforking host that loads the WSGI app once per generation and forks the workers from it
+// (python/runtime.ts). The app file's language picks the runtime.
+import { prewarm, spawnWorker, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
+import { pythonRuntime } from './python/runtime.ts';
+import type { ClockKind } from './protocol.ts';
+
+/** What every worker of one generation (a start, or a reload) shares. */
+export interface GenerationOptions {
+  readonly appFile: string;
+  /** The host's environment for the app, without any one worker's own variables. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly clock?: ClockKind;
+  readonly clockStart?: number;
+  readonly role?: 'web' | 'jobs';
+  /** Python: load the app once and fork (the default), or let each worker import it. */
+  readonly load?: 'preload' | 'lazy';
+}
+
+/**
+ * The workers started together. A preforking runtime loads the app once for the generation and
+ * forks each worker from it: a restarted worker is forked again from the same load; a reload
+ * asks for a new generation.
+ */
+export interface WorkerGeneration {
+  spawn(options: SpawnWorkerOptions): WorkerProcess;
+}
+
+export interface WorkerRuntime {
+  readonly language: 'node' | 'python';
+  generation(options: GenerationOptions): WorkerGeneration;
+  /** Keep processes ready so that a reload is quick (where the runtime has such a thing). */
+  prewarm(count: number): Promise<void>;
+  /**
+   * Throws an error the user can act on (exit code 2) when the runtime cannot run here (no
+   * interpreter, no framework); resolves when it can.
+   */
+  available(): Promise<void>;
+}
+
+export const nodeRuntime: WorkerRuntime = {
+  language: 'node',
+  generation: () => ({ spawn: spawnWorker }),
+  prewarm,
+  available: async () => {},
+};
+
+/** The runtime that serves this app file: Python for a .py module, Node otherwise. */
+export function runtimeFor(appFile: string): WorkerRuntime {
+  return appFile.endsWith('.py') ? pythonRuntime : nodeRuntime;
+}

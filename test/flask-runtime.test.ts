@@ -1,0 +1,173 @@
+// The Python host as the course runs it: loads once and forks (or loads in each worker), says
+// where the learner's code failed, limits hung imports, moves a manual clock, and leaves no
+// process behind, even when the course is SIGKILLed. Skipped (saying so) without Flask.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Host } from '../src/runtime/host.ts';
+import { AppStartError } from '../src/runtime/processes.ts';
+import { alive, allGone } from './helpers/processes.ts';
+import { flaskAvailability } from './helpers/flask.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixture = (name: string) => path.join(here, 'fixtures', 'flask', 'runtime', name);
+const { skip } = await flaskAvailability();
+
+async function startError(appFile: string, options: { startTimeoutMs?: number } = {}): Promise<AppStartError> {
+  const host = new Host({ appFile, workers: 2, cwd: os.tmpdir(), ...options });
+  try {
+    await host.start();
+  } catch (error) {
+    assert.ok(error instanceof AppStartError, String(error));
+    return error;
+  } finally {
+    await host.stop();
+  }
+  assert.fail('the host should not have started');
+}
+
+async function withHost<T>(options: { appFile: string; workers: number; load?: 'preload' | 'lazy'; clock?: 'manual'; restartCrashed?: boolean; requestTimeoutMs?: number }, use: (host: Host) => Promise<T>): Promise<T> {
+  const host = new Host({ cwd: os.tmpdir(), ...options });
+  await host.start();
+  try {
+    return await use(host);
+  } finally {
+    await host.stop();
+  }
+}
+
+async function getJson(host: Host, route: string, worker: number): Promise<Record<string, unknown>> {
+  const response = await fetch(`${host.url}${route}`, { headers: { 'x-course-pin-worker': String(worker) } });
+  assert.equal(response.status, 200, `${route} on worker ${worker}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+describe('the Python host', { skip }, () => {
+  test('an exception at import is reported with the file and line, as for Node', async () => {
+    const error = await startError(fixture('import-error.py'));
+    assert.equal(error.problem.kind, 'import');
+    assert.equal(error.problem.message, "KeyError: 'port'");
+    assert.equal(error.problem.file, fixture('import-error.py'));
+    assert.equal(error.problem.line, 5);
+  });
+
+  test('a syntax error is reported with the file and line', async () => {
+    const error = await startError(fixture('syntax-error.py'));
+    assert.equal(error.problem.kind, 'syntax');
+    assert.match(error.problem.message, /^SyntaxError: /);
+    assert.equal(error.problem.file, fixture('syntax-error.py'));
+    assert.equal(error.problem.line, 7);
+  });
+
+  test('a module without `app` says what the host looks for', async () => {
+    const error = await startError(fixture('no-app.py'));
+    assert.equal(error.problem.kind, 'no-export');
+    assert.match(error.problem.message, /app = Flask\(__name__\)/);
+  });
+
+  test('an import that never ends hits the start time limit, and its process is ended', async () => {
+    const started = Date.now();
+    const error = await startError(fixture('hangs-at-import.py'), { startTimeoutMs: 1500 });
+    assert.equal(error.problem.kind, 'start-timeout');
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  test('preloaded: module-level code ran once, before the fork; every worker has its result', async () => {
+    await withHost({ appFile: fixture('secret-at-import.py'), workers: 3 }, async (host) => {
+      const answers = [await getJson(host, '/', 1), await getJson(host, '/', 2), await getJson(host, '/', 3)];
+      assert.equal(new Set(answers.map((a) => a.secret)).size, 1, JSON.stringify(answers));
+      assert.equal(new Set(answers.map((a) => a.pid)).size, 3, 'three processes');
+      assert.ok(answers.every((a) => a.loadedIn !== a.pid), 'loaded in the master, not in a worker');
+      assert.deepEqual(answers.map((a) => a.instance), ['0', '1', '2'], "each worker's own variables, set after the fork");
+      assert.deepEqual(host.workers().map((w) => w.pid), answers.map((a) => a.pid));
+    });
+  });
+
+  test('lazy: each worker imports the app itself, so each has its own secret', async () => {
+    await withHost({ appFile: fixture('secret-at-import.py'), workers: 3, load: 'lazy' }, async (host) => {
+      const answers = [await getJson(host, '/', 1), await getJson(host, '/', 2), await getJson(host, '/', 3)];
+      assert.equal(new Set(answers.map((a) => a.secret)).size, 3, JSON.stringify(answers));
+      assert.ok(answers.every((a) => a.loadedIn === a.pid));
+    });
+  });
+
+  test("a worker's output is its own; a reload loads the app afresh", async () => {
+    await withHost({ appFile: fixture('secret-at-import.py'), workers: 2 }, async (host) => {
+      const lines: string[] = [];
+      host.events.on((event) => {
+        if (event.type === 'worker-output') lines.push(`${event.worker}: ${event.line}`);
+      });
+      const first = await getJson(host, '/', 2);
+      await host.settle();
+      assert.ok(lines.includes(`2: served by ${first.pid}`), lines.join('\n'));
+      await host.reload();
+      const second = await getJson(host, '/', 2);
+      assert.notEqual(second.secret, first.secret);
+      assert.notEqual(second.loadedIn, first.loadedIn);
+    });
+  });
+
+  test('a worker that dies while serving is reported and forked again from the same load', async () => {
+    await withHost({ appFile: fixture('secret-at-import.py'), workers: 2, restartCrashed: true }, async (host) => {
+      const before = await getJson(host, '/', 1);
+      const crashed = new Promise((resolve) => host.events.on((event) => event.type === 'worker-crashed' && resolve(event.problem)));
+      const ready = new Promise((resolve) => host.events.on((event) => event.type === 'worker-ready' && resolve(event.pid)));
+      await fetch(`${host.url}/exit`, { headers: { 'x-course-pin-worker': '1' } });
+      const problem = (await crashed) as { message: string };
+      assert.match(problem.message, /exited with code 3/);
+      await ready;
+      const after = await getJson(host, '/', 1);
+      assert.notEqual(after.pid, before.pid);
+      assert.equal(after.secret, before.secret, 'forked from the same preloaded app');
+    });
+  });
+
+  test('a handler that spins forever gets no answer in time, and the worker is still stopped', async () => {
+    await withHost({ appFile: fixture('secret-at-import.py'), workers: 1, requestTimeoutMs: 500 }, async (host) => {
+      const pid = host.workers()[0]!.pid;
+      const response = await fetch(`${host.url}/hang`);
+      assert.equal(response.status, 504);
+      await host.stop();
+      assert.ok(await allGone([pid], 3000), `worker ${pid} still alive`);
+    });
+  });
+
+  test('the manual clock: time.time, datetime.now and threading.Timer follow the course', async () => {
+    await withHost({ appFile: fixture('clock.py'), workers: 2, clock: 'manual' }, async (host) => {
+      assert.deepEqual(await getJson(host, '/start', 1), { ok: true });
+      const before = await getJson(host, '/', 1);
+      assert.equal(before.ticks, 0);
+      await host.advanceClock(180_000);
+      const after = await getJson(host, '/', 1);
+      assert.equal(after.ticks, 3);
+      assert.ok(Math.abs(Number(after.elapsed) - Number(before.elapsed) - 180) < 1, JSON.stringify({ before, after }));
+      assert.equal((await host.clockState(1))?.timers, 1, 'the next timer waits');
+      assert.equal((await getJson(host, '/', 2)).ticks, 0, 'the other worker started no timer');
+    });
+  });
+});
+
+describe('no Python process survives the course', { skip }, () => {
+  test('SIGKILL of the course: the host process and every forked worker exit on their own', async () => {
+    const course = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'helpers', 'start-host.ts'), fixture('secret-at-import.py'), '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      const rl = createInterface({ input: course.stdout! });
+      rl.on('line', (l) => l.startsWith('{"pids"') && resolve(l));
+      course.once('exit', (code) => reject(new Error(`course exited with ${code}`)));
+    });
+    const { pids } = JSON.parse(line) as { pids: number[] };
+    assert.equal(pids.length, 3);
+    assert.ok(pids.every(alive));
+    const parents = existsSync('/proc') ? pids.map((pid) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1])) : [];
+    course.kill('SIGKILL');
+    await once(course, 'exit');
+    const all = [...pids, ...new Set(parents)];
+    assert.ok(await allGone(all), `still alive after SIGKILL: ${all.filter(alive)}`);
+  });
+});
