@@ -105,6 +105,15 @@ installDataOperations({
   codeRoots: [courseRoot],
 });
 module.syncBuiltinESMExports();
+// Listen for the assignment before anything is awaited: the course sends it as soon as it has
+// started this process (a cold start), and a message that finds no listener is lost.
+const assigned = new Promise<Assignment>((resolve) => {
+  const off = onCourse((message) => {
+    if (message.type !== 'assign') return;
+    off();
+    resolve(message);
+  });
+});
 // The watchdog must run before the app's code can take the main thread (an app may spin at import).
 await new Promise<void>((resolve) => {
   gateThread.once('online', resolve);
@@ -112,13 +121,7 @@ await new Promise<void>((resolve) => {
 });
 
 send({ type: 'waiting' });
-const assignment = await new Promise<Assignment>((resolve) => {
-  const off = onCourse((message) => {
-    if (message.type !== 'assign') return;
-    off();
-    resolve(message);
-  });
-});
+const assignment = await assigned;
 appFile = assignment.appFile;
 role = assignment.role ?? 'web';
 Object.assign(process.env, assignment.env);
