@@ -154,7 +154,7 @@ describe('check', () => {
     assert.equal(result.code, 1);
     assert.match(result.out, /✗ A price changed in the database/);
     assert.match(result.out, /(alice|till) +GET +\/(api\/products)? +→ worker \d +200/);
-    assert.match(result.out, /Expected (the page to show )?"[^"]+" at \d+\.\d\d .*worker \d\)+, got "[^"]+" at \d+\.\d\d\./);
+    assert.match(result.out, /Expected (the page to show )?"[^"]+"\s+at\s+\d+\.\d\d\s[\s\S]*?worker \d\)+,\s+got\s+"[^"]+"\s+at\s+\d+\.\d\d\./);
     assert.match(result.out, /hint 1/);
   });
 
