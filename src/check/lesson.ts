@@ -119,7 +119,7 @@ export interface CheckStep {
 
 /** Something the learner can do to the running app's data from the playground, as the lesson's story does. */
 export interface PlaygroundAction {
-  /** One key, not one the playground already uses (+ - 1-8 r s m b q). */
+  /** One key, not one the playground already uses (+ - = 1-8 r R s m b q, and t T with a manual clock). */
   readonly key: string;
   readonly label: string;
   /** Change the data the app was given (`env` points at it); returns what happened, in a sentence. */

@@ -31,8 +31,9 @@ export type HostEvent =
       /** Set when the worker gave no proper answer: it crashed, hung or refused. */
       readonly error?: string;
     }
-  | { readonly type: 'reload-start' }
-  | { readonly type: 'reload-end' }
+  // `rolling`: the workers are replaced one at a time (Host.reload({ rolling: true })).
+  | { readonly type: 'reload-start'; readonly rolling?: boolean }
+  | { readonly type: 'reload-end'; readonly rolling?: boolean }
   // The host's one scheduled-task process (HostOptions.jobsFile), which serves no requests.
   | { readonly type: 'jobs-starting'; readonly pid: number }
   | { readonly type: 'jobs-ready'; readonly pid: number }

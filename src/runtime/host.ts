@@ -81,6 +81,8 @@ interface WorkerSlot extends Slot {
   state: WorkerState;
   restarts: number;
   retired: boolean;
+  /** Called once a retired worker has answered its last request (a rolling reload waits for it). */
+  drained?: () => void;
 }
 
 interface JobsSlot {
@@ -124,6 +126,7 @@ export class Host {
       onSlotChange: (slot) => {
         const s = slot as WorkerSlot;
         if (s.state === 'idle' || s.state === 'busy') s.state = s.inFlight > 0 ? 'busy' : 'idle';
+        if (s.retired && s.inFlight <= 0) s.drained?.();
       },
     });
   }
@@ -164,8 +167,61 @@ export class Host {
    * Stop every worker (and the jobs process) and start fresh ones: module-level code runs
    * again, memory starts empty.
    */
-  async reload(): Promise<void> {
-    await this.setWorkerCount(this.#slots.length);
+  async reload(options: { readonly rolling?: boolean } = {}): Promise<void> {
+    if (options.rolling) await this.#rollingReload();
+    else await this.setWorkerCount(this.#slots.length);
+  }
+
+  /**
+   * Replace the workers one at a time, as PM2's `reload` does: worker k's successor starts
+   * while the others (and the old worker k) keep serving; once it is ready it takes worker k's
+   * place, and the old one stops when its requests are answered. For a moment old and new code
+   * serve side by side. The jobs process, one per deployment, is replaced at the end. If a new
+   * worker cannot start, the reload stops there (the workers not yet replaced keep running).
+   */
+  async #rollingReload(): Promise<void> {
+    this.events.emit({ type: 'reload-start', rolling: true });
+    for (let i = 0; i < this.#slots.length && !this.#stopped; i++) {
+      const old = this.#slots[i]!;
+      const fresh = this.#newSlot(old.index);
+      try {
+        await this.#launch(fresh);
+      } catch (error) {
+        await stopSlots([fresh]);
+        throw error;
+      }
+      if (this.#stopped || this.#slots[i] !== old) {
+        // The host stopped, or another reload replaced the workers meanwhile.
+        await stopSlots([fresh]);
+        return;
+      }
+      this.#slots = this.#slots.map((slot) => (slot === old ? fresh : slot));
+      await this.#retire(old);
+    }
+    if (this.#stopped) return;
+    await this.#stopJobs();
+    await this.#startJobs();
+    this.events.emit({ type: 'reload-end', rolling: true });
+  }
+
+  /** Stop a worker that no longer gets requests once those it has are answered (bounded). */
+  async #retire(slot: WorkerSlot): Promise<void> {
+    slot.retired = true;
+    // Requests waiting for it go to its successor (the dispatcher moves them).
+    for (const wake of slot.waiting.splice(0)) wake();
+    if (slot.inFlight > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          slot.drained = resolve;
+        }),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.options.requestTimeoutMs ?? 10_000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    await stopSlots([slot]);
   }
 
   /**

@@ -41,6 +41,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     else if (input === '-' || key.leftArrow) void setWorkers(view.count - 1);
     else if (/^[1-8]$/.test(input)) void setWorkers(Number(input));
     else if (input === 'r') void reload();
+    else if (input === 'R') void reload(true);
     else if (input === 'm') void start(view.source === 'mine' ? 'reference' : 'mine', view.count);
     else if (input === 's') void (view.phase === 'stopped' ? start(view.source, view.count) : stop());
     else if (manualClock && CLOCK_STEPS[input] && view.phase === 'running') void advanceClock(CLOCK_STEPS[input].ms, CLOCK_STEPS[input].label);
@@ -49,7 +50,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
 
   const keys: KeyHint[] = [
     { key: '+/-', label: `workers (1-${MAX_WORKERS})` },
-    { key: 'r', label: view.phase === 'stopped' ? 'start' : 'reload all' },
+    ...(view.phase === 'stopped' ? [{ key: 'r', label: 'start' }] : [{ key: 'r/R', label: 'reload all at once/one by one' }]),
     { key: 's', label: view.phase === 'stopped' ? 'start' : 'stop' },
     { key: 'm', label: view.source === 'mine' ? 'run the reference fix' : 'run your app' },
     ...(manualClock ? [{ key: 't/T', label: 'clock +1 hour/day' }] : []),

@@ -181,16 +181,25 @@ function hostEvent(view: PlaygroundView, event: HostEvent, at: string): Playgrou
         }),
       };
     }
-    case 'reload-start':
-      // The host stops every worker and starts fresh ones: counts start again.
-      return { ...view, phase: 'reloading', problem: undefined, error: undefined, ...append(view, { kind: 'note', at, text: 'Reloading: every worker stops, fresh ones start…', tone: 'info' }) };
+    case 'reload-start': {
+      // The host stops every worker and starts fresh ones (all at once, or one at a time): counts start again.
+      const text = event.rolling
+        ? 'Rolling reload: workers are replaced one at a time, the others keep serving; old and new code answer side by side for a moment…'
+        : 'Reloading all at once: every worker stops, fresh ones start…';
+      return { ...view, phase: 'reloading', problem: undefined, error: undefined, ...append(view, { kind: 'note', at, text, tone: 'info' }) };
+    }
     case 'reload-end': {
       const workers = view.workers.filter((w) => w.index <= view.count);
       return {
         ...view,
         workers,
         phase: view.phase === 'reloading' ? 'running' : view.phase,
-        ...append(view, { kind: 'note', at, text: `Reloaded: ${workers.length} fresh worker${workers.length === 1 ? '' : 's'}; module-level code ran again in each.`, tone: 'info' }),
+        ...append(view, {
+          kind: 'note',
+          at,
+          text: `${event.rolling ? 'Rolling reload done' : 'Reloaded all at once'}: ${workers.length} fresh worker${workers.length === 1 ? '' : 's'}; module-level code ran again in each.`,
+          tone: 'info',
+        }),
       };
     }
   }

@@ -22,8 +22,11 @@ export interface PlaygroundControls {
   readonly view: PlaygroundView;
   /** Start (or restart) the app from `source` on `count` workers. */
   readonly start: (source: Source, count: number) => Promise<void>;
-  /** Restart every worker, as a host's reload button does. */
-  readonly reload: () => Promise<void>;
+  /**
+   * Restart every worker, as a host's reload button does: all at once, or (`rolling`) one at a
+   * time as PM2's `reload` does, old and new code serving side by side meanwhile.
+   */
+  readonly reload: (rolling?: boolean) => Promise<void>;
   readonly setWorkers: (count: number) => Promise<void>;
   readonly stop: () => Promise<void>;
   /** Run one of the lesson's playground actions on the running app's data. */
@@ -152,11 +155,11 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
     if (mounted.current) dispatch({ type: 'start-failed', problem, message: problem?.message ?? (error as Error).message, at: clock() });
   }, []);
 
-  const reload = useCallback(async () => {
+  const reload = useCallback(async (rolling = false) => {
     // The app could not start (nothing runs): after a fix, a reload starts it afresh.
     if (!running.current) return start(last.current.source, last.current.count);
     return serial(async () => {
-      await running.current?.host.reload().catch(restartFailed);
+      await running.current?.host.reload({ rolling }).catch(restartFailed);
     });
   }, [serial, restartFailed, start]);
 

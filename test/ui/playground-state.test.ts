@@ -88,7 +88,34 @@ describe('playgroundReducer', () => {
       [[1, 301, 'idle', 0]],
     );
     const last = reloaded.log.at(-1);
-    assert.match(last?.kind === 'note' ? last.text : '', /Reloaded: 1 fresh worker;/);
+    assert.match(last?.kind === 'note' ? last.text : '', /Reloaded all at once: 1 fresh worker;/);
+  });
+
+  test('a rolling reload says so, and the old worker keeps its place until its successor starts', () => {
+    const rolling = fold(
+      [
+        host({ type: 'reload-start', rolling: true }),
+        host(requestEnd(1)),
+        host({ type: 'worker-starting', worker: 1, pid: 301 }),
+        host({ type: 'worker-ready', worker: 1, pid: 301, port: 4 }),
+        host({ type: 'worker-exited', worker: 1, pid: 101, code: 0, signal: null, expected: true }),
+        host({ type: 'worker-starting', worker: 2, pid: 302 }),
+        host({ type: 'worker-ready', worker: 2, pid: 302, port: 5 }),
+        host({ type: 'worker-exited', worker: 2, pid: 102, code: 0, signal: null, expected: true }),
+        host({ type: 'reload-end', rolling: true }),
+      ],
+      started,
+    );
+    const notes = rolling.log.flatMap((entry) => (entry.kind === 'note' ? [entry.text] : []));
+    assert.match(notes.at(-2) ?? '', /^Rolling reload: workers are replaced one at a time/);
+    assert.match(notes.at(-1) ?? '', /^Rolling reload done: 2 fresh workers;/);
+    assert.deepEqual(
+      rolling.workers.map((w) => [w.index, w.pid, w.state, w.served]),
+      [
+        [1, 301, 'idle', 0],
+        [2, 302, 'idle', 0],
+      ],
+    );
   });
 
   test('an old worker exiting late does not touch the fresh one in its place', () => {

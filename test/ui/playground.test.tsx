@@ -69,14 +69,14 @@ describe('playground', () => {
 
     // When the learner reloads
     r.stdin.write('r');
-    const reloaded = await waitForFrame(r, 'Reloaded: 2 fresh workers');
+    const reloaded = await waitForFrame(r, 'Reloaded all at once: 2 fresh workers');
     const workers = pidsIn(reloaded);
 
     // When the learner asks for one worker fewer
     await waitForFrame(r, (f) => (f.match(/● idle/g) ?? []).length === 2);
     const two = pidsIn(r.lastFrame()!);
     r.stdin.write('-');
-    const one = await waitForFrame(r, (f) => /Reloaded: 1 fresh worker\b/.test(f) && (f.match(/● idle/g) ?? []).length === 1);
+    const one = await waitForFrame(r, (f) => /Reloaded all at once: 1 fresh worker\b/.test(f) && (f.match(/● idle/g) ?? []).length === 1);
     assert.match(one, /^your app on 1 worker:/m);
     assert.doesNotMatch(one, /│ worker 2 /, 'no panel for worker 2');
     assert.ok(pidsIn(one).every((pid) => !two.includes(pid)), 'a fresh process');

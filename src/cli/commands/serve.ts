@@ -66,8 +66,10 @@ async function serve(
       io.err(`Worker ${event.worker} crashed:\n${problemText(event.problem)}`);
     } else if (event.type === 'worker-output') {
       io.out(`  [worker ${event.worker}] ${event.line}`);
+    } else if (event.type === 'reload-start' && event.rolling) {
+      io.out('Rolling reload: workers are replaced one at a time; old and new code answer side by side meanwhile.');
     } else if (event.type === 'reload-end') {
-      io.out('Reloaded: every worker started afresh.');
+      io.out(event.rolling ? 'Reloaded one at a time: every worker started afresh.' : 'Reloaded all at once: every worker started afresh.');
     }
   });
   const cleanup = () => run.remove();
@@ -85,10 +87,10 @@ async function serve(
   process.on('SIGTERM', onSignal);
   const rl = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
   rl?.on('line', (line) => {
-    const command = line.trim().toLowerCase();
+    const command = line.trim();
     const action = lesson.playground?.find((a) => a.key === command);
-    if (command === 'r') void host.reload().catch((error: Error) => io.err(`Reload failed: ${error.message}`));
-    else if (command === 'q') stopRequested();
+    if (command === 'r' || command === 'R') void host.reload({ rolling: command === 'R' }).catch((error: Error) => io.err(`Reload failed: ${error.message}`));
+    else if (command.toLowerCase() === 'q') stopRequested();
     else if (action) io.out(action.run(env));
   });
   const finish = async (code: number) => {
@@ -121,7 +123,7 @@ async function serve(
   io.out(`Open ${host.url}/ — a private window is a second visitor.`);
   io.out(`Data for this run: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
   const actions = (lesson.playground ?? []).map((a) => `${a.key} and Enter to ${a.label}, `).join('');
-  io.out(rl ? `Type ${actions}r and Enter to reload every worker, q and Enter (or Ctrl-C) to stop.` : 'Stop with Ctrl-C.');
+  io.out(rl ? `Type ${actions}r and Enter to reload every worker at once, R and Enter to reload them one at a time, q and Enter (or Ctrl-C) to stop.` : 'Stop with Ctrl-C.');
   await stopSignal;
   await finish(0);
   io.out('Stopped; every worker has exited.');
