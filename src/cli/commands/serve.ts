@@ -10,8 +10,9 @@ import { POLICIES, type Policy, type WorkerMode } from '../../runtime/dispatcher
 import { Host } from '../../runtime/host.ts';
 import { AppStartError } from '../../runtime/processes.ts';
 import { appFileFor, resolveWorkspace } from '../../workspace.ts';
+import { serveOnCluster } from './serve-cluster.ts';
 import { bodyLine, clockTime, problemText, requestLine } from '../format.ts';
-import { lessonOrHere, portNumber, positiveInt, trackFor, trackOption, workspaceOption, type Context, type Io } from '../io.ts';
+import { UsageError, lessonOrHere, portNumber, positiveInt, trackFor, trackOption, workspaceOption, type Context, type Io } from '../io.ts';
 
 export function registerServeCommand(program: Command, { io, act }: Context): void {
   program
@@ -23,13 +24,23 @@ export function registerServeCommand(program: Command, { io, act }: Context): vo
     .option('--solution', 'serve the reference fix instead of your file')
     .addOption(new Option('--policy <policy>', 'how the balancer picks a worker').choices([...POLICIES]).default('round-robin'))
     .addOption(new Option('--mode <mode>', 'one request at a time per worker, or many').choices(['sequential', 'concurrent']))
+    .addOption(
+      new Option('--host <host>', "course: the course's simulated host (its dispatcher); cluster: Node's own node:cluster, as PM2's cluster mode").choices(['course', 'cluster']).default('course'),
+    )
     .addOption(workspaceOption())
     .addOption(trackOption())
     .action(
-      act(async (key: string | undefined, options: { workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; workspace?: string; track?: string }) => {
+      act(async (key: string | undefined, options: { workers?: number; port: number; solution?: boolean; policy: Policy; mode?: WorkerMode; host: 'course' | 'cluster'; workspace?: string; track?: string }) => {
         const workspace = resolveWorkspace(options.workspace);
-        const lesson = lessonOrHere(key, workspace, 'serve', trackFor(workspace, options.track));
+        const track = trackFor(workspace, options.track);
+        const lesson = lessonOrHere(key, workspace, 'serve', track);
+        if (options.host === 'cluster' && track !== 'node') {
+          throw new UsageError(
+            '--host cluster runs a Node app on node:cluster; a Flask app runs on the course host (a preforking host like gunicorn --preload). Leave --host out.',
+          );
+        }
         const appFile = appFileFor(lesson, workspace, options.solution ?? false);
+        if (options.host === 'cluster') return serveOnCluster(lesson, appFile, options, io);
         return serve(lesson, appFile, options, io);
       }),
     );
