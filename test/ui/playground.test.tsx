@@ -70,7 +70,11 @@ describe('playground', () => {
     // When the learner reloads
     r.stdin.write('r');
     const reloaded = await waitForFrame(r, 'Reloaded all at once: 2 fresh workers');
-    const workers = pidsIn(reloaded);
+    // and then reloads one worker at a time (R): the log says which reload ran, every worker is new
+    r.stdin.write('R');
+    const rolled = await waitForFrame(r, (f) => /Rolling reload done: 2 fresh workers/.test(f) && (f.match(/● idle/g) ?? []).length === 2);
+    const workers = pidsIn(rolled);
+    assert.ok(workers.every((pid) => !pidsIn(reloaded).includes(pid)), 'fresh processes after the rolling reload');
 
     // When the learner asks for one worker fewer
     await waitForFrame(r, (f) => (f.match(/● idle/g) ?? []).length === 2);
