@@ -115,9 +115,14 @@ const assigned = new Promise<Assignment>((resolve) => {
   });
 });
 // The watchdog must run before the app's code can take the main thread (an app may spin at import).
+// Without it the worker has neither its watchdog nor its gate (a check's forced race would wait
+// on it forever): a worker whose thread cannot start says why and ends.
 await new Promise<void>((resolve) => {
   gateThread.once('online', resolve);
-  gateThread.once('error', () => resolve());
+  gateThread.once('error', (error: Error) => {
+    send({ type: 'fatal', problem: { kind: 'exit', message: `The worker could not start its control thread: ${error.message}` } });
+    setImmediate(() => process.exit(70));
+  });
 });
 
 send({ type: 'waiting' });
