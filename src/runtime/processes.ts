@@ -476,6 +476,7 @@ export function spawnDatabaseKeeper(config: KeeperConfig): DatabaseKeeper {
   if (ownExtension === '.ts') nodeOptions.push('--disable-warning=ExperimentalWarning');
   const child: ResultPromise = execaNode(databaseKeeperFile, [], {
     nodeOptions,
+    cwd: packageRoot, // as for spares: it outlives commands whose current folder may go away
     env: { COURSE_POSTGRES: JSON.stringify(config) },
     serialization: 'json',
     buffer: false,
