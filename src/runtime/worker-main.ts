@@ -163,6 +163,7 @@ if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
     const moves = clock;
     const offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
     globalThis.Date = courseDate(() => (heldAt ?? RealDate.now() + offset) + moves.now);
+    moveMonotonicClocks(() => moves.now);
   }
   const patched = timers as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
@@ -326,6 +327,27 @@ function jobsEntry(exported: unknown): Listener | undefined {
     }
   }
   return () => {};
+}
+
+/**
+ * The monotonic clocks (performance.now, process.hrtime) move with the course's moves too, so
+ * that a night passed by the check is a night by every clock the app can read, not a jump of
+ * the date alone.
+ */
+function moveMonotonicClocks(moved: () => number): void {
+  const realPerformanceNow = performance.now.bind(performance);
+  performance.now = () => realPerformanceNow() + moved();
+  const realHrtime = process.hrtime;
+  const realBigint = process.hrtime.bigint;
+  const NS = 1_000_000_000n;
+  const bigint = () => realBigint() + BigInt(Math.round(moved() * 1e6));
+  const hrtime = (previous?: [number, number]): [number, number] => {
+    let ns = bigint();
+    if (previous) ns -= BigInt(previous[0]) * NS + BigInt(previous[1]);
+    return [Number(ns / NS), Number(ns % NS)];
+  };
+  hrtime.bigint = bigint;
+  process.hrtime = hrtime as typeof realHrtime;
 }
 
 /**
