@@ -31,6 +31,8 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
   }, []);
 
   const onCluster = view.host === 'cluster';
+  // node:cluster runs Node apps; a Flask app stays on the course's (preforking) host.
+  const canCluster = !files.mine.endsWith('.py');
   const manualClock = lesson.clock === 'manual' && !onCluster;
   useInput((input, key) => {
     if ((key.ctrl && input === 'c') || input === 'q') return quit();
@@ -44,7 +46,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     else if (input === 'r') void reload();
     else if (input === 'R') void reload(true);
     else if (input === 'm') void start(view.source === 'mine' ? 'reference' : 'mine', view.count);
-    else if (input === 'h') void start(view.source, view.count, onCluster ? 'course' : 'cluster');
+    else if (input === 'h' && canCluster) void start(view.source, view.count, onCluster ? 'course' : 'cluster');
     else if (input === 's') void (view.phase === 'stopped' ? start(view.source, view.count) : stop());
     else if (manualClock && CLOCK_STEPS[input] && view.phase === 'running') void advanceClock(CLOCK_STEPS[input].ms, CLOCK_STEPS[input].label);
     else if (view.phase === 'running') act(input);
@@ -55,7 +57,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     ...(view.phase === 'stopped' ? [{ key: 'r', label: 'start' }] : [{ key: 'r/R', label: 'reload all at once/one by one' }]),
     { key: 's', label: view.phase === 'stopped' ? 'start' : 'stop' },
     { key: 'm', label: view.source === 'mine' ? 'run the reference fix' : 'run your app' },
-    { key: 'h', label: onCluster ? "the course's host" : 'node:cluster' },
+    ...(canCluster ? [{ key: 'h', label: onCluster ? "the course's host" : 'node:cluster' }] : []),
     ...(manualClock ? [{ key: 't/T', label: 'clock +1 hour/day' }] : []),
     ...(lesson.playground ?? []).map((a) => ({ key: a.key, label: a.label })),
     { key: 'b', label: 'back' },

@@ -3,14 +3,17 @@
 // cluster a kept-alive connection stays on one worker, and fresh connections go round them.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { cleanup } from 'ink-testing-library';
 import { findLesson } from '../../src/lessons/catalogue.ts';
 import App from '../../src/ui/App.tsx';
+import Playground from '../../src/ui/Playground.tsx';
 import { allGone } from '../helpers/processes.ts';
 import { renderAt, testCourse, waitForFrame, type TestCourse } from './helpers.tsx';
 
 const lesson3 = findLesson('3')!;
+const flask3 = findLesson('3', 'flask')!;
 const pidsIn = (frame: string) => [...frame.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
 const urlIn = (frame: string) => /http:\/\/127\.0\.0\.1:\d+\//.exec(frame)?.[0];
 const idle = (frame: string, n: number) => (frame.match(/● idle/g) ?? []).length === n;
@@ -88,5 +91,20 @@ describe('playground host switch', () => {
     r.stdin.write('b');
     await waitForFrame(r, 'c check');
     assert.ok(await allGone(last), 'no worker outlives the playground');
+  });
+
+  test('a Flask app stays on the course host: no h key, and h does nothing', async () => {
+    // Given the playground of a Flask workspace's lesson (its app need not start for the keys to show)
+    course = testCourse();
+    const missing = path.join(course.dir, 'flask', 'app.py');
+    const r = renderAt(course.wrap(<Playground lesson={flask3} files={{ mine: missing, reference: missing }} onBack={() => {}} />), { columns: 110, rows: 30 });
+    const first = await waitForFrame(r, (f) => /m run the reference fix/.test(f) && !/Starting…/.test(f), 60_000);
+    assert.doesNotMatch(first, /node:cluster/);
+    // When the learner presses h
+    r.stdin.write('h');
+    r.stdin.write('m');
+    // Then only m's restart happens: the app never moves to node:cluster
+    const after = await waitForFrame(r, /Starting the reference fix on 3 workers…/, 60_000);
+    assert.doesNotMatch(after, /node:cluster/);
   });
 });
