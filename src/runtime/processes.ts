@@ -37,6 +37,8 @@ export interface SpawnWorkerOptions {
   readonly clock?: ClockKind;
   /** Epoch milliseconds the manual clock starts at. */
   readonly clockStart?: number;
+  /** The course's Date.now() when it read `clockStart` (the date goes on from there with real time). */
+  readonly clockSentAt?: number;
   /**
    * 'web' (the default): import the app and serve it. 'jobs': the host's one scheduled-task
    * process: import `appFile` (a jobs module), call its default export if it is a function, serve nothing.
@@ -107,6 +109,10 @@ function launch(): Launched {
     nodeOptions,
     env: baseEnvironment(),
     extendEnv: false,
+    // Not the course's current folder: a spare outlives the command that started it, and that
+    // folder may be removed meanwhile (a process whose folder is gone cannot start a thread).
+    // The worker moves to its run's folder when it takes an app.
+    cwd: packageRoot,
     serialization: 'json',
     buffer: false,
     // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
@@ -267,6 +273,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     cwd: options.cwd,
     clock: options.clock ?? 'real',
     clockStart: options.clockStart,
+    clockSentAt: options.clockSentAt,
   });
 
   const exited: Promise<ExitInfo> = launched.exited.then(({ code, signal }) => {
@@ -472,6 +479,7 @@ export function spawnDatabaseKeeper(config: KeeperConfig): DatabaseKeeper {
   if (ownExtension === '.ts') nodeOptions.push('--disable-warning=ExperimentalWarning');
   const child: ResultPromise = execaNode(databaseKeeperFile, [], {
     nodeOptions,
+    cwd: packageRoot, // as for spares: it outlives commands whose current folder may go away
     env: { COURSE_POSTGRES: JSON.stringify(config) },
     serialization: 'json',
     buffer: false,
