@@ -30,7 +30,10 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     // Start once, when the playground opens; keys restart it after.
   }, []);
 
-  const manualClock = lesson.clock === 'manual';
+  const onCluster = view.host === 'cluster';
+  // node:cluster runs Node apps; a Flask app stays on the course's (preforking) host.
+  const canCluster = !files.mine.endsWith('.py');
+  const manualClock = lesson.clock === 'manual' && !onCluster;
   useInput((input, key) => {
     if ((key.ctrl && input === 'c') || input === 'q') return quit();
     if (key.escape || input === 'b') {
@@ -43,6 +46,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     else if (input === 'r') void reload();
     else if (input === 'R') void reload(true);
     else if (input === 'm') void start(view.source === 'mine' ? 'reference' : 'mine', view.count);
+    else if (input === 'h' && canCluster) void start(view.source, view.count, onCluster ? 'course' : 'cluster');
     else if (input === 's') void (view.phase === 'stopped' ? start(view.source, view.count) : stop());
     else if (manualClock && CLOCK_STEPS[input] && view.phase === 'running') void advanceClock(CLOCK_STEPS[input].ms, CLOCK_STEPS[input].label);
     else if (view.phase === 'running') act(input);
@@ -53,6 +57,7 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
     ...(view.phase === 'stopped' ? [{ key: 'r', label: 'start' }] : [{ key: 'r/R', label: 'reload all at once/one by one' }]),
     { key: 's', label: view.phase === 'stopped' ? 'start' : 'stop' },
     { key: 'm', label: view.source === 'mine' ? 'run the reference fix' : 'run your app' },
+    ...(canCluster ? [{ key: 'h', label: onCluster ? "the course's host" : 'node:cluster' }] : []),
     ...(manualClock ? [{ key: 't/T', label: 'clock +1 hour/day' }] : []),
     ...(lesson.playground ?? []).map((a) => ({ key: a.key, label: a.label })),
     { key: 'b', label: 'back' },
@@ -70,10 +75,17 @@ export default function Playground({ lesson, files, onBack, workers }: Props) {
         <Text dimColor>{view.phase === 'stopped' ? 'Stopped. Press s to start again.' : view.phase === 'failed' ? 'The app did not start.' : 'Starting…'}</Text>
       )}
       <Text dimColor wrap="truncate-end">
-        {view.count === 1
-          ? `${who} on 1 worker: one process, as your laptop's dev server runs it`
-          : `${who} on ${view.count} workers: each a process of its own, with its own memory`}
+        {onCluster
+          ? `${who} on node:cluster, ${view.count} worker${view.count === 1 ? '' : 's'}: each new connection goes to the next one`
+          : view.count === 1
+            ? `${who} on 1 worker: one process, as your laptop's dev server runs it`
+            : `${who} on ${view.count} workers: each a process of its own, with its own memory`}
       </Text>
+      {onCluster ? (
+        <Text dimColor wrap="truncate-end">
+          A browser keeps its connection, so it stays on one worker; a private window or a reconnect moves.
+        </Text>
+      ) : null}
       {view.problem ? <ProblemBox problem={view.problem} cwd={cwd} /> : view.error ? <Text color="red" wrap="wrap">{view.error}</Text> : null}
       <Box flexWrap="wrap" flexShrink={0}>
         {view.workers.map((worker) => (

@@ -5,6 +5,9 @@ import type { AppProblem } from '../runtime/protocol.ts';
 
 export type Source = 'mine' | 'reference';
 
+/** Where the app runs: the course's host (its dispatcher), or Node's own node:cluster. */
+export type HostKind = 'course' | 'cluster';
+
 export interface WorkerView {
   readonly index: number;
   readonly pid: number;
@@ -37,6 +40,7 @@ export type PlaygroundPhase = 'starting' | 'running' | 'reloading' | 'failed' | 
 export interface PlaygroundView {
   readonly phase: PlaygroundPhase;
   readonly source: Source;
+  readonly host: HostKind;
   /** Workers asked for. */
   readonly count: number;
   readonly url?: string;
@@ -49,7 +53,7 @@ export interface PlaygroundView {
 }
 
 export type PlaygroundAction =
-  | { readonly type: 'starting'; readonly source: Source; readonly count: number; readonly at: string }
+  | { readonly type: 'starting'; readonly source: Source; readonly count: number; readonly host?: HostKind; readonly at: string }
   | { readonly type: 'started'; readonly url: string }
   | { readonly type: 'resizing'; readonly count: number }
   | { readonly type: 'host'; readonly event: HostEvent; readonly at: string }
@@ -59,8 +63,8 @@ export type PlaygroundAction =
 
 export const LOG_LIMIT = 200;
 
-export function initialPlayground(source: Source, count: number): PlaygroundView {
-  return { phase: 'stopped', source, count, workers: [], log: [], nextId: 1 };
+export function initialPlayground(source: Source, count: number, host: HostKind = 'course'): PlaygroundView {
+  return { phase: 'stopped', source, host, count, workers: [], log: [], nextId: 1 };
 }
 
 type NewEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'id'> : never) : never;
@@ -80,16 +84,19 @@ export function playgroundReducer(view: PlaygroundView, action: PlaygroundAction
       return { ...view, ...append(view, { kind: 'note', at: action.at, text: action.text, tone: action.tone }) };
     case 'starting': {
       const who = action.source === 'mine' ? 'your app' : 'the reference fix';
+      const host = action.host ?? view.host;
+      const where = host === 'cluster' ? ' on node:cluster' : '';
       return {
         ...view,
         phase: 'starting',
         source: action.source,
+        host,
         count: action.count,
         url: undefined,
         workers: [],
         problem: undefined,
         error: undefined,
-        ...append(view, { kind: 'note', at: action.at, text: `Starting ${who} on ${action.count} worker${action.count === 1 ? '' : 's'}…`, tone: 'info' }),
+        ...append(view, { kind: 'note', at: action.at, text: `Starting ${who} on ${action.count} worker${action.count === 1 ? '' : 's'}${where}…`, tone: 'info' }),
       };
     }
     case 'started':

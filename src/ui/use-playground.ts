@@ -6,7 +6,8 @@ import { seedRun, type SeededRun } from '../check/scratch.ts';
 import { jobsFileFor } from '../lessons/catalogue.ts';
 import type { Lesson } from '../lessons/types.ts';
 import type { Host } from '../runtime/host.ts';
-import { initialPlayground, playgroundReducer, type PlaygroundView, type Source } from './playground-state.ts';
+import { startOnCluster, type ClusterRunning } from './playground-cluster.ts';
+import { initialPlayground, playgroundReducer, type HostKind, type PlaygroundView, type Source } from './playground-state.ts';
 import type { Resources } from './resources.ts';
 
 export { MAX_WORKERS } from '../limits.ts';
@@ -20,8 +21,8 @@ export const CLOCK_STEPS: Readonly<Record<string, { readonly ms: number; readonl
 
 export interface PlaygroundControls {
   readonly view: PlaygroundView;
-  /** Start (or restart) the app from `source` on `count` workers. */
-  readonly start: (source: Source, count: number) => Promise<void>;
+  /** Start (or restart) the app from `source` on `count` workers, on `host` (the last one used by default). */
+  readonly start: (source: Source, count: number, host?: HostKind) => Promise<void>;
   /**
    * Restart every worker, as a host's reload button does: all at once, or (`rolling`) one at a
    * time as PM2's `reload` does, old and new code serving side by side meanwhile.
@@ -40,15 +41,18 @@ export interface PlaygroundFiles {
   readonly reference: string;
 }
 
+/** What runs the app: the course's host, or node:cluster (which has no clock to move and no rolling reload). */
+type Running = { readonly kind: 'course'; readonly host: Host; readonly env: Record<string, string>; readonly stop: () => Promise<void> } | ClusterRunning;
+
 const clock = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
 
 export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources: Resources, initialCount: number): PlaygroundControls {
   const [view, dispatch] = useReducer(playgroundReducer, undefined, () => initialPlayground('mine', initialCount));
-  const running = useRef<{ host: Host; env: Record<string, string>; stop: () => Promise<void> } | undefined>(undefined);
+  const running = useRef<Running | undefined>(undefined);
   const busy = useRef<Promise<unknown>>(Promise.resolve());
   const mounted = useRef(true);
   /** What runs (or last ran): a reload with no host up starts this again. */
-  const last = useRef<{ source: Source; count: number }>({ source: 'mine', count: initialCount });
+  const last = useRef<{ source: Source; count: number; host: HostKind }>({ source: 'mine', count: initialCount, host: 'course' });
   /** The port of the session's URL: kept across m and s, so an open browser tab keeps working. */
   const port = useRef(0);
 
@@ -68,12 +72,30 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
     }
   }, []);
 
-  const start = useCallback(
+  /** The app on node:cluster (called inside `start`, one operation at a time). */
+  const startCluster = useCallback(
     (source: Source, count: number) =>
+      startOnCluster({
+        lesson,
+        appFile: source === 'mine' ? files.mine : files.reference,
+        count,
+        port,
+        resources,
+        live: () => mounted.current,
+        dispatch: (action) => mounted.current && dispatch(action),
+        setRunning: (next) => (running.current = next),
+        stopNow,
+      }),
+    [files.mine, files.reference, lesson, resources, stopNow],
+  );
+
+  const start = useCallback(
+    (source: Source, count: number, kind: HostKind = last.current.host) =>
       serial(async () => {
         await stopNow();
-        last.current = { source, count };
-        dispatch({ type: 'starting', source, count, at: clock() });
+        last.current = { source, count, host: kind };
+        dispatch({ type: 'starting', source, count, host: kind, at: clock() });
+        if (kind === 'cluster') return startCluster(source, count);
         const [{ Host }, { AppStartError }, { PortBusyError }] = await Promise.all([
           import('../runtime/host.ts'),
           import('../runtime/processes.ts'),
@@ -118,7 +140,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           await run.remove();
         };
         unregister = resources.add(stop);
-        running.current = { host, env, stop };
+        running.current = { kind: 'course', host, env, stop };
         try {
           try {
             await host.start();
@@ -129,7 +151,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
             off();
             host = new Host({ ...options, port: 0 });
             off = watch(host);
-            running.current = { host, env, stop };
+            running.current = { kind: 'course', host, env, stop };
             await host.start();
           }
           port.current = host.port;
@@ -145,7 +167,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           if (mounted.current) dispatch({ type: 'start-failed', problem, message: problem?.message ?? (error as Error).message, at: clock() });
         }
       }),
-    [files.mine, files.reference, lesson, resources, serial, stopNow],
+    [files.mine, files.reference, lesson, resources, serial, startCluster, stopNow],
   );
 
   /** A reload or a new count whose fresh workers cannot start leaves the host up, to be reloaded once fixed. */
@@ -159,7 +181,13 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
     // The app could not start (nothing runs): after a fix, a reload starts it afresh.
     if (!running.current) return start(last.current.source, last.current.count);
     return serial(async () => {
-      await running.current?.host.reload({ rolling }).catch(restartFailed);
+      const current = running.current;
+      if (current?.kind === 'cluster') {
+        if (rolling && mounted.current) {
+          dispatch({ type: 'note', text: "node:cluster itself only restarts every worker at once (PM2's reload replaces them one at a time).", tone: 'info', at: clock() });
+        }
+        await current.restart(last.current.count).catch(restartFailed);
+      } else await current?.host.reload({ rolling }).catch(restartFailed);
     });
   }, [serial, restartFailed, start]);
 
@@ -169,7 +197,9 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
         const n = Math.max(1, Math.min(MAX_WORKERS, count));
         last.current = { ...last.current, count: n };
         dispatch({ type: 'resizing', count: n });
-        await running.current?.host.setWorkerCount(n).catch(restartFailed);
+        const current = running.current;
+        if (current?.kind === 'cluster') await current.restart(n).catch(restartFailed);
+        else await current?.host.setWorkerCount(n).catch(restartFailed);
       }),
     [serial, restartFailed],
   );
@@ -195,6 +225,11 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
       serial(async () => {
         const current = running.current;
         if (!current || lesson.clock !== 'manual') return;
+        if (current.kind === 'cluster') {
+          const text = "On node:cluster the app keeps the machine's own clock: t and T move the course's host only.";
+          if (mounted.current) dispatch({ type: 'note', text, tone: 'info', at: clock() });
+          return;
+        }
         try {
           await current.host.advanceClock(ms);
           const now = (await current.host.clockState(1))?.now;

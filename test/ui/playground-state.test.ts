@@ -142,4 +142,19 @@ describe('playgroundReducer', () => {
     assert.ok(last?.kind === 'output' && last.line === `line ${LOG_LIMIT + 49}`);
     assert.equal(new Set(view.log.map((e) => e.id)).size, LOG_LIMIT, 'ids stay unique');
   });
+
+  test('the host switch: a start on node:cluster says so and keeps to it until another host is asked for', () => {
+    const view = [
+      { type: 'starting', source: 'mine', count: 3, host: 'cluster', at: '10:00:00' },
+      { type: 'started', url: 'http://127.0.0.1:1/' },
+      { type: 'starting', source: 'reference', count: 3, at: '10:00:01' },
+    ].reduce((v: PlaygroundView, a) => playgroundReducer(v, a as PlaygroundAction), initialPlayground('mine', 3));
+    assert.equal(view.host, 'cluster', 'm keeps the host');
+    const notes = view.log.flatMap((e) => (e.kind === 'note' ? [e.text] : []));
+    assert.deepEqual(notes, ['Starting your app on 3 workers on node:cluster…', 'Starting the reference fix on 3 workers on node:cluster…']);
+    const back = playgroundReducer(view, { type: 'starting', source: 'mine', count: 3, host: 'course', at: '10:00:02' });
+    assert.equal(back.host, 'course');
+    const latest = back.log.at(-1);
+    assert.equal(latest?.kind === 'note' ? latest.text : undefined, 'Starting your app on 3 workers…');
+  });
 });
