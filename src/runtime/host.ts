@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatcher.ts';
 import { EventStream, type HostEvent, type WorkerState } from './events.ts';
-import { AppStartError, type WorkerProcess } from './processes.ts';
+import { AppStartError, type SpareReserve, type WorkerProcess } from './processes.ts';
 import { runtimeFor, type WorkerGeneration, type WorkerRuntime } from './worker-runtime.ts';
 import type { AppProblem, ClockKind, HostToWorker, WorkerToHost } from './protocol.ts';
 import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
@@ -28,7 +28,11 @@ export interface HostOptions {
   readonly clock?: ClockKind;
   readonly startTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
-  /** Keep warm spare processes ready so that a reload is quick (playgrounds, checks that reload). */
+  /**
+   * Keep the warm pool of spare processes ready, refilled as spares are taken, so that every
+   * start and reload is quick (the interactive course, serve). The pool outlives the host. A
+   * one-shot run books exactly the spares it will use instead: reserveSpares().
+   */
   readonly spares?: boolean;
   /** Start a fresh worker in place of one that crashed, as a host's master process does. */
   readonly restartCrashed?: boolean;
@@ -109,6 +113,7 @@ export class Host {
   /** Node or Python, from the app file; the workers started together (a start, a reload) form one generation. */
   readonly #runtime: WorkerRuntime;
   #generation: WorkerGeneration | undefined;
+  #reserve: SpareReserve | undefined;
 
   constructor(options: HostOptions) {
     this.options = options;
@@ -161,6 +166,21 @@ export class Host {
       await this.stop();
       throw error;
     }
+  }
+
+  /**
+   * Boot `count` spare processes now for this host's coming reloads (or added machines): the
+   * next workers to start take them, nothing replaces them, and stop() ends those not taken.
+   * No-op for runtimes without spares (Python) and once the host has stopped.
+   */
+  reserveSpares(count: number): void {
+    if (this.#stopped || count <= 0 || this.#reserve) return;
+    this.#reserve = this.#runtime.reserve?.(count);
+  }
+
+  /** The pids of the spares reserveSpares() booted that no worker has taken yet. */
+  reservedPids(): number[] {
+    return this.#reserve?.pids() ?? [];
   }
 
   /**
@@ -348,7 +368,7 @@ export class Host {
     this.#stopped = true;
     // Workers first: requests queued for them are answered 503 as their slots retire; only
     // then does the dispatcher close its connections.
-    await Promise.all([this.#stopWorkers(), this.#stopJobs()]);
+    await Promise.all([this.#stopWorkers(), this.#stopJobs(), this.#reserve?.stop()]);
     await this.#dispatcher.close();
   }
 
@@ -424,6 +444,7 @@ export class Host {
       clock: this.options.clock,
       clockStart: this.#clockNow(),
       startTimeoutMs: this.options.startTimeoutMs,
+      reserve: this.#reserve,
       onOutput: (stream, line) => this.events.emit({ type: 'worker-output', worker: slot.index, stream, line }),
     });
     slot.process = proc;
@@ -488,6 +509,7 @@ export class Host {
       clock: this.options.clock,
       clockStart: this.#clockNow(),
       startTimeoutMs: this.options.startTimeoutMs,
+      reserve: this.#reserve,
       onOutput: (stream, line) => this.events.emit({ type: 'jobs-output', stream, line }),
     });
     let started = false;

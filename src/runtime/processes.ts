@@ -45,6 +45,8 @@ export interface SpawnWorkerOptions {
   /** Milliseconds the app may take to import and listen. */
   readonly startTimeoutMs?: number;
   readonly onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Spares booted for this host (reserveSpares): taken before the warm pool's. */
+  readonly reserve?: SpareReserve;
 }
 
 export interface ExitInfo {
@@ -93,6 +95,8 @@ interface Launched {
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   /** Resolves once the process has booted and preloaded, ready for an app. */
   readonly waiting: Promise<void>;
+  /** Set once `waiting` has resolved. */
+  isWaiting: boolean;
   readonly gate: WorkerGate;
   reported?: AppProblem;
   stopping: boolean;
@@ -128,12 +132,14 @@ function launch(): Launched {
     lines: [],
     listeners: new Set(),
     stopping: false,
+    isWaiting: false,
     exited,
     gate: new WorkerGate(child.nodeChildProcess.stdio[3] as Duplex, exited),
     waiting: new Promise<void>((resolve) => {
       const onWaiting = (message: WorkerToHost) => {
         if (message.type !== 'waiting') return;
         child.nodeChildProcess.off('message', onWaiting);
+        launched.isWaiting = true;
         resolve();
       };
       child.nodeChildProcess.on('message', onWaiting);
@@ -196,23 +202,77 @@ function holdOpen(launched: Launched, hold: boolean): void {
   }
 }
 
-// Warm spares: started processes waiting for an app, so that a reload pays only the import of
-// the learner's module, not Node's boot. They keep nothing alive and exit with the course.
-const spares: Launched[] = [];
-let spareTarget = 0;
+// Spares: started processes waiting for an app, so that a reload pays only the import of the
+// learner's module, not Node's boot. They keep nothing alive and exit with the course.
 /** Spares cost memory (each a booted Node with express loaded): a reload of more workers starts the rest cold. */
 const MAX_SPARES = 4;
 
-function refill(): void {
-  while (spares.length < spareTarget) {
-    const spare = launch();
-    holdOpen(spare, false);
-    spares.push(spare);
-    void spare.exited.then(() => {
-      const at = spares.indexOf(spare);
-      if (at >= 0) spares.splice(at, 1);
-    });
+/** Processes booted ahead of need, taken one by one by the next workers to start. */
+class Spares implements SpareReserve {
+  readonly waiting: Launched[] = [];
+
+  /** Boot `count` more. */
+  add(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const spare = launch();
+      holdOpen(spare, false);
+      this.waiting.push(spare);
+      void spare.exited.then(() => {
+        const at = this.waiting.indexOf(spare);
+        if (at >= 0) this.waiting.splice(at, 1);
+      });
+    }
   }
+
+  take(): Launched | undefined {
+    const spare = this.waiting.shift();
+    if (spare) holdOpen(spare, true);
+    return spare;
+  }
+
+  pids(): number[] {
+    return this.waiting.map((spare) => spare.node.pid ?? -1);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.waiting.splice(0).map(endSpare));
+  }
+}
+
+/** End a spare: one that waits leaves when its channel closes; one still booting is killed (it holds nothing). */
+function endSpare(spare: Launched): Promise<unknown> {
+  spare.stopping = true;
+  holdOpen(spare, true);
+  if (!spare.isWaiting) spare.node.kill('SIGKILL');
+  else if (spare.node.connected) spare.node.disconnect();
+  return spare.exited;
+}
+
+/**
+ * Spares booted for one host (a check whose steps reload): taken by that host's next starts,
+ * never replaced, ended with the host.
+ */
+export interface SpareReserve {
+  /** The pids of the spares waiting now. */
+  pids(): number[];
+  /** End the spares not taken. */
+  stop(): Promise<void>;
+}
+
+/** Boot `count` spares (at most MAX_SPARES) for one host's own reloads. */
+export function reserveSpares(count: number): SpareReserve {
+  const reserve = new Spares();
+  reserve.add(Math.min(MAX_SPARES, Math.max(0, Math.floor(count))));
+  return reserve;
+}
+
+// The warm pool (the interactive course, serve): kept at its target, each spare taken replaced
+// once the worker that took it is up, so that every save and every reload starts warm.
+const pool = new Spares();
+let poolTarget = 0;
+
+function refill(): void {
+  pool.add(poolTarget - pool.waiting.length);
 }
 
 /**
@@ -220,40 +280,32 @@ function refill(): void {
  * Resolves once the spares now in the pool have booted.
  */
 export async function prewarm(count: number): Promise<void> {
-  spareTarget = Math.min(MAX_SPARES, Math.max(spareTarget, count));
+  poolTarget = Math.min(MAX_SPARES, Math.max(poolTarget, count));
   refill();
   await Promise.all(
-    spares.map(async (spare) => {
+    pool.waiting.map(async (spare) => {
       holdOpen(spare, true); // an unreferenced channel could not keep this wait alive
       await spare.waiting;
-      if (spares.includes(spare)) holdOpen(spare, false);
+      if (pool.waiting.includes(spare)) holdOpen(spare, false);
     }),
   );
 }
 
-/** The pids of the warm spares waiting now. */
+/** The pids of the warm pool's spares waiting now. */
 export function sparePids(): number[] {
-  return spares.map((spare) => spare.node.pid ?? -1);
+  return pool.pids();
 }
 
-/** End every warm spare now. */
+/** Empty the warm pool now, and keep it empty until the next prewarm. */
 export async function stopSpares(): Promise<void> {
-  spareTarget = 0;
-  const all = spares.splice(0);
-  await Promise.all(
-    all.map((spare) => {
-      spare.stopping = true;
-      holdOpen(spare, true);
-      if (spare.node.connected) spare.node.disconnect();
-      return spare.exited;
-    }),
-  );
+  poolTarget = 0;
+  await pool.stop();
 }
 
 export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
-  const spare = spares.shift();
-  const launched = spare ?? launch();
-  if (spare) holdOpen(spare, true);
+  const reserved = (options.reserve as Spares | undefined)?.take();
+  const pooled = reserved ? undefined : pool.take();
+  const launched = reserved ?? pooled ?? launch();
   launched.onOutput = options.onOutput;
   const { child, node, abort, lines, listeners } = launched;
   const post = (message: HostToWorker) => {
@@ -313,8 +365,8 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     });
   });
   ready.catch(() => {});
-  // Replace a spare only once the app it took is up, so the two do not compete for the CPU.
-  if (spare) void ready.then(refill, refill);
+  // Replace a pool spare only once the app it took is up, so the two do not compete for the CPU.
+  if (pooled) void ready.then(refill, refill);
 
   function onMessage(listener: (message: WorkerToHost) => void): () => void {
     listeners.add(listener);
