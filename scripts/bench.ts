@@ -12,7 +12,8 @@
 // - peak RSS of the course process plus three workers while serving;
 // - the Flask track's checks next to the Node track's, interleaved run by run (target: Flask no slower).
 // Medians of several runs (BENCH_RUNS, default 5). Arguments pick sections (checks learnyounode
-// warm reload dispatcher memory flask); BENCH_LESSONS=3,4 picks lessons. Results go to stdout and
+// warm reload dispatcher memory flask); BENCH_LESSONS=3,4 picks lessons; BENCH_COMPARE=path/to/cli.js
+// runs another build's command beside this one, run after run (before and after). Results go to stdout and
 // to bench-results.json (or BENCH_OUT).
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,11 +72,11 @@ interface ColdRun {
 }
 
 /** `check N --solution --json` in a fresh course process, outside any workspace (nothing recorded). */
-async function coldCheck(lesson: (typeof lessons)[number]): Promise<ColdRun> {
+async function coldCheck(lesson: (typeof lessons)[number], cli = benchCli): Promise<ColdRun> {
   const dir = mkScratch();
   const probeFile = path.join(dir, 'probe.json');
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', probe, benchCli, 'check', String(lesson.number), '--solution', '--json'], {
+  const child = spawn(process.execPath, ['--import', probe, cli, 'check', String(lesson.number), '--solution', '--json'], {
     cwd: dir,
     env: { ...process.env, GSC_BENCH_PROBE: probeFile },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -89,6 +90,15 @@ async function coldCheck(lesson: (typeof lessons)[number]): Promise<ColdRun> {
   const probed = JSON.parse(readFileSync(probeFile, 'utf8')) as { started: number; cpuMs?: number };
   return { ms, processes: 1 + probed.started, cpuMs: probed.cpuMs };
 }
+
+/** Another build's CLI to run beside this one, run after run (BENCH_COMPARE=/path/to/dist/cli.js): before and after. */
+const compareCli = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
+
+const summary = (runs: readonly ColdRun[]) => ({
+  medianMs: Math.round(median(runs.map((r) => r.ms))),
+  processes: median(runs.map((r) => r.processes)),
+  cpuMs: runs.every((r) => r.cpuMs !== undefined) ? median(runs.map((r) => r.cpuMs!)) : undefined,
+});
 
 const wantedLessons = () => {
   const numbers = (process.env.BENCH_LESSONS ?? '').split(',').filter(Boolean).map(Number);
@@ -112,9 +122,11 @@ async function benchChecks(): Promise<void> {
   for (const lesson of wantedLessons()) {
     const floors = [];
     const runs: ColdRun[] = [];
+    const compared: ColdRun[] = [];
     for (let i = 0; i < RUNS; i++) {
       floors.push(await spawnFloor(lesson.workers));
       runs.push(await coldCheck(lesson));
+      if (compareCli) compared.push(await coldCheck(lesson, compareCli));
     }
     const reloads = lesson.steps.filter((s) => s.reloads).length;
     const time = median(runs.map((r) => r.ms));
@@ -131,12 +143,17 @@ async function benchChecks(): Promise<void> {
       cpuMs: cpu,
       processes,
       target: 2.5,
+      ...(compareCli ? { compared: { cli: compareCli, ...summary(compared) } } : {}),
     };
     rows.push(row);
     console.log(
       `  ${lesson.slug.padEnd(36)} ${ms(time).padStart(8)} ${`${row.ratio}x`.padEnd(6)} floor ${ms(floor).padStart(7)} (${lesson.workers} worker${lesson.workers > 1 ? 's' : ''})  ` +
         `${processes} processes${cpu !== undefined ? `, CPU ${ms(cpu)}` : ''}${reloads ? `, ${reloads} step${reloads > 1 ? 's' : ''} reloading` : ''}${row.ratio > 2.5 ? '  over the 2.5x target' : ''}`,
     );
+    if (row.compared) {
+      const c = row.compared;
+      console.log(`  ${'  compared build'.padEnd(36)} ${ms(c.medianMs).padStart(8)} ${`${(c.medianMs / floor).toFixed(2)}x`.padEnd(6)} ${''.padEnd(33)}${c.processes} processes${c.cpuMs !== undefined ? `, CPU ${ms(c.cpuMs)}` : ''}`);
+    }
   }
   results.checks = rows;
 }
