@@ -191,6 +191,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       advanceClock: (ms) => host.advanceClock(ms),
       clockState: (worker) => host.clockState(worker),
       setMachines: (machines) => host.setMachines(machines),
+      machineEnv: (machine) => (machine <= 1 ? env : run.machineDisk(machine).env),
     };
 
     // Spares for the steps that reload (or add workers), booting while the first steps run.

@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { execaNode, type ResultPromise } from 'execa';
 import { baseEnvironment } from '../host-env.ts';
+import { packageRoot } from '../package-root.ts';
 import { WorkerGate } from '../gate.ts';
 import type { AppProblem, WorkerToHost } from '../protocol.ts';
 import { courseProgram, nodeOptions, OUTPUT_LINES, splitLines } from './shared.ts';
@@ -41,6 +42,10 @@ export function launch(): Launched {
     nodeOptions: nodeOptions(),
     env: baseEnvironment(),
     extendEnv: false,
+    // Not the course's current folder: a spare outlives the command that started it, and that
+    // folder may be removed meanwhile (a process whose folder is gone cannot start a thread).
+    // The worker moves to its run's folder when it takes an app.
+    cwd: packageRoot,
     serialization: 'json',
     buffer: false,
     // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
