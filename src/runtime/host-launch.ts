@@ -15,6 +15,8 @@ export class Launcher {
   #generation: WorkerGeneration | undefined;
   /** The manual clock's start and how far it has been moved: a process started later starts at that time. */
   readonly #clockStart: number;
+  /** Date.now() when the clock started: its date goes on with real time from there. */
+  readonly #clockSince: number;
   #clockMoved = 0;
   /** Machines the workers are spread over. */
   machines: number;
@@ -27,6 +29,7 @@ export class Launcher {
     this.#runtime = runtime;
     this.machines = Math.max(1, Math.floor(options.machines ?? 1));
     this.#clockStart = Number(options.env?.COURSE_CLOCK_START ?? Date.now());
+    this.#clockSince = Date.now();
   }
 
   /** Processes started from now on start with the manual clock moved by `ms` more. */
@@ -76,7 +79,7 @@ export class Launcher {
   }
 
   #common() {
-    return { clock: this.#options.clock, clockStart: this.#clockNow(), startTimeoutMs: this.#options.startTimeoutMs, reserve: this.reserve };
+    return { clock: this.#options.clock, ...this.#clockReading(), startTimeoutMs: this.#options.startTimeoutMs, reserve: this.reserve };
   }
 
   /** Settings every process of this host gets: the options' env without the course's own keys. */
@@ -84,14 +87,20 @@ export class Launcher {
     return appSettings(this.#options.env);
   }
 
-  /** Where the manual clock stands now: a process started now starts there. */
-  #clockNow(): number {
-    return this.#clockStart + this.#clockMoved;
+  /** Where the course's clock stands now (its start, the real time since, and the moves): a process started now starts there. */
+  clockNow(realNow = Date.now()): number {
+    return this.#clockStart + (realNow - this.#clockSince) + this.#clockMoved;
+  }
+
+  /** The clock's reading for a process that starts now: where it stands, and when it was read. */
+  #clockReading(): { clockStart: number; clockSentAt: number } {
+    const clockSentAt = Date.now();
+    return { clockStart: this.clockNow(clockSentAt), clockSentAt };
   }
 
   #makeGeneration(role: 'web' | 'jobs'): WorkerGeneration {
     const appFile = role === 'jobs' ? this.#options.jobsFile! : this.#options.appFile;
     const { clock, cwd, load } = this.#options;
-    return this.#runtime.generation({ appFile, env: this.#env(), cwd, clock, clockStart: this.#clockNow(), role, load });
+    return this.#runtime.generation({ appFile, env: this.#env(), cwd, clock, ...this.#clockReading(), role, load });
   }
 }

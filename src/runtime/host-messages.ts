@@ -52,3 +52,13 @@ export async function clockState(proc: WorkerProcess): Promise<ClockState | unde
   const answer = await ask(proc, { type: 'clock-query', id }, (m) => m.type === 'clock-state' && m.id === id);
   return answer?.type === 'clock-state' ? { now: answer.now, timers: answer.timers } : undefined;
 }
+
+/**
+ * Hold the process's date still at `at` (hold), or let it go on with real time again, once it
+ * has started. Its timers are untouched.
+ */
+export async function holdClock(proc: WorkerProcess, hold: boolean, at: number): Promise<void> {
+  await proc.ready.catch(() => {});
+  const id = questionId();
+  await ask(proc, { type: 'clock-hold', id, hold, at }, (m) => m.type === 'clock-held' && m.id === id);
+}

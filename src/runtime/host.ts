@@ -10,7 +10,7 @@ import type { AppProblem } from './protocol.ts';
 import type { WorkerGate } from './gate.ts';
 import type { ClockState, HostOptions, WorkerInfo } from './host-types.ts';
 import { newSlot, retire, settleAll, startSlot, stopSlots, type WorkerSlot } from './host-slots.ts';
-import { advanceClock, clockState, ping } from './host-messages.ts';
+import { advanceClock, clockState, holdClock, ping } from './host-messages.ts';
 import { JobsProcess } from './host-jobs.ts';
 import { Launcher } from './host-launch.ts';
 
@@ -213,6 +213,16 @@ export class Host {
   async advanceClock(ms: number): Promise<void> {
     this.#launcher.moveClock(ms);
     await Promise.all(this.#processes().map((proc) => advanceClock(proc, ms)));
+  }
+
+  /**
+   * Hold the date of every process still (hold) at the course's present time, or let it go on
+   * with real time again: visitors who arrive meanwhile arrive in the same millisecond, as people
+   * do on a busy site. Timers are untouched (they wait for advanceClock either way).
+   */
+  async holdClock(hold: boolean): Promise<void> {
+    const at = this.#launcher.clockNow();
+    await Promise.all(this.#processes().map((proc) => holdClock(proc, hold, at)));
   }
 
   /** Worker k's gate (forced races: src/check/race.ts); undefined when it is not running. */

@@ -1,6 +1,7 @@
 // The keeper of the course's PostgreSQL server (postgres-main), a process of its own.
 import { execaNode, type ResultPromise } from 'execa';
 import type { KeeperConfig, KeeperToCourse } from '../postgres-protocol.ts';
+import { packageRoot } from '../package-root.ts';
 import { courseProgram, nodeOptions, OUTPUT_LINES, splitLines } from './shared.ts';
 
 export const databaseKeeperFile = courseProgram('postgres-main');
@@ -27,6 +28,7 @@ export function spawnDatabaseKeeper(config: KeeperConfig): DatabaseKeeper {
   const abort = new AbortController();
   const child: ResultPromise = execaNode(databaseKeeperFile, [], {
     nodeOptions: nodeOptions(),
+    cwd: packageRoot, // as for spares: it outlives commands whose current folder may go away
     env: { COURSE_POSTGRES: JSON.stringify(config) },
     serialization: 'json',
     buffer: false,
