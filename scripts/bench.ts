@@ -1,22 +1,31 @@
 // npm run bench: how fast the course is, each figure next to a floor measured in the same run.
 //
-// - each lesson's check (reference fix) vs the floor: N bare node processes importing express
-//   and listening, started together (N = the lesson's workers);
+// - each lesson's cold `check N --solution` (a fresh course process, as a learner runs it) vs
+//   the floor: N bare node processes importing express and listening, started together (N = the
+//   lesson's workers); with the processes each check boots and their CPU time;
+// - learnyounode's verify of its HTTP exercise next to a cold check 3 (installed from npm into
+//   the temp folder; skipped, saying why, when it cannot be);
+// - warm save-to-verdict in watch mode (lesson 3, the interactive course's warm pool);
 // - reload vs the same spawn floor;
 // - dispatcher throughput and added latency vs direct requests to one worker, with the load
 //   coming from a second process (autocannon), bounded in requests and time;
 // - peak RSS of the course process plus three workers while serving;
 // - the Flask track's checks next to the Node track's, interleaved run by run (target: Flask no slower).
-// Medians of several runs. Results go to stdout and to bench-results.json (or BENCH_OUT).
+// Medians of several runs (BENCH_RUNS, default 5). Arguments pick sections (checks learnyounode
+// warm reload dispatcher memory flask); BENCH_LESSONS=3,4 picks lessons; BENCH_COMPARE=path/to/cli.js
+// runs another build's command beside this one, run after run (before and after). Results go to stdout and
+// to bench-results.json (or BENCH_OUT).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runCheck } from '../src/check/engine.ts';
 import { lessons, lessonsFor, solutionFile } from '../src/lessons/catalogue.ts';
 import { findPython } from '../src/runtime/python/find.ts';
 import { Host } from '../src/runtime/host.ts';
 import { packageRoot, prewarm, stopSpares } from '../src/runtime/processes.ts';
+import { DEBOUNCE_MS } from '../src/ui/use-watch.ts';
 
 const repo = packageRoot; // the repository, also when this runs compiled from .bench/
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -48,50 +57,215 @@ async function timedCheck(lesson: (typeof lessons)[number]): Promise<number> {
   return result.durationMs;
 }
 
+// The command as a learner runs it, compiled beside this script (tsconfig.bench.json), with a
+// probe that counts the processes it starts and reads its CPU time at exit.
+const benchCli = path.join(repo, '.bench', 'src', 'cli.js');
+const probe = pathToFileURL(path.join(repo, 'scripts', 'bench-probe.mjs')).href;
+
+interface ColdRun {
+  /** Wall time from starting the command to its exit. */
+  readonly ms: number;
+  /** Processes the run boots, the command itself included. */
+  readonly processes: number;
+  /** CPU time of the command and every process it waited for (Linux), in ms. */
+  readonly cpuMs?: number;
+}
+
+/** `check N --solution --json` in a fresh course process, outside any workspace (nothing recorded). */
+async function coldCheck(lesson: (typeof lessons)[number], cli = benchCli): Promise<ColdRun> {
+  const dir = mkScratch();
+  const probeFile = path.join(dir, 'probe.json');
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', probe, cli, 'check', String(lesson.number), '--solution', '--json'], {
+    cwd: dir,
+    env: { ...process.env, GSC_BENCH_PROBE: probeFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ms = performance.now() - started;
+  const result = JSON.parse(out) as { passed?: boolean };
+  if (code !== 0 || !result.passed) throw new Error(`check ${lesson.number} --solution did not pass (exit ${code})`);
+  const probed = JSON.parse(readFileSync(probeFile, 'utf8')) as { started: number; cpuMs?: number };
+  return { ms, processes: 1 + probed.started, cpuMs: probed.cpuMs };
+}
+
+/** Another build's CLI to run beside this one, run after run (BENCH_COMPARE=/path/to/dist/cli.js): before and after. */
+const compareCli = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
+
+const summary = (runs: readonly ColdRun[]) => ({
+  medianMs: Math.round(median(runs.map((r) => r.ms))),
+  processes: median(runs.map((r) => r.processes)),
+  cpuMs: runs.every((r) => r.cpuMs !== undefined) ? median(runs.map((r) => r.cpuMs!)) : undefined,
+});
+
+const wantedLessons = () => {
+  const numbers = (process.env.BENCH_LESSONS ?? '').split(',').filter(Boolean).map(Number);
+  return numbers.length ? lessons.filter((l) => numbers.includes(l.number)) : lessons;
+};
+
 async function floorFor(n: number): Promise<number> {
   const times = [];
   for (let i = 0; i < RUNS; i++) times.push(await spawnFloor(n));
   return median(times);
 }
 
+/**
+ * Each lesson's cold `check N --solution` as a learner runs it (a fresh course process), next
+ * to the floor measured in the same loop: N bare processes importing express and listening,
+ * started together (N = the lesson's workers). Also the processes each check boots.
+ */
 async function benchChecks(): Promise<void> {
-  const floors = new Map<number, number>();
   const rows = [];
-  console.log('\nChecks (reference fix), median of', RUNS, '(cold: a fresh course process; warm: spare workers booted)');
-  for (const lesson of lessons) {
-    if (!floors.has(lesson.workers)) floors.set(lesson.workers, await floorFor(lesson.workers));
-    const floor = floors.get(lesson.workers)!;
-    // Cold: no spare processes, as a one-shot `check` from the shell. Warm: spares booted, as
-    // inside the interactive course after its first check.
-    const cold = [];
-    const warm = [];
+  console.log(`\nCold checks: \`check N --solution\` in a fresh course process (reference fix), median of ${RUNS}, floor measured alternately`);
+  for (const lesson of wantedLessons()) {
+    const floors = [];
+    const runs: ColdRun[] = [];
+    const compared: ColdRun[] = [];
     for (let i = 0; i < RUNS; i++) {
-      await stopSpares();
-      cold.push(await timedCheck(lesson));
-      await prewarm(lesson.workers);
-      warm.push(await timedCheck(lesson));
+      floors.push(await spawnFloor(lesson.workers));
+      runs.push(await coldCheck(lesson));
+      if (compareCli) compared.push(await coldCheck(lesson, compareCli));
     }
-    await stopSpares();
     const reloads = lesson.steps.filter((s) => s.reloads).length;
-    const time = median(cold);
-    const warmTime = median(warm);
+    const time = median(runs.map((r) => r.ms));
+    const floor = median(floors);
+    const cpu = runs.every((r) => r.cpuMs !== undefined) ? median(runs.map((r) => r.cpuMs!)) : undefined;
+    const processes = median(runs.map((r) => r.processes));
     const row = {
       lesson: lesson.slug,
       workers: lesson.workers,
       reloads,
       medianMs: Math.round(time),
-      warmMedianMs: Math.round(warmTime),
       floorMs: Math.round(floor),
       ratio: +(time / floor).toFixed(2),
-      warmRatio: +(warmTime / floor).toFixed(2),
+      cpuMs: cpu,
+      processes,
       target: 2.5,
+      ...(compareCli ? { compared: { cli: compareCli, ...summary(compared) } } : {}),
     };
     rows.push(row);
     console.log(
-      `  ${lesson.slug.padEnd(36)} cold ${ms(time).padStart(7)} ${`${row.ratio}x`.padEnd(6)} warm ${ms(warmTime).padStart(7)} ${`${row.warmRatio}x`.padEnd(6)} floor ${ms(floor).padStart(7)} (${lesson.workers} worker${lesson.workers > 1 ? 's' : ''})${reloads ? `, ${reloads} reload${reloads > 1 ? 's' : ''} (${1 + reloads} starts)` : ''}${row.ratio > 2.5 ? '  cold over the 2.5x target' : ''}`,
+      `  ${lesson.slug.padEnd(36)} ${ms(time).padStart(8)} ${`${row.ratio}x`.padEnd(6)} floor ${ms(floor).padStart(7)} (${lesson.workers} worker${lesson.workers > 1 ? 's' : ''})  ` +
+        `${processes} processes${cpu !== undefined ? `, CPU ${ms(cpu)}` : ''}${reloads ? `, ${reloads} step${reloads > 1 ? 's' : ''} reloading` : ''}${row.ratio > 2.5 ? '  over the 2.5x target' : ''}`,
     );
+    if (row.compared) {
+      const c = row.compared;
+      console.log(`  ${'  compared build'.padEnd(36)} ${ms(c.medianMs).padStart(8)} ${`${(c.medianMs / floor).toFixed(2)}x`.padEnd(6)} ${''.padEnd(33)}${c.processes} processes${c.cpuMs !== undefined ? `, CPU ${ms(c.cpuMs)}` : ''}`);
+    }
   }
   results.checks = rows;
+}
+
+/** learnyounode, from npm, in a folder of its own under the system's temp folder (kept between runs). */
+async function learnyounode(): Promise<{ verify(): Promise<{ ms: number; passed: boolean }>; version: string } | string> {
+  const dir = path.join(os.tmpdir(), 'gsc-bench-learnyounode');
+  const bin = path.join(dir, 'node_modules', 'learnyounode', 'bin', 'learnyounode');
+  const home = path.join(dir, 'home');
+  mkdirSync(home, { recursive: true });
+  const run = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(command, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d));
+      child.stderr!.on('data', (d: Buffer) => (out += d));
+      child.once('error', (error) => resolve({ code: -1, out: error.message }));
+      child.once('exit', (code) => resolve({ code, out }));
+    });
+  if (!existsSync(bin)) {
+    // npm as `npm run bench` started it, else the one on the PATH.
+    const npm = process.env.npm_execpath;
+    const installed = await run(npm ? process.execPath : 'npm', [...(npm ? [npm] : []), 'install', '--no-audit', '--no-fund', '--no-save', '--prefix', dir, 'learnyounode@4']);
+    if (installed.code !== 0 || !existsSync(bin)) return `npm install learnyounode failed: ${installed.out.trim().split('\n').slice(-2).join(' ')}`;
+  }
+  const version = (JSON.parse(readFileSync(path.join(dir, 'node_modules', 'learnyounode', 'package.json'), 'utf8')) as { version: string }).version;
+  const env = { ...process.env, HOME: home, USERPROFILE: home };
+  const exercise = 'HTTP JSON API SERVER';
+  const selected = await run(process.execPath, [bin, 'select', exercise], env);
+  if (selected.code !== 0) return `learnyounode select failed: ${selected.out.trim().split('\n').slice(-1)[0]}`;
+  const solution = path.join(dir, 'node_modules', 'learnyounode', 'exercises', 'http_json_api_server', 'solution', 'solution.js');
+  return {
+    version,
+    async verify() {
+      const started = performance.now();
+      const { code } = await run(process.execPath, [bin, 'verify', solution], env);
+      return { ms: performance.now() - started, passed: code === 0 };
+    },
+  };
+}
+
+/** Lesson 3's cold check, learnyounode's verify of its HTTP exercise and the floor, run after run. */
+async function benchLearnyounode(): Promise<void> {
+  const tool = await learnyounode();
+  if (typeof tool === 'string') {
+    console.log(`\nlearnyounode: skipped (${tool})`);
+    return;
+  }
+  const lesson = lessons[2];
+  const floors: number[] = [];
+  const checks: number[] = [];
+  const verifies: { ms: number; passed: boolean }[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    floors.push(await spawnFloor(lesson.workers));
+    checks.push((await coldCheck(lesson)).ms);
+    verifies.push(await tool.verify());
+  }
+  const passed = verifies.filter((v) => v.passed);
+  // learnyounode's verify fails now and then on a busy machine (it connects after a fixed wait): its passing runs count.
+  const verify = median((passed.length ? passed : verifies).map((v) => v.ms));
+  const check = median(checks);
+  const floor = median(floors);
+  results.learnyounode = { version: tool.version, exercise: 'HTTP JSON API SERVER', verifyMedianMs: Math.round(verify), verifyPassed: passed.length, runs: RUNS, check3MedianMs: Math.round(check), floorMs: Math.round(floor), ratio: +(check / verify).toFixed(2), target: 0.6 };
+  console.log(
+    `\nlearnyounode ${tool.version} verify (HTTP JSON API SERVER, ${passed.length}/${RUNS} passed): ${ms(verify)}; cold check 3 ${ms(check)} = ${(check / verify).toFixed(2)}x of it (target <= 0.6x), ${(check / floor).toFixed(2)}x the floor ${ms(floor)}`,
+  );
+}
+
+/**
+ * What a learner waits for in the interactive course's watch mode, lesson 3: from saving the
+ * file to the verdict, through a file watcher set up as the course's (chokidar, the same
+ * debounce), with the warm pool the course keeps (booted again between saves, as it is while
+ * a learner reads the verdict and edits).
+ */
+async function benchWarmSave(): Promise<void> {
+  const lesson = lessons[2];
+  const dir = mkScratch();
+  cpSync(path.dirname(solutionFile(lesson)), dir, { recursive: true });
+  const appFile = path.join(dir, path.basename(solutionFile(lesson)));
+  const source = readFileSync(appFile, 'utf8');
+  const { watch } = await import('chokidar');
+  const watcher = watch(dir, { ignoreInitial: true, atomic: true, depth: 3 });
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  let onSave: () => void = () => {};
+  let timer: NodeJS.Timeout | undefined;
+  watcher.on('change', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => onSave(), DEBOUNCE_MS);
+  });
+  const check = async () => {
+    const result = await runCheck(lesson, { appFile, warmPool: true });
+    if (!result.passed) throw new Error("lesson 3's reference fix failed its check");
+    return result.durationMs;
+  };
+  await stopSpares();
+  await check(); // the course's first check: it fills the pool
+  const totals = [];
+  const checks = [];
+  for (let i = 0; i < RUNS; i++) {
+    await prewarm(lesson.workers);
+    const saved = new Promise<void>((resolve) => (onSave = resolve));
+    const started = performance.now();
+    writeFileSync(appFile, `${source}\n// save ${i + 1}\n`);
+    await saved;
+    checks.push(await check());
+    totals.push(performance.now() - started);
+  }
+  await watcher.close();
+  await stopSpares();
+  const total = median(totals);
+  results.warmSave = { lesson: lesson.slug, saveToVerdictMs: Math.round(total), checkMs: Math.round(median(checks)), debounceMs: DEBOUNCE_MS, target: 400 };
+  console.log(`\nWarm save-to-verdict, lesson 3 (watch mode, warm pool): ${ms(total)} (target <= 400 ms), of which the check ${ms(median(checks))} and the watcher's debounce ${DEBOUNCE_MS} ms`);
 }
 
 async function benchReload(): Promise<void> {
@@ -265,6 +439,8 @@ console.log(`global-state-course bench · node ${process.version} · ${os.cpus()
 // Memory first: the later sections load this process (the course) far more than a learner does.
 if (want('memory')) await benchMemory();
 if (want('checks')) await benchChecks();
+if (want('learnyounode')) await benchLearnyounode();
+if (want('warm')) await benchWarmSave();
 if (want('reload')) await benchReload();
 if (want('dispatcher')) await benchDispatcher();
 if (want('flask')) await benchFlask();

@@ -22,5 +22,9 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Compiled code of the course and its libraries is read back from the user's cache when it can be.
+const { enableCompileCache } = await import('./runtime/compile-cache.ts');
+enableCompileCache();
+
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -573,4 +573,30 @@ describe('warm spare workers', () => {
     await host.stop();
     await stopSpares();
   });
+
+  test("a host's reserved spares are taken by its reload, not replaced, and ended by its stop", async () => {
+    // Given a host of two workers that booked two spares for its reload, and no warm pool
+    await stopSpares();
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 2 });
+    host.reserveSpares(2);
+    const reserved = host.reservedPids();
+    assert.equal(reserved.length, 2);
+    // When it reloads
+    await host.reload();
+    // Then the reserved processes became the workers, and nothing booted to replace them
+    assert.deepEqual(host.workers().map((w) => w.pid).sort(), [...reserved].sort());
+    assert.deepEqual(host.reservedPids(), []);
+    assert.deepEqual(sparePids(), []);
+    assert.equal((await getJson(host, '/', { [PIN_HEADER]: '2' })).body.served, 1);
+    await host.stop();
+
+    // Given another host whose reserved spares are never used
+    const idle = await startHost({ appFile: fixture('counter.js'), workers: 1 });
+    idle.reserveSpares(3);
+    const unused = idle.reservedPids();
+    assert.equal(unused.length, 3);
+    // When it stops, Then they are gone with it
+    await idle.stop();
+    assert.ok(unused.every((pid) => !alive(pid)), 'every unused spare has exited once stop() resolves');
+  });
 });

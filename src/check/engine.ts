@@ -1,6 +1,5 @@
 // The check engine: start the learner's app on a fresh host with fresh data, run the lesson's
 // steps as simulated visitors, and record a transcript. Teardown always runs.
-import path from 'node:path';
 import { Host } from '../runtime/host.ts';
 import { seededRandom, type Policy, type WorkerMode } from '../runtime/dispatcher.ts';
 import type { HostEvent } from '../runtime/events.ts';
@@ -12,6 +11,9 @@ import { seedRun } from './scratch.ts';
 import { race, watchData } from './race.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
 import { drawAddress, drawApiClient, drawBrowser } from './people.ts';
+import { problemLine } from './problem-line.ts';
+
+export { problemLine };
 
 export interface StepResult {
   readonly title: string;
@@ -66,6 +68,13 @@ export interface CheckOptions {
   readonly requestTimeoutMs?: number;
   /** Aborting stops the run and its workers; the result marks the current step failed. */
   readonly signal?: AbortSignal;
+  /**
+   * Start from the warm pool of spare processes and keep it filled (the interactive course:
+   * the next save starts warm). Otherwise (a one-shot `check`) the run boots exactly the
+   * processes its steps need: its workers, and spares only for the steps that reload, ended
+   * with the run.
+   */
+  readonly warmPool?: boolean;
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -94,7 +103,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     cwd: dataDir,
     machineDisk: (machine) => run.machineDisk(machine),
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    spares: lesson.steps.some((step) => step.reloads),
+    spares: options.warmPool ?? false,
   });
   const finish = (result: Omit<CheckResult, 'durationMs' | 'lesson' | 'number' | 'workers' | 'policy' | 'seed'>): CheckResult => {
     const full: CheckResult = {
@@ -193,6 +202,9 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       machineEnv: (machine) => (machine <= 1 ? env : run.machineDisk(machine).env),
     };
 
+    // Spares for the steps that reload (or add workers), booting while the first steps run.
+    if (!options.warmPool) host.reserveSpares(lesson.steps.filter((step) => step.reloads && !step.skip?.(ctx)).length * workers);
+
     const steps: StepResult[] = [];
     let failed = false;
     for (const [index, step] of lesson.steps.entries()) {
@@ -253,12 +265,6 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     await host.stop();
     await run.remove();
   }
-}
-
-/** "TypeError: x is not a function (app.js:14)" */
-export function problemLine(problem: AppProblem): string {
-  const where = problem.file ? ` (${path.basename(problem.file)}${problem.line ? `:${problem.line}` : ''})` : '';
-  return `${problem.message}${where}`;
 }
 
 class StepTimeout extends Error {}

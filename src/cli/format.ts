@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { styleText } from 'node:util';
 import type { CheckResult, StepResult } from '../check/engine.ts';
-import { problemLine } from '../check/engine.ts';
+import { problemLine } from '../check/problem-line.ts';
 import type { RequestRecord } from '../check/visitor.ts';
 import type { Lesson } from '../lessons/types.ts';
 import type { LessonStatus } from '../progress/states.ts';

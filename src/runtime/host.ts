@@ -1,95 +1,20 @@
 // A host as the course simulates it: N worker processes, each running its own copy of the
-// learner's app, behind one dispatcher; reloadable, with a typed event stream.
-import http from 'node:http';
-import { Dispatcher, type Policy, type Slot, type WorkerMode } from './dispatcher.ts';
-import { EventStream, type HostEvent, type WorkerState } from './events.ts';
-import { AppStartError, type WorkerProcess } from './processes.ts';
-import { runtimeFor, type WorkerGeneration, type WorkerRuntime } from './worker-runtime.ts';
-import type { AppProblem, ClockKind, HostToWorker, WorkerToHost } from './protocol.ts';
-import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
+// learner's app, behind one dispatcher; reloadable, with a typed event stream. Beside it: how
+// its processes start (host-launch.ts), its worker slots (host-slots.ts), its jobs process
+// (host-jobs.ts), the questions it asks its workers (host-messages.ts) and its types (host-types.ts).
+import { Dispatcher } from './dispatcher.ts';
+import { EventStream, type HostEvent } from './events.ts';
+import type { WorkerProcess } from './processes.ts';
+import { runtimeFor, type WorkerRuntime } from './worker-runtime.ts';
+import type { AppProblem } from './protocol.ts';
 import type { WorkerGate } from './gate.ts';
+import type { ClockState, HostOptions, WorkerInfo } from './host-types.ts';
+import { newSlot, retire, settleAll, startSlot, stopSlots, type WorkerSlot } from './host-slots.ts';
+import { advanceClock, clockState, holdClock, ping } from './host-messages.ts';
+import { JobsProcess } from './host-jobs.ts';
+import { Launcher } from './host-launch.ts';
 
-export interface HostOptions {
-  /** Absolute path of the app module to serve. */
-  readonly appFile: string;
-  readonly workers: number;
-  readonly mode?: WorkerMode;
-  readonly policy?: Policy;
-  /** Seed of the random policy; printed by callers so a run can be replayed. */
-  readonly seed?: number;
-  /**
-   * Environment handed to every worker (where the data lives, as a real host's settings). Keys
-   * starting with COURSE_ are the course's (COURSE_CLOCK_START: the manual clock's start) and
-   * never reach the app.
-   */
-  readonly env?: Readonly<Record<string, string>>;
-  readonly cwd: string;
-  readonly port?: number;
-  readonly clock?: ClockKind;
-  readonly startTimeoutMs?: number;
-  readonly requestTimeoutMs?: number;
-  /** Keep warm spare processes ready so that a reload is quick (playgrounds, checks that reload). */
-  readonly spares?: boolean;
-  /** Start a fresh worker in place of one that crashed, as a host's master process does. */
-  readonly restartCrashed?: boolean;
-  /**
-   * A module to run in one process of its own beside the workers, as a host's scheduled task
-   * (a clock process, a cron job): same environment and clock as the workers, no requests.
-   * Started with the workers, restarted by a reload, left running when the workers are scaled.
-   */
-  readonly jobsFile?: string;
-  /**
-   * Machines the workers are spread over (default 1). As PM2 in cluster mode numbers its
-   * workers, NODE_APP_INSTANCE (and pm_id) counts from 0 on each machine; each machine has its
-   * own HOSTNAME, drawn from the seed.
-   */
-  readonly machines?: number;
-  /** Python apps: load once and fork the workers (the default, as gunicorn --preload), or import in each. */
-  readonly load?: 'preload' | 'lazy';
-  /**
-   * Machine k's own disk (k >= 2): the folder its processes start in and the environment that
-   * points at its data, on top of `env`. Without it every machine shares machine 1's folder.
-   */
-  readonly machineDisk?: (machine: number) => { readonly cwd: string; readonly env: Readonly<Record<string, string>> };
-}
-
-/** A process's time and the timers waiting on its manual clock (null on a real clock). */
-export interface ClockState {
-  readonly now: number;
-  readonly timers: number | null;
-}
-
-export interface WorkerInfo {
-  readonly index: number;
-  /**
-   * The machine this worker runs on, from 1; its NODE_APP_INSTANCE counts from 0 on each machine.
-   * Always set by the host (optional only so that views and tests written before it still type-check).
-   */
-  readonly machine?: number;
-  readonly pid: number;
-  readonly state: WorkerState;
-  readonly served: number;
-  readonly restarts: number;
-  readonly inFlight: number;
-  /** Requests waiting for this worker (one-request-at-a-time workers). */
-  readonly queued: number;
-}
-
-interface WorkerSlot extends Slot {
-  process?: WorkerProcess;
-  ready?: Promise<number>;
-  state: WorkerState;
-  restarts: number;
-  retired: boolean;
-  /** Called once a retired worker has answered its last request (a rolling reload waits for it). */
-  drained?: () => void;
-}
-
-interface JobsSlot {
-  process: WorkerProcess;
-  restarts: number;
-  retired: boolean;
-}
+export type { ClockState, HostOptions, WorkerInfo };
 
 export class Host {
   readonly events = new EventStream<HostEvent>();
@@ -98,27 +23,26 @@ export class Host {
   #slots: WorkerSlot[] = [];
   #dispatcher: Dispatcher;
   #port = 0;
-  #clockId = 0;
   #stopped = false;
   #problems: AppProblem[] = [];
-  #jobs: JobsSlot | undefined;
-  #machines: number;
-  /** The manual clock's start and how far it has been moved: a process started later starts at that time. */
-  readonly #clockStart: number;
-  /** Date.now() when the clock started: its date goes on with real time from there. */
-  readonly #clockSince: number;
-  #clockMoved = 0;
-  /** Node or Python, from the app file; the workers started together (a start, a reload) form one generation. */
+  readonly #jobs: JobsProcess | undefined;
+  /** Node or Python, from the app file. */
   readonly #runtime: WorkerRuntime;
-  #generation: WorkerGeneration | undefined;
+  readonly #launcher: Launcher;
 
   constructor(options: HostOptions) {
     this.options = options;
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-    this.#machines = Math.max(1, Math.floor(options.machines ?? 1));
-    this.#clockStart = Number(options.env?.COURSE_CLOCK_START ?? Date.now());
-    this.#clockSince = Date.now();
     this.#runtime = runtimeFor(options.appFile);
+    this.#launcher = new Launcher(options, this.seed, this.#runtime);
+    this.#jobs = options.jobsFile
+      ? new JobsProcess({
+          events: this.events,
+          spawn: (onOutput) => this.#launcher.jobs(this.#slots.length, onOutput),
+          problem: (problem) => this.#problems.push(problem),
+          restartsCrashed: () => Boolean(this.options.restartCrashed) && !this.#stopped,
+        })
+      : undefined;
     this.#dispatcher = new Dispatcher({
       slots: () => this.#slots,
       events: this.events,
@@ -167,6 +91,21 @@ export class Host {
   }
 
   /**
+   * Boot `count` spare processes now for this host's coming reloads (or added machines): the
+   * next workers to start take them, nothing replaces them, and stop() ends those not taken.
+   * No-op for runtimes without spares (Python) and once the host has stopped.
+   */
+  reserveSpares(count: number): void {
+    if (this.#stopped || count <= 0 || this.#launcher.reserve) return;
+    this.#launcher.reserve = this.#runtime.reserve?.(count);
+  }
+
+  /** The pids of the spares reserveSpares() booted that no worker has taken yet. */
+  reservedPids(): number[] {
+    return this.#launcher.reserve?.pids() ?? [];
+  }
+
+  /**
    * Stop every worker (and the jobs process) and start fresh ones: module-level code runs
    * again, memory starts empty.
    */
@@ -186,7 +125,7 @@ export class Host {
     this.events.emit({ type: 'reload-start', rolling: true });
     for (let i = 0; i < this.#slots.length && !this.#stopped; i++) {
       const old = this.#slots[i]!;
-      const fresh = this.#newSlot(old.index);
+      const fresh = newSlot(old.index);
       try {
         await this.#launch(fresh);
       } catch (error) {
@@ -199,32 +138,12 @@ export class Host {
         return;
       }
       this.#slots = this.#slots.map((slot) => (slot === old ? fresh : slot));
-      await this.#retire(old);
+      await retire(old, this.options.requestTimeoutMs ?? 10_000);
     }
     if (this.#stopped) return;
     await this.#stopJobs();
     await this.#startJobs();
     this.events.emit({ type: 'reload-end', rolling: true });
-  }
-
-  /** Stop a worker that no longer gets requests once those it has are answered (bounded). */
-  async #retire(slot: WorkerSlot): Promise<void> {
-    slot.retired = true;
-    // Requests waiting for it go to its successor (the dispatcher moves them).
-    for (const wake of slot.waiting.splice(0)) wake();
-    if (slot.inFlight > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => {
-          slot.drained = resolve;
-        }),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.options.requestTimeoutMs ?? 10_000);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-    await stopSlots([slot]);
   }
 
   /**
@@ -234,18 +153,18 @@ export class Host {
    * per deployment and keeps running.
    */
   async setMachines(machines: number): Promise<void> {
-    const perMachine = this.#perMachine(this.#slots.length);
+    const perMachine = this.#launcher.perMachine(this.#slots.length);
     const count = perMachine * Math.max(1, Math.floor(machines));
     const kept = this.#slots.slice(0, count);
     const removed = this.#slots.slice(count);
-    const added = Array.from({ length: Math.max(0, count - kept.length) }, (_, i) => this.#newSlot(kept.length + i + 1));
-    this.#machines = Math.max(1, Math.floor(machines));
+    const added = Array.from({ length: Math.max(0, count - kept.length) }, (_, i) => newSlot(kept.length + i + 1));
+    this.#launcher.machines = Math.max(1, Math.floor(machines));
     this.#slots = [...kept, ...added];
     await Promise.all([stopSlots(removed), settleAll(added.map((slot) => this.#launch(slot)))]);
   }
 
   get machines(): number {
-    return this.#machines;
+    return this.#launcher.machines;
   }
 
   /**
@@ -266,7 +185,7 @@ export class Host {
   workers(): WorkerInfo[] {
     return this.#slots.map((slot) => ({
       index: slot.index,
-      machine: this.#placement(slot.index).machine,
+      machine: this.#launcher.placement(slot.index, this.#slots.length).machine,
       pid: slot.process?.pid ?? 0,
       state: slot.state,
       served: slot.served,
@@ -283,7 +202,7 @@ export class Host {
 
   /** The jobs process, when the host runs one. */
   jobs(): { readonly pid: number; readonly restarts: number } | undefined {
-    return this.#jobs && { pid: this.#jobs.process.pid, restarts: this.#jobs.restarts };
+    return this.#jobs?.info();
   }
 
   /**
@@ -292,11 +211,8 @@ export class Host {
    * restart never turns the clock back.
    */
   async advanceClock(ms: number): Promise<void> {
-    this.#clockMoved += ms;
-    await this.#eachOnTheClock((proc) => {
-      const id = ++this.#clockId;
-      return this.#ask(proc, { type: 'clock-advance', id, ms }, (m) => m.type === 'clock-advanced' && m.id === id);
-    });
+    this.#launcher.moveClock(ms);
+    await Promise.all(this.#processes().map((proc) => advanceClock(proc, ms)));
   }
 
   /**
@@ -305,11 +221,8 @@ export class Host {
    * do on a busy site. Timers are untouched (they wait for advanceClock either way).
    */
   async holdClock(hold: boolean): Promise<void> {
-    const at = this.#clockNow();
-    await this.#eachOnTheClock((proc) => {
-      const id = ++this.#clockId;
-      return this.#ask(proc, { type: 'clock-hold', id, hold, at }, (m) => m.type === 'clock-held' && m.id === id);
-    });
+    const at = this.#launcher.clockNow();
+    await Promise.all(this.#processes().map((proc) => holdClock(proc, hold, at)));
   }
 
   /** Worker k's gate (forced races: src/check/race.ts); undefined when it is not running. */
@@ -323,13 +236,8 @@ export class Host {
    * Undefined when the worker is not running.
    */
   async clockState(worker: number): Promise<ClockState | undefined> {
-    const slot = this.#slots[worker - 1];
-    const proc = slot?.process;
-    if (!proc) return undefined;
-    await slot.ready?.catch(() => {});
-    const id = ++this.#clockId;
-    const answer = await this.#ask(proc, { type: 'clock-query', id }, (m) => m.type === 'clock-state' && m.id === id);
-    return answer?.type === 'clock-state' ? { now: answer.now, timers: answer.timers } : undefined;
+    const proc = this.#slots[worker - 1]?.process;
+    return proc && clockState(proc);
   }
 
   /**
@@ -337,20 +245,7 @@ export class Host {
    * written before it is read by then), and the exit of any worker that is dying. Bounded.
    */
   async settle(limitMs = 500): Promise<void> {
-    const processes = this.#slots.map((slot) => slot.process);
-    if (this.#jobs) processes.push(this.#jobs.process);
-    await Promise.all(
-      processes.map(async (proc) => {
-        if (!proc) return;
-        const id = ++this.#clockId;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const limit = new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, limitMs);
-        });
-        await Promise.race([this.#ask(proc, { type: 'ping', id }, (m) => m.type === 'pong' && m.id === id), limit]);
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(this.#processes().map((proc) => ping(proc, limitMs)));
   }
 
   async stop(): Promise<void> {
@@ -358,220 +253,44 @@ export class Host {
     this.#stopped = true;
     // Workers first: requests queued for them are answered 503 as their slots retire; only
     // then does the dispatcher close its connections.
-    await Promise.all([this.#stopWorkers(), this.#stopJobs()]);
+    await Promise.all([this.#stopWorkers(), this.#stopJobs(), this.#launcher.reserve?.stop()]);
     await this.#dispatcher.close();
   }
 
-  /** Send a message and wait for the answer `match` picks; undefined if the process exits first. */
-  #ask(proc: WorkerProcess, message: HostToWorker, match: (m: WorkerToHost) => boolean): Promise<WorkerToHost | undefined> {
-    return new Promise((resolve) => {
-      const off = proc.onMessage((answer) => {
-        if (match(answer)) {
-          off();
-          resolve(answer);
-        }
-      });
-      void proc.exited.then(() => {
-        off();
-        resolve(undefined);
-      });
-      proc.send(message);
-    });
-  }
-
-  #perMachine(count: number): number {
-    return Math.max(1, Math.ceil(count / this.#machines));
-  }
-
-  /** Where worker `index` runs: its machine, and its number on that machine. */
-  #placement(index: number): { machine: number; number: number } {
-    const per = this.#perMachine(this.#slots.length);
-    return { machine: Math.floor((index - 1) / per) + 1, number: ((index - 1) % per) + 1 };
-  }
-
-  /** Settings every process of this host gets: the options' env without the course's own keys. */
-  #processEnv(): Record<string, string> {
-    const env: Record<string, string> = appSettings(this.options.env);
-    return env;
-  }
-
-  /** Where the course's clock stands now (its start, the real time since, and the moves): a process started now starts there. */
-  #clockNow(realNow = Date.now()): number {
-    return this.#clockStart + (realNow - this.#clockSince) + this.#clockMoved;
-  }
-
-  /** The clock's reading for a process that starts now: where it stands, and when it was read. */
-  #clockReading(): { clockStart: number; clockSentAt: number } {
-    const clockSentAt = Date.now();
-    return { clockStart: this.#clockNow(clockSentAt), clockSentAt };
-  }
-
-  /** Every process on the clock (the workers and the jobs process), each once it is ready. */
-  async #eachOnTheClock(ask: (proc: WorkerProcess) => Promise<unknown>): Promise<void> {
-    const processes: Array<{ proc?: WorkerProcess; ready?: Promise<unknown> }> = this.#slots.map((slot) => ({ proc: slot.process, ready: slot.ready }));
-    if (this.#jobs) processes.push({ proc: this.#jobs.process, ready: this.#jobs.process.ready });
-    await Promise.all(
-      processes.map(async ({ proc, ready }) => {
-        if (!proc) return;
-        await ready?.catch(() => {});
-        await ask(proc);
-      }),
-    );
+  /** The processes running now: every worker's, and the jobs process. */
+  #processes(): WorkerProcess[] {
+    const processes = this.#slots.map((slot) => slot.process);
+    processes.push(this.#jobs?.process);
+    return processes.filter((proc) => proc !== undefined);
   }
 
   async #startWorkers(count: number): Promise<void> {
-    this.#generation = this.#newGeneration('web');
-    this.#slots = Array.from({ length: count }, (_, i) => this.#newSlot(i + 1));
+    this.#launcher.newGeneration();
+    this.#slots = Array.from({ length: count }, (_, i) => newSlot(i + 1));
     const started = settleAll(this.#slots.map((slot) => this.#launch(slot)));
     if (this.options.spares) void started.then(() => this.#runtime.prewarm(count), () => {});
     await started;
   }
 
-  #newSlot(index: number): WorkerSlot {
-    const slot: WorkerSlot = {
-      index,
-      inFlight: 0,
-      served: 0,
-      waiting: [],
-      agent: new http.Agent({ keepAlive: true }),
-      state: 'starting',
-      restarts: 0,
-      retired: false,
-      port: () => slot.ready ?? Promise.reject(new Error('not started')),
-    };
-    return slot;
-  }
-
+  /** Start worker `slot`'s process: from the current generation, on its machine, with its instance variables. */
   #launch(slot: WorkerSlot): Promise<number> {
-    const { machine, number } = this.#placement(slot.index);
-    const disk = machine > 1 ? this.options.machineDisk?.(machine) : undefined;
-    this.#generation ??= this.#newGeneration('web');
-    const proc = this.#generation.spawn({
-      appFile: this.options.appFile,
-      env: { ...this.#processEnv(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
-      cwd: disk?.cwd ?? this.options.cwd,
-      clock: this.options.clock,
-      ...this.#clockReading(),
-      startTimeoutMs: this.options.startTimeoutMs,
-      onOutput: (stream, line) => this.events.emit({ type: 'worker-output', worker: slot.index, stream, line }),
+    return startSlot(slot, {
+      events: this.events,
+      problem: (problem) => this.#problems.push(problem),
+      restartsCrashed: () => Boolean(this.options.restartCrashed) && !this.#stopped,
+      spawn: () => this.#launcher.worker(slot.index, this.#slots.length, (stream, line) => this.events.emit({ type: 'worker-output', worker: slot.index, stream, line })),
     });
-    slot.process = proc;
-    slot.state = 'starting';
-    slot.ready = proc.ready;
-    let served = false;
-    this.events.emit({ type: 'worker-starting', worker: slot.index, pid: proc.pid });
-    proc.ready.then(
-      (port) => {
-        served = true;
-        if (slot.process !== proc) return;
-        slot.state = slot.inFlight > 0 ? 'busy' : 'idle';
-        this.events.emit({ type: 'worker-ready', worker: slot.index, pid: proc.pid, port });
-      },
-      () => {},
-    );
-    void proc.exited.then((info) => {
-      if (!info.expected && info.problem) {
-        this.#problems.push(info.problem);
-        this.events.emit({ type: 'worker-crashed', worker: slot.index, pid: proc.pid, problem: info.problem });
-      }
-      this.events.emit({
-        type: 'worker-exited',
-        worker: slot.index,
-        pid: proc.pid,
-        code: info.code,
-        signal: info.signal,
-        expected: info.expected,
-      });
-      if (slot.process !== proc || slot.retired) return;
-      slot.state = info.expected ? 'stopped' : 'crashed';
-      if (!info.expected && served && this.options.restartCrashed && !this.#stopped) {
-        slot.restarts++;
-        void this.#launch(slot).catch(() => {});
-      }
-    });
-    return proc.ready.catch((error: unknown) => {
-      throw error instanceof AppStartError ? error : new AppStartError({ kind: 'exit', message: String(error) });
-    });
-  }
-
-  #newGeneration(role: 'web' | 'jobs'): WorkerGeneration {
-    const appFile = role === 'jobs' ? this.options.jobsFile! : this.options.appFile;
-    const { clock, cwd, load } = this.options;
-    return this.#runtime.generation({ appFile, env: this.#processEnv(), cwd, clock, ...this.#clockReading(), role, load });
   }
 
   async #startJobs(): Promise<void> {
-    if (!this.options.jobsFile) return;
-    const jobs: JobsSlot = { process: this.#launchJobs(), restarts: 0, retired: false };
-    this.#jobs = jobs;
-    await jobs.process.ready;
-  }
-
-  #launchJobs(): WorkerProcess {
-    const proc = this.#newGeneration('jobs').spawn({
-      appFile: this.options.jobsFile!,
-      role: 'jobs',
-      // The deployment's one scheduled process, on the first machine, as an app of its own.
-      env: { ...this.#processEnv(), ...instanceVariables(0, machineHostname(this.seed, 1), this.#perMachine(this.#slots.length)) },
-      cwd: this.options.cwd,
-      clock: this.options.clock,
-      ...this.#clockReading(),
-      startTimeoutMs: this.options.startTimeoutMs,
-      onOutput: (stream, line) => this.events.emit({ type: 'jobs-output', stream, line }),
-    });
-    let started = false;
-    this.events.emit({ type: 'jobs-starting', pid: proc.pid });
-    proc.ready.then(
-      () => {
-        started = true;
-        this.events.emit({ type: 'jobs-ready', pid: proc.pid });
-      },
-      () => {},
-    );
-    void proc.exited.then((info) => {
-      if (!info.expected && info.problem) {
-        this.#problems.push(info.problem);
-        this.events.emit({ type: 'jobs-crashed', pid: proc.pid, problem: info.problem });
-      }
-      this.events.emit({ type: 'jobs-exited', pid: proc.pid, code: info.code, signal: info.signal, expected: info.expected });
-      const jobs = this.#jobs;
-      if (!jobs || jobs.process !== proc || jobs.retired) return;
-      if (!info.expected && started && this.options.restartCrashed && !this.#stopped) {
-        jobs.restarts++;
-        jobs.process = this.#launchJobs();
-        jobs.process.ready.catch(() => {});
-      }
-    });
-    return proc;
+    await this.#jobs?.start();
   }
 
   async #stopJobs(): Promise<void> {
-    const jobs = this.#jobs;
-    if (!jobs) return;
-    jobs.retired = true;
-    await jobs.process.stop();
+    await this.#jobs?.stop();
   }
 
   async #stopWorkers(): Promise<void> {
     await stopSlots(this.#slots);
   }
-}
-
-/** Wait for every promise; reject with the first failure once all have settled. */
-async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(work);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
-async function stopSlots(slots: readonly WorkerSlot[]): Promise<void> {
-  await Promise.all(
-    slots.map(async (slot) => {
-      slot.retired = true;
-      slot.agent.destroy();
-      for (const wake of slot.waiting.splice(0)) wake();
-      if (slot.process) await slot.process.stop();
-      slot.state = 'stopped';
-    }),
-  );
 }

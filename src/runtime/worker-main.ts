@@ -32,6 +32,7 @@ import { SLOTS } from './gate-protocol.ts';
 import { startGateThread } from './gate-thread.ts';
 import { installDataOperations } from './data-ops.ts';
 import { trackDatabaseIo, type DatabaseIo } from './clock-io.ts';
+import { enableCompileCache } from './compile-cache.ts';
 
 /** Libraries most exercises import: a waiting worker loads them before it has an app. */
 const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
@@ -43,6 +44,10 @@ function send(message: WorkerToHost): void {
 }
 
 process.on('disconnect', () => process.exit(0));
+
+// express and the other preloaded libraries compile from the user's cache when they can (the
+// app's own files too: Node keys the cache by file and content).
+enableCompileCache();
 
 /** Listen to the course's messages: internal IPC messages, which the app's process.on('message') never hears. */
 function onCourse(listener: (message: HostToWorker) => void): () => void {

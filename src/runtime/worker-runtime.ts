@@ -2,8 +2,7 @@
 // language. Node: each worker is a process that imports the app itself (processes.ts). Python:
 // a preforking host that loads the WSGI app once per generation and forks the workers from it
 // (python/runtime.ts). The app file's language picks the runtime.
-import { prewarm, spawnWorker, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
-import { pythonRuntime } from './python/runtime.ts';
+import { prewarm, reserveSpares, spawnWorker, type SpareReserve, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
 import type { ClockKind } from './protocol.ts';
 
 /** What every worker of one generation (a start, or a reload) shares. */
@@ -35,6 +34,11 @@ export interface WorkerRuntime {
   /** Keep processes ready so that a reload is quick (where the runtime has such a thing). */
   prewarm(count: number): Promise<void>;
   /**
+   * Boot `count` processes for one host's own coming starts (a check that reloads), where the
+   * runtime has such a thing: not replaced once taken, ended by the reserve's stop().
+   */
+  reserve?(count: number): SpareReserve;
+  /**
    * Throws an error the user can act on (exit code 2) when the runtime cannot run here (no
    * interpreter, no framework); resolves when it can.
    */
@@ -45,10 +49,29 @@ export const nodeRuntime: WorkerRuntime = {
   language: 'node',
   generation: () => ({ spawn: spawnWorker }),
   prewarm,
+  reserve: reserveSpares,
   available: async () => {},
+};
+
+/** The Python runtime (python/runtime.ts), loaded by its first available(): a Node app never loads it. */
+let python: WorkerRuntime | undefined;
+async function loadPython(): Promise<WorkerRuntime> {
+  python ??= (await import('./python/runtime.ts')).pythonRuntime;
+  return python;
+}
+
+const lazyPythonRuntime: WorkerRuntime = {
+  language: 'python',
+  generation(options) {
+    // A host asks available() before its first start.
+    if (!python) throw new Error('The Python runtime was used before available() loaded it.');
+    return python.generation(options);
+  },
+  prewarm: async (count) => (await loadPython()).prewarm(count),
+  available: async () => (await loadPython()).available(),
 };
 
 /** The runtime that serves this app file: Python for a .py module, Node otherwise. */
 export function runtimeFor(appFile: string): WorkerRuntime {
-  return appFile.endsWith('.py') ? pythonRuntime : nodeRuntime;
+  return appFile.endsWith('.py') ? lazyPythonRuntime : nodeRuntime;
 }

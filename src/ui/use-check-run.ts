@@ -49,6 +49,8 @@ export function useCheckRun(lesson: Lesson, resources: Resources): CheckRun {
           appFile: request.appFile,
           workers: request.workers,
           signal: abort.signal,
+          // The next save's check starts from processes booted meanwhile.
+          warmPool: true,
           onEvent: (event) => {
             if (event.type === 'check-end') run.ended = true;
             if (!abort.signal.aborted) dispatch({ type: 'engine', event });

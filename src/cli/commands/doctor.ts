@@ -1,6 +1,5 @@
 // `doctor`: is this machine (and workspace) ready for the course? Each finding says what to do.
 import type { Command } from 'commander';
-import { runDoctor } from '../../doctor.ts';
 import { doctorText } from '../format.ts';
 import { workspaceOption, type Context } from '../io.ts';
 
@@ -12,6 +11,8 @@ export function registerDoctorCommand(program: Command, { io, act }: Context): v
     .addOption(workspaceOption())
     .action(
       act(async (options: { json?: boolean; workspace?: string }) => {
+        // Loaded here: its probes (Python, the database server, processes) are no other command's business.
+        const { runDoctor } = await import('../../doctor.ts');
         const report = await runDoctor({ workspace: options.workspace });
         if (options.json) io.out(JSON.stringify(report, null, 2));
         else io.out(doctorText(report));

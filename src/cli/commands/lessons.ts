@@ -3,7 +3,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createTwoFilesPatch } from 'diff';
 import { lessonFiles, lessonsFor, solutionFile } from '../../lessons/catalogue.ts';
 import { command } from '../../invocation.ts';
 import { lessonStates } from '../../progress/states.ts';
@@ -85,9 +84,11 @@ export function registerLessonCommands(program: Command, { io, act }: Context): 
     .addOption(workspaceOption())
     .addOption(trackOption())
     .action(
-      act((key: string | undefined, options: { workspace?: string; track?: string }) => {
+      act(async (key: string | undefined, options: { workspace?: string; track?: string }) => {
         const workspace = resolveWorkspace(options.workspace);
         const lesson = lessonOrHere(key, workspace, 'solution', trackFor(workspace, options.track));
+        // Loaded here: no other command needs the diff library.
+        const { createTwoFilesPatch } = await import('diff');
         for (const name of lessonFiles(lesson)) {
           const reference = readFileSync(path.join(path.dirname(solutionFile(lesson)), name), 'utf8');
           const mine = workspace ? path.join(workspace.dir, lesson.slug, name) : undefined;

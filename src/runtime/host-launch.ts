@@ -1,0 +1,106 @@
+// How a host's processes start: which machine a worker runs on and its number there, the
+// environment and clock each process gets, and the generation (a start, a reload) it belongs to.
+import type { HostOptions } from './host-types.ts';
+import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
+import type { SpareReserve, SpawnWorkerOptions, WorkerProcess } from './processes.ts';
+import type { WorkerGeneration, WorkerRuntime } from './worker-runtime.ts';
+
+type OnOutput = NonNullable<SpawnWorkerOptions['onOutput']>;
+
+export class Launcher {
+  readonly #options: HostOptions;
+  readonly #seed: number;
+  /** Node or Python, from the app file; the workers started together (a start, a reload) form one generation. */
+  readonly #runtime: WorkerRuntime;
+  #generation: WorkerGeneration | undefined;
+  /** The manual clock's start and how far it has been moved: a process started later starts at that time. */
+  readonly #clockStart: number;
+  /** Date.now() when the clock started: its date goes on with real time from there. */
+  readonly #clockSince: number;
+  #clockMoved = 0;
+  /** Machines the workers are spread over. */
+  machines: number;
+  /** Spares booked for this host (reserveSpares): its next processes start from them. */
+  reserve: SpareReserve | undefined;
+
+  constructor(options: HostOptions, seed: number, runtime: WorkerRuntime) {
+    this.#options = options;
+    this.#seed = seed;
+    this.#runtime = runtime;
+    this.machines = Math.max(1, Math.floor(options.machines ?? 1));
+    this.#clockStart = Number(options.env?.COURSE_CLOCK_START ?? Date.now());
+    this.#clockSince = Date.now();
+  }
+
+  /** Processes started from now on start with the manual clock moved by `ms` more. */
+  moveClock(ms: number): void {
+    this.#clockMoved += ms;
+  }
+
+  perMachine(count: number): number {
+    return Math.max(1, Math.ceil(count / this.machines));
+  }
+
+  /** Where worker `index` of `count` runs: its machine, and its number on that machine. */
+  placement(index: number, count: number): { machine: number; number: number } {
+    const per = this.perMachine(count);
+    return { machine: Math.floor((index - 1) / per) + 1, number: ((index - 1) % per) + 1 };
+  }
+
+  /** The web workers started from now on form a new generation (a start, a reload). */
+  newGeneration(): void {
+    this.#generation = this.#makeGeneration('web');
+  }
+
+  /** Start worker `index` of `count`: on its machine (its own disk there, if any), with its instance variables. */
+  worker(index: number, count: number, onOutput: OnOutput): WorkerProcess {
+    const { machine, number } = this.placement(index, count);
+    const disk = machine > 1 ? this.#options.machineDisk?.(machine) : undefined;
+    this.#generation ??= this.#makeGeneration('web');
+    return this.#generation.spawn({
+      ...this.#common(),
+      appFile: this.#options.appFile,
+      env: { ...this.#env(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.#seed, machine)) },
+      cwd: disk?.cwd ?? this.#options.cwd,
+      onOutput,
+    });
+  }
+
+  /** Start the jobs process: the deployment's one, on the first machine, as an app of its own. */
+  jobs(workerCount: number, onOutput: OnOutput): WorkerProcess {
+    return this.#makeGeneration('jobs').spawn({
+      ...this.#common(),
+      appFile: this.#options.jobsFile!,
+      role: 'jobs',
+      env: { ...this.#env(), ...instanceVariables(0, machineHostname(this.#seed, 1), this.perMachine(workerCount)) },
+      cwd: this.#options.cwd,
+      onOutput,
+    });
+  }
+
+  #common() {
+    return { clock: this.#options.clock, ...this.#clockReading(), startTimeoutMs: this.#options.startTimeoutMs, reserve: this.reserve };
+  }
+
+  /** Settings every process of this host gets: the options' env without the course's own keys. */
+  #env(): Record<string, string> {
+    return appSettings(this.#options.env);
+  }
+
+  /** Where the course's clock stands now (its start, the real time since, and the moves): a process started now starts there. */
+  clockNow(realNow = Date.now()): number {
+    return this.#clockStart + (realNow - this.#clockSince) + this.#clockMoved;
+  }
+
+  /** The clock's reading for a process that starts now: where it stands, and when it was read. */
+  #clockReading(): { clockStart: number; clockSentAt: number } {
+    const clockSentAt = Date.now();
+    return { clockStart: this.clockNow(clockSentAt), clockSentAt };
+  }
+
+  #makeGeneration(role: 'web' | 'jobs'): WorkerGeneration {
+    const appFile = role === 'jobs' ? this.#options.jobsFile! : this.#options.appFile;
+    const { clock, cwd, load } = this.#options;
+    return this.#runtime.generation({ appFile, env: this.#env(), cwd, clock, ...this.#clockReading(), role, load });
+  }
+}

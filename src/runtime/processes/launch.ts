@@ -1,0 +1,107 @@
+// Starting a worker process: Node running worker-main with an IPC channel the worker watches
+// (it exits when the course goes, however it goes, even on SIGKILL), its own process group (a
+// terminal's Ctrl-C reaches the course, which then stops its workers in order), output read line
+// by line into a bounded buffer, and a control channel (its fd 3) that its gate thread owns: the
+// gate (gate.ts) and the watchdog that ends a worker whose course is gone even when the app's
+// code never yields. A launched process boots and waits for its app (spares.ts, node-workers.ts).
+//
+// A worker's environment is what a real host gives (host-env.ts): none of the course's own
+// variables; the worker finds its configuration without them.
+import type { ChildProcess } from 'node:child_process';
+import type { Duplex } from 'node:stream';
+import { execaNode, type ResultPromise } from 'execa';
+import { baseEnvironment } from '../host-env.ts';
+import { packageRoot } from '../package-root.ts';
+import { WorkerGate } from '../gate.ts';
+import type { AppProblem, WorkerToHost } from '../protocol.ts';
+import { courseProgram, nodeOptions, OUTPUT_LINES, splitLines } from './shared.ts';
+
+export const workerMainFile = courseProgram('worker-main');
+
+/** A started worker process, before or after it is given an app. */
+export interface Launched {
+  readonly child: ResultPromise;
+  readonly node: ChildProcess;
+  readonly abort: AbortController;
+  readonly lines: string[];
+  readonly listeners: Set<(message: WorkerToHost) => void>;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Resolves once the process has booted and preloaded, ready for an app. */
+  readonly waiting: Promise<void>;
+  /** Set once `waiting` has resolved. */
+  isWaiting: boolean;
+  readonly gate: WorkerGate;
+  reported?: AppProblem;
+  stopping: boolean;
+  onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+export function launch(): Launched {
+  const abort = new AbortController();
+  const child: ResultPromise = execaNode(workerMainFile, [], {
+    nodeOptions: nodeOptions(),
+    env: baseEnvironment(),
+    extendEnv: false,
+    // Not the course's current folder: a spare outlives the command that started it, and that
+    // folder may be removed meanwhile (a process whose folder is gone cannot start a thread).
+    // The worker moves to its run's folder when it takes an app.
+    cwd: packageRoot,
+    serialization: 'json',
+    buffer: false,
+    // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    reject: false,
+    // No execa `cleanup`: its signal-exit hook re-raises SIGINT and SIGTERM when it counts as
+    // many listeners as children, killing the course before it can stop its workers. Workers
+    // exit on their own when their IPC channel closes, which covers every way the course ends.
+    cleanup: false,
+    killDescendants: true,
+    cancelSignal: abort.signal,
+    forceKillAfterDelay: 1500,
+  });
+  const exited = child.then((result) => ({ code: result.exitCode ?? null, signal: result.signal ?? null }));
+  const launched: Launched = {
+    child,
+    node: child.nodeChildProcess,
+    abort,
+    lines: [],
+    listeners: new Set(),
+    stopping: false,
+    isWaiting: false,
+    exited,
+    gate: new WorkerGate(child.nodeChildProcess.stdio[3] as Duplex, exited),
+    waiting: new Promise<void>((resolve) => {
+      const onWaiting = (message: WorkerToHost) => {
+        if (message.type !== 'waiting') return;
+        child.nodeChildProcess.off('message', onWaiting);
+        launched.isWaiting = true;
+        resolve();
+      };
+      child.nodeChildProcess.on('message', onWaiting);
+      void child.then(() => resolve());
+    }),
+  };
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const source = child[stream];
+    if (!source) continue;
+    splitLines(source, (line) => {
+      launched.lines.push(line);
+      if (launched.lines.length > OUTPUT_LINES) launched.lines.splice(0, launched.lines.length - OUTPUT_LINES);
+      launched.onOutput?.(stream, line);
+    });
+  }
+  launched.node.on('message', (message: WorkerToHost) => {
+    if (message.type === 'fatal') launched.reported = message.problem;
+    for (const listener of launched.listeners) listener(message);
+  });
+  return launched;
+}
+
+/** Whether a process keeps the course alive: spares do not, workers do. */
+export function holdOpen(launched: Launched, hold: boolean): void {
+  const handles = [launched.node, launched.node.channel, launched.child.stdout, launched.child.stderr, launched.node.stdio[3]] as ({ ref?(): void; unref?(): void } | null | undefined)[];
+  for (const handle of handles) {
+    if (hold) handle?.ref?.();
+    else handle?.unref?.();
+  }
+}

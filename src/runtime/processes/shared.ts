@@ -1,0 +1,50 @@
+// What every launcher of the course's processes shares: the course's own programs (beside the
+// runtime's modules, in src/ or a build), the options Node starts them with, and output read
+// line by line into a bounded buffer.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ownExtension = path.extname(fileURLToPath(import.meta.url));
+export const OUTPUT_LINES = 200;
+const OUTPUT_LINE_CHARS = 2000;
+
+/** The file of one of the course's programs in src/runtime (or its build): `courseProgram('worker-main')`. */
+export function courseProgram(name: string): string {
+  return fileURLToPath(new URL(`../${name}${ownExtension}`, import.meta.url));
+}
+
+/** Node's options for the course's own programs: source maps, and quiet about TypeScript when run from src/. */
+export function nodeOptions(): string[] {
+  return ownExtension === '.ts' ? ['--enable-source-maps', '--disable-warning=ExperimentalWarning'] : ['--enable-source-maps'];
+}
+
+/**
+ * Call `onLine` for each line of a stream, cutting lines at OUTPUT_LINE_CHARS: an app that
+ * prints megabytes without a newline costs a bounded buffer, not the course's memory.
+ */
+export function splitLines(source: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let partial = '';
+  let cut = false;
+  source.setEncoding?.('utf8');
+  source.on('data', (chunk: string) => {
+    const parts = chunk.split('\n');
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      if (!cut) {
+        partial += parts[i];
+        if (partial.length > OUTPUT_LINE_CHARS) {
+          partial = `${partial.slice(0, OUTPUT_LINE_CHARS)}…`;
+          cut = true;
+        }
+      }
+      if (!last) {
+        onLine(partial.replace(/\r$/, ''));
+        partial = '';
+        cut = false;
+      }
+    }
+  });
+  source.on('end', () => {
+    if (partial) onLine(partial);
+  });
+}

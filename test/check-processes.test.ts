@@ -1,0 +1,64 @@
+// A plain check boots the processes its steps use and no more: its workers, and spares only for
+// the steps that reload, booted once and ended with the run; the warm pool stays untouched.
+import assert from 'node:assert/strict';
+import { ChildProcess } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { runCheck } from '../src/check/engine.ts';
+import { lessons, solutionFile } from '../src/lessons/catalogue.ts';
+import type { Lesson } from '../src/lessons/types.ts';
+import { sparePids } from '../src/runtime/processes.ts';
+import { alive } from './helpers/processes.ts';
+
+/** Run a check of the reference fix, counting the processes started meanwhile (every spawn goes through ChildProcess). */
+async function countedCheck(lesson: Lesson, workers?: number) {
+  const pids: number[] = [];
+  const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, ...args: unknown[]) => unknown };
+  const spawn = proto.spawn;
+  proto.spawn = function (...args) {
+    const result = spawn.apply(this, args);
+    if (this.pid) pids.push(this.pid);
+    return result;
+  };
+  try {
+    const result = await runCheck(lesson, { appFile: solutionFile(lesson), workers });
+    return { result, pids };
+  } finally {
+    proto.spawn = spawn;
+  }
+}
+
+const byNumber = (n: number) => lessons.find((l) => l.number === n)!;
+
+describe('processes a plain check boots', () => {
+  after(() => assert.deepEqual(sparePids(), [], 'no check filled the warm pool'));
+
+  test('a check that reloads boots its workers and one spare per worker for the reload, and ends them all', async () => {
+    // Given lesson 3, three workers and one step that reloads every worker
+    const lesson = byNumber(3);
+    assert.equal(lesson.steps.filter((s) => s.reloads).length, 1);
+    // When its reference fix is checked
+    const { result, pids } = await countedCheck(lesson);
+    // Then it passed, having started 3 workers and 3 spares, none of which outlives the run
+    assert.equal(result.passed, true);
+    assert.equal(pids.length, 6);
+    assert.deepEqual(pids.filter(alive), []);
+  });
+
+  test('a check without a reload boots only its workers', async () => {
+    // Given lesson 2: one worker, no step that reloads
+    const lesson = byNumber(2);
+    assert.equal(lesson.steps.some((s) => s.reloads), false);
+    const { result, pids } = await countedCheck(lesson);
+    assert.equal(result.passed, true);
+    assert.equal(pids.length, lesson.workers);
+  });
+
+  test('a reload step that this run skips books no spare', async () => {
+    // Given lesson 3 on one worker, where the reload step is left out
+    const { result, pids } = await countedCheck(byNumber(3), 1);
+    assert.equal(result.passed, true);
+    assert.ok(result.steps.some((s) => s.skipped && s.note));
+    // Then only the one worker was started
+    assert.equal(pids.length, 1);
+  });
+});
