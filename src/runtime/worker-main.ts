@@ -179,6 +179,9 @@ if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
     const moved = () => catchingFrom ?? moves.now;
     globalThis.Date = courseDate(() => (heldAt ?? RealDate.now() + offset) + moved());
     moveMonotonicClocks(() => moved() - caughtUp);
+    // How far the date has gone on since the timers last stood level with it: a timer set now is
+    // due that much later on the timers' count, so that it comes due when the date says.
+    dueLater(() => Math.max(0, Math.floor(Date.now() - (level + moves.now))));
   }
   const patched = timers as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
@@ -342,6 +345,38 @@ function jobsEntry(exported: unknown): Listener | undefined {
     }
   }
   return () => {};
+}
+
+/** Timers set while the date is ahead of the timers' count are due later on it by that much (`lag`). */
+function dueLater(lag: () => number): void {
+  const fakeSetTimeout = globalThis.setTimeout;
+  const fakeSetInterval = globalThis.setInterval;
+  const fakeClearTimeout = globalThis.clearTimeout;
+  const fakeClearInterval = globalThis.clearInterval;
+  const delayOf = (delay: unknown) => Math.max(0, Number(delay) || 0);
+  /** An interval set while behind: its first call's timeout, and the interval it starts. */
+  const started = new Map<number, { repeating?: ReturnType<typeof setInterval> }>();
+  globalThis.setTimeout = function setTimeout(handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
+    return fakeSetTimeout(handler, delayOf(delay) + lag(), ...args);
+  } as typeof globalThis.setTimeout;
+  globalThis.setInterval = function setInterval(handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
+    const late = lag();
+    if (late === 0) return fakeSetInterval(handler, delay, ...args);
+    const entry: { repeating?: ReturnType<typeof setInterval> } = {};
+    const first = fakeSetTimeout(() => {
+      entry.repeating = fakeSetInterval(handler, delay, ...args);
+      handler(...args);
+    }, delayOf(delay) + late);
+    started.set(Number(first), entry);
+    return first;
+  } as typeof globalThis.setInterval;
+  globalThis.clearInterval = function clearInterval(handle?: string | number | NodeJS.Timeout) {
+    const entry = handle === undefined ? undefined : started.get(Number(handle));
+    if (!entry) return fakeClearInterval(handle);
+    started.delete(Number(handle));
+    fakeClearTimeout(handle as ReturnType<typeof setTimeout>);
+    if (entry.repeating !== undefined) fakeClearInterval(entry.repeating);
+  } as typeof globalThis.clearInterval;
 }
 
 /**

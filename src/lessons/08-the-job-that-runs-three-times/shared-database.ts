@@ -54,46 +54,90 @@ export interface WriteHold {
 
 /**
  * Lock every table of the app's but the mail service's outbox, so that reads and writes queue
- * up. Released together, the processes that queued all run their first statements at once: a
- * "check, then insert" without a unique key lets each of them in, every run, whereas a claim
- * the database arbitrates (a unique key, a lock) still lets exactly one in.
+ * up. Released, the processes that queued all run their first statements at once: a "check, then
+ * insert" without a unique key lets each of them in, every run, whereas a claim the database
+ * arbitrates (a unique key, a lock) still lets exactly one in. The release has two steps, so that
+ * "at once" holds on a busy machine too: the queued reads go on while writes still wait (a share
+ * lock, taken in the same breath), and the writes go only once every process that read has come
+ * to its write.
  */
 export async function holdWrites(url: string): Promise<WriteHold> {
   const client = await connect(url);
+  const reads = await connect(url);
   const { rows } = await client.query<{ name: string }>(
     "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'outbox'",
   );
+  const tables = rows.map((r) => r.name).join(', ');
   await client.query('BEGIN');
-  if (rows.length) await client.query(`LOCK TABLE ${rows.map((r) => r.name).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+  if (tables) await client.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
   let released = false;
+  let expectedCount = 1;
+
+  /** Look until `expected` sessions wait on a lock, or those that came have waited, with nothing else running, for a while. */
+  async function waitersQueued(expected: number, limitMs: number, except: number[]): Promise<void> {
+    const deadline = Date.now() + limitMs;
+    let calmSince: number | undefined;
+    // The database has no event for "every client that will come now waits": look again until
+    // `expected` wait, or until those that came have waited, with nothing else running, for a
+    // while (a fix that runs the job in fewer processes; a process's connection takes time).
+    while (Date.now() < deadline) {
+      // Inside a transaction the activity view keeps its first snapshot unless told to look again.
+      await client.query('SELECT pg_stat_clear_snapshot()');
+      const { rows: [seen] } = await client.query<{ waiting: number; busy: number }>(
+        `SELECT count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS waiting,
+                count(*) FILTER (WHERE (state IS NULL OR state <> 'idle') AND wait_event_type IS DISTINCT FROM 'Lock')::int AS busy
+           FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> ALL($1::int[]) AND backend_type = 'client backend'`,
+        [except],
+      );
+      if (seen && seen.waiting >= expected) return;
+      if (seen && seen.waiting > 0 && seen.busy === 0) calmSince ??= Date.now();
+      else calmSince = undefined;
+      if (calmSince !== undefined && Date.now() - calmSince >= CALM_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  const pids = async () => {
+    const [{ rows: [a] }, { rows: [b] }] = await Promise.all([
+      client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
+      reads.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
+    ]);
+    return [a!.pid, b!.pid];
+  };
+  const ours = await pids();
+
   return {
     async queued(expected, limitMs = 5000) {
-      const deadline = Date.now() + limitMs;
-      let calmSince: number | undefined;
-      // The database has no event for "every client that will come now waits": look again until
-      // `expected` wait, or until those that came have waited, with nothing else running, for a
-      // while (a fix that runs the job in fewer processes; a process's connection takes time).
-      while (Date.now() < deadline) {
-        // Inside a transaction the activity view keeps its first snapshot unless told to look again.
-        await client.query('SELECT pg_stat_clear_snapshot()');
-        const { rows: [seen] } = await client.query<{ waiting: number; busy: number }>(
-          `SELECT count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS waiting,
-                  count(*) FILTER (WHERE (state IS NULL OR state <> 'idle') AND wait_event_type IS DISTINCT FROM 'Lock')::int AS busy
-             FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-        );
-        if (seen && seen.waiting >= expected) return;
-        if (seen && seen.waiting > 0 && seen.busy === 0) calmSince ??= Date.now();
-        else calmSince = undefined;
-        if (calmSince !== undefined && Date.now() - calmSince >= CALM_MS) return;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      expectedCount = expected;
+      await waitersQueued(expected, limitMs, ours);
     },
     async release() {
       if (released) return;
       released = true;
-      await client.query('COMMIT').catch(() => {});
-      await client.end().catch(() => {});
+      try {
+        if (tables) {
+          // Step 1: the share lock joins the queue behind the waiting reads, then the hold goes:
+          // the reads are let in together, writes wait on the share lock.
+          await reads.query('BEGIN');
+          const share = reads.query(`LOCK TABLE ${tables} IN SHARE MODE`);
+          share.catch(() => {});
+          for (const deadline = Date.now() + 2000; Date.now() < deadline; ) {
+            await client.query('SELECT pg_stat_clear_snapshot()');
+            const { rows: [me] } = await client.query<{ wait: string | null }>('SELECT wait_event_type AS wait FROM pg_stat_activity WHERE pid = $1', [ours[1]]);
+            if (me?.wait === 'Lock') break;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          await client.query('COMMIT').catch(() => {});
+          await share;
+          // Step 2: once every process that read has come to its write (or nothing else runs), the writes go.
+          await waitersQueued(expectedCount, 5000, ours);
+          await reads.query('COMMIT');
+        } else {
+          await client.query('COMMIT').catch(() => {});
+        }
+      } finally {
+        await Promise.all([client.end().catch(() => {}), reads.end().catch(() => {})]);
+      }
     },
   };
 }

@@ -52,7 +52,10 @@ class ManualClock:
         me = threading.get_ident()
         token = object()
         with self.cond:
-            due = self.now + max(0.0, float(seconds))
+            # Set while the date is ahead of the sleepers' count: due that much later on it, so it
+            # ends when the date says.
+            lag = max(0.0, self.time() - (self.level + self.now - self.base))
+            due = self.now + lag + max(0.0, float(seconds))
             self.sleepers[token] = due
             self.sleeping.add(me)
             self.awake.discard(me)
