@@ -12,6 +12,8 @@ import time as _time
 import traceback
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
+from _course_gate import GATE
+
 
 def locate(exc, app_dir):
     if isinstance(exc, SyntaxError) and exc.filename:
@@ -129,6 +131,8 @@ def worker_control(commands_fd, events, clock):
                 if clock:
                     clock.advance(message["ms"])
                 events.send({"type": "clock-advanced", "id": message["id"], "now": _now_ms(clock)})
+            elif kind == "gate":
+                GATE.command(message.get("command") or {})
             elif kind == "clock-query":
                 events.send(
                     {"type": "clock-state", "id": message["id"], "now": _now_ms(clock), "timers": clock.timers() if clock else None}
@@ -146,6 +150,7 @@ def run_worker(config, order, commands_fd, events, app):
     clock = config.get("_clock")
     if clock:
         clock.reset(order.get("clockStart", clock.now * 1000))
+    GATE.reset(lambda report: events.send({"type": "gate", "report": report}))
     threading.Thread(target=worker_control, args=(commands_fd, events, clock), daemon=True).start()
 
     if config["role"] == "jobs":

@@ -1,10 +1,13 @@
 // The Python worker runtime: one preforking host process (host.py) per generation. It loads the
 // learner's WSGI module once (preload, as uWSGI and gunicorn --preload do) or lets each worker
 // import it (lazy), and forks one worker per `spawn`. Each worker handle here looks to the host
-// exactly like a Node worker process: a pid, ready with its port, exited, output, messages, stop.
+// exactly like a Node worker process: a pid, ready with its port, exited, output, messages, a gate
+// (its SQLite operations watched and held: _course_gate.py), stop.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { WorkerGate } from '../gate.ts';
 import { packageRoot } from '../package-root.ts';
 import { AppStartError, spawnPythonHost, type ExitInfo, type PythonHostProcess, type SpawnWorkerOptions, type WorkerProcess } from '../processes.ts';
 import type { AppProblem, HostToWorker, WorkerToHost } from '../protocol.ts';
@@ -151,6 +154,8 @@ class PythonWorker {
   #rejectReady!: (error: Error) => void;
   #resolveExit!: (info: { code: number | null; signal: string | null }) => void;
   readonly #timer: NodeJS.Timeout;
+  /** The gate's channel: commands go to the worker through the host, its reports come back as events. */
+  readonly #gateChannel: Duplex;
 
   constructor(id: number, options: SpawnWorkerOptions, session: HostSession) {
     this.#id = id;
@@ -190,6 +195,16 @@ class PythonWorker {
         }),
       );
     }, startTimeoutMs);
+    this.#gateChannel = new Duplex({
+      read() {},
+      write: (chunk: Buffer | string, _encoding, done) => {
+        for (const line of String(chunk).split('\n')) {
+          if (line && !this.settled) this.#session.command({ type: 'to-worker', worker: this.#id, message: { type: 'gate', command: JSON.parse(line) as unknown } });
+        }
+        done();
+      },
+    });
+    const gate = new WorkerGate(this.#gateChannel, exited);
     const self = this;
     this.handle = {
       get pid() {
@@ -205,6 +220,7 @@ class PythonWorker {
         this.#listeners.add(listener);
         return () => this.#listeners.delete(listener);
       },
+      gate,
       stop: () => this.#stop(exited),
     };
   }
@@ -220,6 +236,9 @@ class PythonWorker {
         return;
       case 'exit':
         this.#exit({ code: (event.code as number | null) ?? null, signal: (event.signal as string | null) ?? null });
+        return;
+      case 'gate':
+        this.#gateChannel.push(`${JSON.stringify(event.report)}\n`);
         return;
       case 'ready':
         clearTimeout(this.#timer);
