@@ -71,6 +71,11 @@ export interface CheckContext {
    * every k is worker 1. Steps address "another worker" this way, so they run with any count.
    */
   workerAt(k: number): number;
+  /**
+   * The track of the app under check: the steps are the same on both, but a diagnosis that names
+   * a library or a call can say it in the app's own language.
+   */
+  readonly track: AppTrack;
   /** The scratch folder holding this run's seed data. */
   readonly dataDir: string;
   /** The environment the app was given (paths of its data). */
