@@ -91,6 +91,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     mode: options.mode ?? lesson.mode,
     clock: lesson.clock,
     load: lesson.load,
+    threads: lesson.threads,
     env,
     cwd: dataDir,
     machineDisk: (machine) => run.machineDisk(machine),

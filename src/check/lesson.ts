@@ -25,6 +25,8 @@ export interface TrackVariant {
   readonly hints: readonly string[];
   /** How the Python host loads the app for this lesson: once, then fork (the default), or in each worker. */
   readonly load?: 'preload' | 'lazy';
+  /** Python: threads per worker (gunicorn's gthread, `--threads N`); absent, a worker serves one request at a time. */
+  readonly threads?: number;
   /**
    * Steps (by title) that force a race through the workers' gate: Python workers have no gate
    * yet, so on this track these steps are skipped, saying why.
@@ -176,6 +178,8 @@ export interface Lesson {
   readonly steps: readonly CheckStep[];
   /** Python apps: load once and fork the workers (the default), or import in each worker (gunicorn without --preload). */
   readonly load?: 'preload' | 'lazy';
+  /** Python apps: threads per worker (gunicorn's gthread); absent, each worker serves one request at a time (sync). */
+  readonly threads?: number;
   /** The lesson on the Flask track, once written (exercises/<slug>/app.py and its text). */
   readonly flask?: TrackVariant;
 }

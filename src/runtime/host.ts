@@ -46,6 +46,8 @@ export interface HostOptions {
   readonly machines?: number;
   /** Python apps: load once and fork the workers (the default, as gunicorn --preload), or import in each. */
   readonly load?: 'preload' | 'lazy';
+  /** Python apps: threads per worker (gunicorn's gthread); absent, one request at a time. */
+  readonly threads?: number;
   /**
    * Machine k's own disk (k >= 2): the folder its processes start in and the environment that
    * points at its data, on top of `env`. Without it every machine shares machine 1's folder.
@@ -467,8 +469,8 @@ export class Host {
 
   #newGeneration(role: 'web' | 'jobs'): WorkerGeneration {
     const appFile = role === 'jobs' ? this.options.jobsFile! : this.options.appFile;
-    const { clock, cwd, load } = this.options;
-    return this.#runtime.generation({ appFile, env: this.#processEnv(), cwd, clock, clockStart: this.#clockNow(), role, load });
+    const { clock, cwd, load, threads } = this.options;
+    return this.#runtime.generation({ appFile, env: this.#processEnv(), cwd, clock, clockStart: this.#clockNow(), role, load, threads });
   }
 
   async #startJobs(): Promise<void> {

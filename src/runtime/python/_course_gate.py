@@ -67,8 +67,9 @@ class Gate:
         if self.mode == 0 or self.send is None:
             return run()
         op = operation()
-        self.seq += 1
-        n = self.seq
+        with self.cond:  # threaded workers: one number per operation
+            self.seq += 1
+            n = self.seq
         self._report({"t": "entered", "seq": n, "op": op})
         try:
             result = run()

@@ -10,6 +10,7 @@ import sys
 import threading
 import time as _time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from _course_gate import GATE
@@ -110,6 +111,30 @@ class LoopbackServer(WSGIServer):
         self.setup_environ()
 
 
+class ThreadedLoopbackServer(LoopbackServer):
+    """gunicorn's gthread worker, in small: a fixed pool of threads, each serving a request."""
+
+    def __init__(self, address, handler, threads, clock):
+        super().__init__(address, handler)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="request")
+        self.clock = clock
+
+    def process_request(self, request, client_address):
+        self.pool.submit(self.serve_one, request, client_address)
+
+    def serve_one(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if self.clock:
+                self.clock.idle()
+
+
 def worker_control(commands_fd, events, clock):
     """The worker's own thread: answers the course and ends the process when the master goes."""
     buffer = b""
@@ -180,7 +205,11 @@ def run_worker(config, order, commands_fd, events, app):
             events.send({"type": "fatal", "problem": missing})
             os._exit(1)
 
-    server = LoopbackServer(("127.0.0.1", 0), QuietHandler)
+    threads = int(config.get("threads") or 1)
+    if threads > 1:
+        server = ThreadedLoopbackServer(("127.0.0.1", 0), QuietHandler, threads, clock)
+    else:
+        server = LoopbackServer(("127.0.0.1", 0), QuietHandler)
     server.set_app(app)
     events.send({"type": "ready", "port": server.server_address[1], "pid": os.getpid()})
     try:

@@ -104,6 +104,7 @@ class HostSession {
       mode: role === 'jobs' ? 'lazy' : (options.load ?? 'preload'),
       clock: options.clock ?? 'real',
       clockStart: options.clockStart,
+      threads: options.threads ?? 1,
     };
     const host = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: options.cwd });
     this.pid = host.pid;
