@@ -1,8 +1,8 @@
 // Forced races on the Python host: its workers have the same gate as Node's (their sqlite3
-// operations watched, and held after one), so race() forces the same interleaving every run.
+// operations and data file reads and writes watched, and held after one), so race() forces the same interleaving every run.
 // Skipped (saying so) without Flask.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -40,13 +40,15 @@ function side(worker: number, route: string): RaceSide<Answer> {
 }
 
 const counter = () => db.prepare('SELECT n FROM counter WHERE id = 1').pluck().get() as number;
+const jsonFile = () => path.join(dir, 'race.json');
 
 async function raceMany(route: string) {
   const outcomes = [];
   for (let i = 0; i < RUNS; i++) {
     db.prepare('UPDATE counter SET n = 0 WHERE id = 1').run();
+    writeFileSync(jsonFile(), JSON.stringify({ n: 0 }));
     const [first, second] = await race(host, side(1, route), side(2, route));
-    outcomes.push([first.value, second.value, counter()]);
+    outcomes.push([first.value, second.value, route === '/json' ? (JSON.parse(readFileSync(jsonFile(), 'utf8')) as { n: number }).n : counter()]);
   }
   return outcomes;
 }
@@ -58,7 +60,8 @@ describe('race() on Python workers: one interleaving, every run', { skip }, () =
     db = new Database(dbFile);
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counter VALUES (1, 0);');
-    host = new Host({ appFile, workers: 2, cwd: dir, env: { RACE_DB: dbFile } });
+    writeFileSync(path.join(dir, 'race.json'), JSON.stringify({ n: 0 }));
+    host = new Host({ appFile, workers: 2, cwd: dir, env: { RACE_DB: dbFile, RACE_JSON: path.join(dir, 'race.json') } });
     await host.start();
   });
 
@@ -74,6 +77,10 @@ describe('race() on Python workers: one interleaving, every run', { skip }, () =
 
   test(`the same after BEGIN IMMEDIATE never loses one and does not deadlock, ${RUNS} runs of ${RUNS}`, async () => {
     assert.deepEqual(await raceMany('/immediate'), Array(RUNS).fill([1, 2, 2]));
+  });
+
+  test(`a JSON file read, changed and written back loses an update, ${RUNS} runs of ${RUNS}`, async () => {
+    assert.deepEqual(await raceMany('/json'), Array(RUNS).fill([1, 1, 1]));
   });
 
   test(`UPDATE ... SET n = n + 1 never loses one, ${RUNS} runs of ${RUNS}`, async () => {
@@ -93,9 +100,12 @@ describe('race() on Python workers: one interleaving, every run', { skip }, () =
       await gate.setMode('watch');
       await side(1, '/read-then-write').send();
       await side(1, '/value').send();
+      writeFileSync(jsonFile(), JSON.stringify({ n: 0 }));
+      await side(1, '/json').send();
       await gate.setMode('off');
+      const sql = seen.filter((r) => r.op.kind === 'sql');
       assert.deepEqual(
-        seen.map((r) => `${r.t} ${r.op.kind === 'sql' ? r.op.sql : r.op.file} ${r.op.write}`),
+        sql.map((r) => `${r.t} ${r.op.kind === 'sql' ? r.op.sql : ''} ${r.op.write}`),
         [
           'entered SELECT n FROM counter WHERE id = 1 false',
           'finished SELECT n FROM counter WHERE id = 1 false',
@@ -107,6 +117,10 @@ describe('race() on Python workers: one interleaving, every run', { skip }, () =
           'finished SELECT n FROM counter WHERE id = 1 false',
         ],
       );
+      // The JSON file: one read (json.load), then json.dump's writes; the app's own code is not data.
+      const files = seen.filter((r) => r.op.kind === 'file').map((r) => `${r.t} ${r.op.kind === 'file' ? r.op.file : ''} ${r.op.write}`);
+      assert.deepEqual(files.slice(0, 2), [`entered ${jsonFile()} false`, `finished ${jsonFile()} false`]);
+      assert.ok(files.length > 2 && files.slice(2).every((f) => f.endsWith(`${jsonFile()} true`)), files.join('\n'));
       const update = seen.find((r) => r.t === 'finished' && r.op.kind === 'sql' && r.op.write);
       assert.ok(update?.t === 'finished' && update.inTransaction, 'an UPDATE opens a transaction (sqlite3 begins one implicitly)');
       assert.equal(counter(), 2);

@@ -28,8 +28,8 @@ export interface TrackVariant {
   /** Python: threads per worker (gunicorn's gthread, `--threads N`); absent, a worker serves one request at a time. */
   readonly threads?: number;
   /**
-   * Steps (by title) that force a race through the workers' gate: Python workers have no gate
-   * yet, so on this track these steps are skipped, saying why.
+   * Steps (by title) to leave out on this track, saying why: a forced race the track's workers
+   * cannot hold (a data operation its workers do not report).
    */
   readonly forcedRaces?: readonly string[];
   /** Set while the track's files lag behind the lesson's check: the lesson is left out of the track. */
@@ -192,7 +192,7 @@ export function onTrack(lesson: Lesson, track: AppTrack): Lesson | undefined {
   const { flask: _flask, ...common } = lesson;
   const { forcedRaces = [], pending: _pending, ...presented } = variant;
   const steps = lesson.steps.map((step) =>
-    forcedRaces.includes(step.title) ? { ...step, skip: () => 'a forced race needs the gate in every worker, which Python workers do not have yet' } : step,
+    forcedRaces.includes(step.title) ? { ...step, skip: () => "this forced race needs a data operation that this track's workers do not report" } : step,
   );
   return { ...common, ...presented, steps, jobs: variant.jobs, summary: variant.summary ?? lesson.summary };
 }

@@ -1,5 +1,5 @@
-"""The gate of a Python worker: how the course watches the worker's SQLite operations and holds
-the worker after one, so that a check can force a race the same way every run (the same protocol
+"""The gate of a Python worker: how the course watches the worker's data operations (sqlite3
+statements, reads and writes of data files) and holds the worker after one, so that a check can force a race the same way every run (the same protocol
 as a Node worker's gate: src/runtime/gate-protocol.ts and data-ops.ts).
 
 The wrappers are installed in the host before the learner's module is imported (sqlite3.connect
@@ -9,8 +9,12 @@ worker serves one request at a time on its main thread, which waits on a conditi
 worker's control thread (which reads the course's commands) lets it go on.
 """
 
+import builtins
+import io
+import os
 import re
 import sqlite3
+import sys
 import threading
 
 # Statements that read, or control a transaction: everything else writes (as SQLite's own
@@ -152,9 +156,90 @@ class _GatedConnectionMixin:
 
 _connection_classes = {}
 
+# --------------------------------------------------------------------------------------------
+# Files: while the gate is on, a data file opened by the app (not code, not Python's own files)
+# reports each read and write. With the gate off, open() returns the plain file object.
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SYSTEM = tuple({os.path.abspath(p) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, _HERE) if p})
+_CODE_SUFFIXES = (".py", ".pyc", ".so", ".pyd", ".html", ".jinja", ".j2")
+
+
+def _data_file(target):
+    if isinstance(target, int):
+        return None
+    try:
+        name = os.path.abspath(os.fsdecode(target))
+    except TypeError:
+        return None
+    if name.endswith(_CODE_SUFFIXES) or name.startswith(_SYSTEM) or "site-packages" in name or name.startswith(("/proc/", "/dev/", "/sys/")):
+        return None
+    return name
+
+
+class _WatchedFile:
+    """A file object whose reads and writes are data operations; everything else is the file's own."""
+
+    def __init__(self, file, name):
+        object.__setattr__(self, "_file", file)
+        object.__setattr__(self, "_name", name)
+
+    def _op(self, method, write, *args):
+        real = getattr(self._file, method)
+        return GATE.around(lambda: {"kind": "file", "file": self._name, "write": write}, lambda: real(*args), lambda: False)
+
+    def read(self, *args):
+        return self._op("read", False, *args)
+
+    def readline(self, *args):
+        return self._op("readline", False, *args)
+
+    def readlines(self, *args):
+        return self._op("readlines", False, *args)
+
+    def write(self, *args):
+        return self._op("write", True, *args)
+
+    def writelines(self, *args):
+        return self._op("writelines", True, *args)
+
+    def __iter__(self):
+        return iter(self.readlines())
+
+    def __enter__(self):
+        self._file.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._file.__exit__(*exc)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._file, name, value)
+
+
+def _watch_open(real_open):
+    def open(file, *args, **kwargs):
+        opened = real_open(file, *args, **kwargs)
+        if GATE.mode == 0 or GATE.send is None:
+            return opened
+        name = _data_file(file)
+        return opened if name is None else _WatchedFile(opened, name)
+
+    open._course_gate = True
+    open.__doc__ = real_open.__doc__
+    return open
+
 
 def install():
-    """Make sqlite3.connect (and sqlite3.dbapi2.connect) return watched connections."""
+    """Make sqlite3.connect (and sqlite3.dbapi2.connect) return watched connections, and open()
+    watch data files while the gate is on."""
+    if not getattr(builtins.open, "_course_gate", False):
+        watched = _watch_open(builtins.open)
+        builtins.open = watched
+        io.open = watched
     real_connect = sqlite3.connect
     if getattr(real_connect, "_course_gate", False):
         return
