@@ -4,12 +4,13 @@
 //
 //   npm run flake                     30 runs of every app of every lesson
 //   npm run flake -- --runs 5 --lessons 1,3
+//   npm run flake -- --track flask    the Flask track's apps (test/fixtures/flask)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runCheck, type CheckResult } from '../src/check/engine.ts';
-import { exerciseFile, lessons, solutionFile } from '../src/lessons/catalogue.ts';
+import { exerciseFile, lessonsFor, solutionFile } from '../src/lessons/catalogue.ts';
 import type { Lesson } from '../src/lessons/types.ts';
 import { variation } from './variations.ts';
 
@@ -18,12 +19,16 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '30' },
     lessons: { type: 'string' },
     concurrency: { type: 'string', default: '2' },
+    track: { type: 'string', default: 'node' },
   },
 });
+const track = values.track === 'flask' ? 'flask' : 'node';
+const lessons = lessonsFor(track);
 const runs = Number(values.runs);
 const concurrency = Number(values.concurrency);
 const chosen = values.lessons ? values.lessons.split(',').map(Number) : lessons.map((l) => l.number);
-const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
+const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', ...(track === 'flask' ? ['flask'] : []));
+const [fixtureExtension, expectHeader] = track === 'flask' ? ['.py', /^# expect: /] : ['.js', /^\/\/ expect: /];
 
 interface Job {
   readonly lesson: Lesson;
@@ -45,8 +50,8 @@ function appsOf(lesson: Lesson): { app: string; label: string }[] {
   ];
   const dir = path.join(fixturesRoot, lesson.slug);
   if (existsSync(dir)) {
-    for (const name of readdirSync(dir).filter((n) => n.endsWith('.js')).sort()) {
-      if (/^\/\/ expect: /.test(readFileSync(path.join(dir, name), 'utf8'))) apps.push({ app: path.join(dir, name), label: name });
+    for (const name of readdirSync(dir).filter((n) => n.endsWith(fixtureExtension)).sort()) {
+      if (expectHeader.test(readFileSync(path.join(dir, name), 'utf8'))) apps.push({ app: path.join(dir, name), label: name });
     }
   }
   return apps;
