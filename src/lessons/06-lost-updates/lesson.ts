@@ -27,7 +27,7 @@ async function crowd(ctx: CheckContext, prefix: string, via: Buyer['via'], note?
   const before = books(ctx);
   const buyers: Buyer[] = Array.from({ length: 2 * ctx.workers }, (_, i) => ({ name: `${prefix}${i + 1}`, worker: (i % ctx.workers) + 1, via }));
   const bought = await rush(ctx, shuffled(ctx, buyers), { holdDatabase: true });
-  expectVerdicts(bought);
+  expectVerdicts(bought, ctx.track);
   expectBooks(ctx, before, bought, buyers.length, note);
   await everyWorkerReports(ctx, before.left - buyers.length, before.orders.length + buyers.length);
 }
@@ -97,7 +97,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
       async run(ctx) {
         const before = books(ctx);
         const bought = await rush(ctx, [{ name: 'dana', worker: anyWorker(ctx), via: 'form' }]);
-        expectVerdicts(bought);
+        expectVerdicts(bought, ctx.track);
         expectBooks(ctx, before, bought, 1);
         await everyWorkerReports(ctx, before.left - 1, before.orders.length + 1);
       },
@@ -128,7 +128,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
           via: ctx.random() < 0.3 ? 'form' : 'api',
         }));
         const bought = await rush(ctx, shuffled(ctx, buyers), { holdDatabase: true });
-        expectVerdicts(bought);
+        expectVerdicts(bought, ctx.track);
         expectBooks(ctx, before, bought, before.left);
       },
     },
@@ -142,7 +142,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
           via: i < ctx.workers ? 'form' : 'api',
         }));
         const bought = await rush(ctx, late);
-        expectVerdicts(bought);
+        expectVerdicts(bought, ctx.track);
         const sold = bought.find((b) => outcome(b) === 'bought');
         if (sold) {
           const first = sold.reply.redirects?.[0] ?? sold.reply;
