@@ -5,7 +5,7 @@
 //   npm run flake                     30 runs of every app of every lesson
 //   npm run flake -- --runs 5 --lessons 1,3
 //   npm run flake -- --track flask    the Flask track's apps (test/fixtures/flask)
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -50,8 +50,11 @@ function appsOf(lesson: Lesson): { app: string; label: string }[] {
   ];
   const dir = path.join(fixturesRoot, lesson.slug);
   if (existsSync(dir)) {
-    for (const name of readdirSync(dir).filter((n) => n.endsWith(fixtureExtension)).sort()) {
-      if (expectHeader.test(readFileSync(path.join(dir, name), 'utf8'))) apps.push({ app: path.join(dir, name), label: name });
+    // A fixture is one file, or a folder holding the app (and the lesson's other files, jobs.js).
+    const appName = `app${fixtureExtension}`;
+    for (const name of readdirSync(dir).sort()) {
+      const app = name.endsWith(fixtureExtension) ? path.join(dir, name) : path.join(dir, name, appName);
+      if (existsSync(app) && statSync(app).isFile() && expectHeader.test(readFileSync(app, 'utf8'))) apps.push({ app, label: name });
     }
   }
   return apps;
@@ -66,6 +69,21 @@ for (const lesson of lessons.filter((l) => chosen.includes(l.number))) {
 
 const first = new Map<string, string>();
 const differing: string[] = [];
+/** Runs whose verdict is not what the app is known to deserve (its fixture's `// expect:` line; a reference fix passes). */
+const wrong: string[] = [];
+
+function expectationOf(app: string): string {
+  if (lessons.some((l) => solutionFile(l) === app)) return 'pass';
+  if (lessons.some((l) => exerciseFile(l) === app)) return 'fail';
+  return /^\/\/ expect: (.*)/.exec(readFileSync(app, 'utf8'))?.[1]?.trim() ?? 'fail';
+}
+
+function meetsExpectation(app: string, got: string): boolean {
+  const expectation = expectationOf(app);
+  if (expectation === 'pass') return got === 'passed';
+  const step = /^fail at "(.*)"$/.exec(expectation)?.[1];
+  return step === undefined ? got.startsWith('failed') : got.startsWith(`failed at "${step}`);
+}
 const started = performance.now();
 let done = 0;
 
@@ -77,10 +95,10 @@ async function worker(): Promise<void> {
     const key = `${lesson.slug} · ${label}`;
     const got = verdict(result);
     const expected = first.get(key);
+    const where = `run ${run} (${options.workers} workers, ${options.policy}, seed ${options.seed})`;
     if (expected === undefined) first.set(key, got);
-    else if (expected !== got) {
-      differing.push(`${key}: run ${run} (${options.workers} workers, ${options.policy}, seed ${options.seed}) ${got}; first run ${expected}`);
-    }
+    else if (expected !== got) differing.push(`${key}: ${where} ${got}; first run ${expected}`);
+    if (!meetsExpectation(app, got)) wrong.push(`${key}: ${where} ${got}; expected ${expectationOf(app)}`);
     done++;
     if (done % 25 === 0) process.stdout.write(`  ${done} runs, ${differing.length} differing\n`);
   }
@@ -92,4 +110,6 @@ await Promise.all(Array.from({ length: concurrency }, worker));
 for (const [key, got] of first) console.log(`  ${key.padEnd(72)} ${got}`);
 console.log(`\n${differing.length === 0 ? 'No verdict changed' : `${differing.length} verdicts differed`} in ${total} runs (${((performance.now() - started) / 1000).toFixed(0)} s).`);
 for (const line of differing) console.log(`  ✗ ${line}`);
-process.exitCode = differing.length === 0 ? 0 : 1;
+console.log(wrong.length === 0 ? 'Every verdict was the one its app deserves.' : `${wrong.length} verdicts were not the one the app deserves:`);
+for (const line of wrong) console.log(`  ✗ ${line}`);
+process.exitCode = differing.length === 0 && wrong.length === 0 ? 0 : 1;

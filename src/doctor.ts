@@ -8,7 +8,7 @@ import { lessonsFor } from './lessons/catalogue.ts';
 import { findPython, INSTALL_HINT, type PythonInfo } from './runtime/python/find.ts';
 import { pythonHostFile } from './runtime/python/runtime.ts';
 import { ProgressStore } from './progress/store.ts';
-import { packageRoot, workerMainFile } from './runtime/processes.ts';
+import { clusterPrimaryFile, databaseKeeperFile, packageRoot, workerMainFile } from './runtime/processes.ts';
 import { command } from './invocation.ts';
 import { learnerFile, resolveWorkspace } from './workspace.ts';
 
@@ -203,7 +203,9 @@ function isCourseProcess(pid: number): { live: boolean; course?: string } {
 /** Worker processes of any course other than this one, each told apart: a live course's, or an orphan. */
 export function courseWorkers(): CourseWorker[] {
   if (!existsSync('/proc')) return [];
-  const marker = path.basename(workerMainFile, path.extname(workerMainFile));
+  // The course's own processes: its workers, its database server's keeper, a node:cluster primary.
+  const markers = [workerMainFile, databaseKeeperFile, clusterPrimaryFile].map((file) => `${path.sep}runtime${path.sep}${path.basename(file, path.extname(file))}.`);
+  const clusterPrimary = markers[2]!;
   const pythonHost = `${path.sep}runtime${path.sep}python${path.sep}${path.basename(pythonHostFile)}`;
   const found: CourseWorker[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -211,11 +213,12 @@ export function courseWorkers(): CourseWorker[] {
     const pid = Number(entry);
     if (pid === process.pid) continue;
     try {
-      if (!cmdlineOf(pid).some((arg) => arg.includes(`${path.sep}runtime${path.sep}${marker}.`) || arg.endsWith(pythonHost)) && !launchedAsWorker(pid)) continue;
+      if (!cmdlineOf(pid).some((arg) => markers.some((marker) => arg.includes(marker)) || arg.endsWith(pythonHost)) && !launchedAsWorker(pid)) continue;
       const parent = parentOf(pid);
       if (parent === process.pid) continue;
-      // A Python worker is forked from its host: the host stands for the workers it forked.
-      if (cmdlineOf(parent).some((arg) => arg.endsWith(pythonHost))) continue;
+      // A Python worker is forked from its host, a cluster worker from its primary: the parent
+      // stands for the workers it forked.
+      if (cmdlineOf(parent).some((arg) => arg.endsWith(pythonHost) || arg.includes(clusterPrimary))) continue;
       found.push({ pid, parent, ...isCourseProcess(parent) });
     } catch {
       /* the process ended while we looked */

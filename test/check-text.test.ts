@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { CheckResult } from '../src/check/engine.ts';
+import { summarize } from '../src/check/pages.ts';
 import { bodyLine, checkText, clockTime } from '../src/cli/format.ts';
 import { startupCollector } from '../src/startup-output.ts';
 import { checkReducer, idleCheck, type CheckAction } from '../src/ui/check-state.ts';
@@ -76,6 +77,11 @@ describe('the screens\' words', () => {
     assert.match(plain, /then press c again\.$/);
     const [failedWatching] = checkedNotice({ passed: false, started: true, file: 'x/app.js', watching: true });
     assert.doesNotMatch(failedWatching, /press c/);
+  });
+
+  test('a page is shown by its title as a browser shows it: entities decoded', () => {
+    assert.equal(summarize('<!doctype html><title>Bread &amp; Butter &#8211; &quot;fresh&quot;</title><h1>x</h1>', 'text/html'), 'HTML page "Bread & Butter – "fresh""');
+    assert.equal(summarize('<pre>Error: no&nbsp;such &lt;thing&gt;<br>at x</pre>', 'text/html'), 'HTML page: Error: no such <thing>');
   });
 });
 

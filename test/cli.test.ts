@@ -53,7 +53,7 @@ describe('init and list', () => {
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, `${original}\n// my edit\n`);
     const again = await cli('init', ws);
-    assert.equal(again.code, 0);
+    assert.equal(again.code, 0, again.out + again.err);
     assert.match(readFileSync(file, 'utf8'), /my edit/);
     writeFileSync(file, original);
   });
@@ -70,7 +70,7 @@ describe('init and list', () => {
   test('list --json: lesson 1 is current, the rest locked, with the learner\'s file paths', async (t) => {
     const { ws } = await workspace(t);
     const result = await cli('list', '--json', '--workspace', ws);
-    assert.equal(result.code, 0);
+    assert.equal(result.code, 0, result.out + result.err);
     const list = JSON.parse(result.out) as { number: number; state: string; file: string }[];
     assert.equal(list[0].state, 'current');
     assert.ok(list.slice(1).every((l) => l.state === 'locked'));
@@ -213,7 +213,7 @@ describe('check', () => {
       rmSync(empty, { recursive: true, force: true });
     }
     const withSolution = await cli('check', '3', '--solution', '--workspace', ws);
-    assert.equal(withSolution.code, 0);
+    assert.equal(withSolution.code, 0, withSolution.out + withSolution.err);
     const list = JSON.parse((await cli('list', '--json', '--workspace', ws)).out) as { number: number; state: string }[];
     assert.notEqual(list.find((l) => l.number === 3)?.state, 'passed');
   });
@@ -279,7 +279,7 @@ describe('hint, solution, reset', () => {
   test('solution shows a diff against the learner\'s file', async (t) => {
     const { ws } = await workspace(t);
     const result = await cli('solution', '2', '--workspace', ws);
-    assert.equal(result.code, 0);
+    assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, /^\+import cookieParser from 'cookie-parser';$/m);
     assert.match(result.out, /^-const basket = \[\];$/m);
   });
@@ -292,7 +292,7 @@ describe('hint, solution, reset', () => {
     const mine = `${starter}\n// the learner's edit\n`;
     writeFileSync(file, mine);
     const result = await cli('reset', '1', '--workspace', ws);
-    assert.equal(result.code, 0);
+    assert.equal(result.code, 0, result.out + result.err);
     assert.match(result.out, /kept as/);
     assert.equal(readFileSync(file, 'utf8'), starter);
     const backups = readdirSync(path.join(ws, '.course', 'backups'));
@@ -310,7 +310,7 @@ describe('the progress database', () => {
       for (const extra of ['-wal', '-shm']) rmSync(db + extra, { force: true });
       writeFileSync(db, 'this is not a database, it is a text file of some length '.repeat(200));
       const result = await cli('list', '--workspace', target);
-      assert.equal(result.code, 0);
+      assert.equal(result.code, 0, result.out + result.err);
       // the list still shows, from the new (empty) database
       assert.match(lessonLine(result.out, 1), /Frozen at startup +current/);
       assert.match(lessonLine(result.out, 2), /Everyone's list +locked/);

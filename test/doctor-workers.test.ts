@@ -10,9 +10,9 @@ import { test } from 'node:test';
 import { checkLeftovers, courseWorkers } from '../src/doctor.ts';
 
 /** A stand-in worker: a Node process whose script is `…/runtime/worker-main.js`, as the course's are. */
-function fakeWorkerScript(dir: string): string {
+function fakeWorkerScript(dir: string, name = 'worker-main'): string {
   mkdirSync(path.join(dir, 'runtime'), { recursive: true });
-  const file = path.join(dir, 'runtime', 'worker-main.js');
+  const file = path.join(dir, 'runtime', `${name}.js`);
   writeFileSync(file, 'setInterval(() => {}, 1 << 30);\n');
   return file;
 }
@@ -57,6 +57,31 @@ test('a live course\'s workers are not leftovers; an orphan is, and only it gets
   } finally {
     live.parent.kill('SIGKILL');
     for (const pid of [live.pid, gone.pid]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an orphaned database keeper or node:cluster primary is a leftover too', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gsc-doc-'));
+  const started: number[] = [];
+  try {
+    for (const name of ['postgres-main', 'cluster-primary']) {
+      const gone = await course(fakeWorkerScript(dir, name), false);
+      await once(gone.parent, 'exit');
+      started.push(gone.pid);
+    }
+    const ours = courseWorkers().filter((w) => started.includes(w.pid));
+    assert.deepEqual(ours.map((w) => w.pid).sort(), [...started].sort());
+    assert.ok(ours.every((w) => !w.live));
+    assert.equal(checkLeftovers(ours).fix, `End the orphans: kill ${ours.map((w) => w.pid).join(' ')}`);
+  } finally {
+    for (const pid of started) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

@@ -2,7 +2,7 @@
 // worker's request runs, so a read-then-write that can lose an update loses it every run, and
 // one that cannot (a transaction that takes the lock first, a single UPDATE) never does.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Host } from '../src/runtime/host.ts';
 import { PIN_HEADER } from '../src/runtime/dispatcher.ts';
+import { prewarm, sparePids, stopSpares } from '../src/runtime/processes.ts';
 import { race, RaceError, type RaceSide } from '../src/check/race.ts';
 import type { GateListener } from '../src/runtime/gate.ts';
 
@@ -136,4 +137,43 @@ describe('race(): one interleaving, every run', () => {
       off();
     }
   });
+});
+
+test("spares never sit in the course's current folder: it may be removed while they boot, and a worker whose folder is gone cannot start its gate", { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const away = mkdtempSync(path.join(os.tmpdir(), 'course-cwd-'));
+  const home = process.cwd();
+  process.chdir(away);
+  const warming = prewarm(2);
+  process.chdir(home);
+  try {
+    await warming;
+    const pids = sparePids();
+    assert.equal(pids.length, 2);
+    for (const pid of pids) assert.notEqual(realpathSync(`/proc/${pid}/cwd`), realpathSync(away), `spare ${pid} sits in the course's folder`);
+    rmSync(away, { recursive: true, force: true });
+    // Workers taken from those spares still have their gates: a forced race completes.
+    const dir2 = mkdtempSync(path.join(os.tmpdir(), 'race-'));
+    const dbFile = path.join(dir2, 'race.db');
+    const db2 = new Database(dbFile);
+    db2.exec('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counter VALUES (1, 0);');
+    writeFileSync(path.join(dir2, 'race.json'), JSON.stringify({ n: 0 }));
+    const onSpares = new Host({ appFile, workers: 2, cwd: dir2, env: { RACE_DB: dbFile, RACE_JSON: path.join(dir2, 'race.json') } });
+    try {
+      await onSpares.start();
+      const ask = (worker: number): RaceSide<number> => ({
+        worker,
+        send: async () => (await fetch(`${onSpares.url}/read-then-write`, { headers: { [PIN_HEADER]: String(worker) } })).status,
+      });
+      assert.deepEqual(await race(onSpares, ask(1), ask(2)), [200, 200]);
+      assert.equal((db2.prepare('SELECT n FROM counter WHERE id = 1').get() as { n: number }).n, 1, 'the race was forced: one update lost');
+    } finally {
+      await onSpares.stop();
+      db2.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  } finally {
+    process.chdir(home);
+    rmSync(away, { recursive: true, force: true });
+    await stopSpares();
+  }
 });

@@ -240,6 +240,17 @@ describe("the learner's app going wrong", () => {
     assert.match(problem.message, /export default app/);
   });
 
+  test('an empty app file says it is empty and what to export', async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gsc-empty-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const empty = path.join(dir, 'app.js');
+    writeFileSync(empty, '\n');
+    const { problem } = await startFailure(empty);
+    assert.equal(problem.kind, 'no-export');
+    assert.match(problem.message, /^app\.js is empty, so it exports nothing/);
+    assert.match(problem.message, /export default app/);
+  });
+
   test('a default export that is not an app says what it is', async () => {
     const { problem } = await startFailure(fixture('bad-export.js'));
     assert.equal(problem.kind, 'bad-export');

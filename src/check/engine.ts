@@ -185,6 +185,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       advanceClock: (ms) => host.advanceClock(ms),
       clockState: (worker) => host.clockState(worker),
       setMachines: (machines) => host.setMachines(machines),
+      machineEnv: (machine) => (machine <= 1 ? env : run.machineDisk(machine).env),
     };
 
     const steps: StepResult[] = [];

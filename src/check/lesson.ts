@@ -93,6 +93,11 @@ export interface CheckContext {
   clockState(worker: number): Promise<ClockState | undefined>;
   /** Spread the workers over this many machines, each running as many as one runs now (all restart). */
   setMachines(machines: number): Promise<void>;
+  /**
+   * The environment machine k's processes are given: machine 1's is `env`; another machine's
+   * names the files on its own disk (and shares what lives outside it, such as DATABASE_URL).
+   */
+  machineEnv(machine: number): Readonly<Record<string, string>>;
 }
 
 /** One data operation an app's worker made, as the host sees it when it holds the worker there. */

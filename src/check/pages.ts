@@ -1,5 +1,6 @@
 // Reading what a visitor got back: a page's forms and visible text, and one-line summaries of
 // answers for transcripts. The HTML parser loads the first time a check reads a page.
+import { decodeHTML } from 'entities';
 
 export interface PageForm {
   readonly action: string;
@@ -61,9 +62,10 @@ export function summarize(text: string, contentType: string, max = 120): string 
       /* keep the text */
     }
   } else if (contentType.includes('html') || /^<(!doctype|html)/i.test(summary)) {
-    const title = /<title>([^<]*)<\/title>/i.exec(summary)?.[1]?.trim();
+    const rawTitle = /<title>([^<]*)<\/title>/i.exec(summary)?.[1];
+    const title = rawTitle === undefined ? undefined : decodeHTML(rawTitle).trim();
     const pre = /<pre>([\s\S]*?)<\/pre>/i.exec(summary)?.[1];
-    const firstLine = pre?.replace(/<br\s*\/?>/gi, '\n').split('\n')[0]?.replace(/&nbsp;/g, ' ').trim();
+    const firstLine = pre === undefined ? undefined : decodeHTML(pre.replace(/<br\s*\/?>/gi, '\n').split('\n')[0]!).trim();
     summary = `HTML page${title ? ` "${title}"` : ''}${firstLine ? `: ${firstLine}` : ''}`;
   }
   summary = summary.replace(/\s+/g, ' ');

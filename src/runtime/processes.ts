@@ -107,6 +107,10 @@ function launch(): Launched {
     nodeOptions,
     env: baseEnvironment(),
     extendEnv: false,
+    // Not the course's current folder: a spare outlives the command that started it, and that
+    // folder may be removed meanwhile (a process whose folder is gone cannot start a thread).
+    // The worker moves to its run's folder when it takes an app.
+    cwd: packageRoot,
     serialization: 'json',
     buffer: false,
     // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
@@ -472,6 +476,7 @@ export function spawnDatabaseKeeper(config: KeeperConfig): DatabaseKeeper {
   if (ownExtension === '.ts') nodeOptions.push('--disable-warning=ExperimentalWarning');
   const child: ResultPromise = execaNode(databaseKeeperFile, [], {
     nodeOptions,
+    cwd: packageRoot, // as for spares: it outlives commands whose current folder may go away
     env: { COURSE_POSTGRES: JSON.stringify(config) },
     serialization: 'json',
     buffer: false,

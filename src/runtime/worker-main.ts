@@ -115,9 +115,14 @@ const assigned = new Promise<Assignment>((resolve) => {
   });
 });
 // The watchdog must run before the app's code can take the main thread (an app may spin at import).
+// Without it the worker has neither its watchdog nor its gate (a check's forced race would wait
+// on it forever): a worker whose thread cannot start says why and ends.
 await new Promise<void>((resolve) => {
   gateThread.once('online', resolve);
-  gateThread.once('error', () => resolve());
+  gateThread.once('error', (error: Error) => {
+    send({ type: 'fatal', problem: { kind: 'exit', message: `The worker could not start its control thread: ${error.message}` } });
+    setImmediate(() => process.exit(70));
+  });
 });
 
 send({ type: 'waiting' });
@@ -254,12 +259,12 @@ async function loadApp(): Promise<Listener | undefined> {
     return undefined;
   }
   if (role === 'jobs') return jobsEntry(exported);
-  if (exported === undefined) {
+  if (exported === undefined || isEmptyObject(exported)) {
     send({
       type: 'fatal',
       problem: {
         kind: 'no-export',
-        message: 'The app module has no default export. End it with `export default app`.',
+        message: `${isBlank(appFile) ? `${path.basename(appFile)} is empty, so it` : `${path.basename(appFile)}`} exports nothing the host can serve. Build the Express app in it (or a (req, res) function) and end the file with \`export default app\`.`,
         file: appFile,
       },
     });
@@ -278,6 +283,19 @@ async function loadApp(): Promise<Listener | undefined> {
     return undefined;
   }
   return exported as Listener;
+}
+
+/** `{}`: what an empty file, or a CommonJS file that sets nothing on module.exports, exports. */
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && Object.keys(value).length === 0;
+}
+
+function isBlank(file: string): boolean {
+  try {
+    return readFileSync(file, 'utf8').trim() === '';
+  } catch {
+    return false;
+  }
 }
 
 /**

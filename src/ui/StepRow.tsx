@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink';
 import type { StepView } from './check-state.ts';
 import RequestRow from './RequestRow.tsx';
+import Prose from './Prose.tsx';
 import StepMark from './StepMark.tsx';
 
 export type Props = {
@@ -45,8 +46,8 @@ export default function StepRow({ step, compact = false, startup = [] }: Props) 
               ))}
             </Box>
           ) : null}
-          {step.message ? <Text color="red">{step.message}</Text> : null}
-          {step.diagnosis ? <Text color="yellow">{step.diagnosis}</Text> : null}
+          {step.message ? <Prose color="red">{step.message}</Prose> : null}
+          {step.diagnosis ? <Prose color="yellow">{step.diagnosis}</Prose> : null}
         </Box>
       ) : null}
     </Box>

@@ -11,6 +11,7 @@ import ScrollView from '../../src/ui/ScrollView.tsx';
 import SolutionDiff from '../../src/ui/SolutionDiff.tsx';
 import WorkerPanel from '../../src/ui/WorkerPanel.tsx';
 import RequestLog from '../../src/ui/RequestLog.tsx';
+import Prose from '../../src/ui/Prose.tsx';
 import { KEY, renderAt, waitForFrame } from './helpers.tsx';
 
 afterEach(() => cleanup());
@@ -207,5 +208,23 @@ describe('theme', () => {
     const { WORKER_COLOURS: ui } = await import('../../src/ui/theme.ts');
     const { WORKER_COLOURS: cli } = await import('../../src/cli/format.ts');
     assert.deepEqual(ui, cli);
+  });
+});
+
+describe('Prose', () => {
+  test('wraps at words with no line starting with a space, even where a word ends at the edge', async () => {
+    // "reads" ends exactly at column 20: Ink's own wrapping would start the next line with " when".
+    const text = 'Worker 3 still reads when it started: the rows are read once.';
+    const r = renderAt(
+      <Box width={20}>
+        <Prose>{text}</Prose>
+      </Box>,
+    );
+    const frame = await waitForFrame(r, (f) => f.split('\n').length >= 3);
+    const lines = frame.split('\n');
+    assert.ok(lines.every((line) => !line.startsWith(' ')), frame);
+    assert.ok(lines.every((line) => line.length <= 20), frame);
+    assert.equal(lines.map((l) => l.trim()).join(' '), text);
+    r.unmount();
   });
 });

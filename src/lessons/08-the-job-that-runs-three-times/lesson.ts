@@ -10,8 +10,6 @@ const SUBSCRIBERS = ['ana@example.com', 'ben@example.com', 'chloe@example.com'];
 /** Who subscribes on the deals page before the first night (one of them, drawn from the run's seed). */
 const NEWCOMERS = ['dana', 'eli', 'femi', 'gus'];
 const HOUR = 3_600_000;
-/** Monday 2 June 2025, 09:00 UTC: the shop opens, and the workers start. */
-const START = Date.UTC(2025, 5, 2, 9, 0, 0);
 /** The job's hour (UTC), as the starter schedules it. */
 const RUN_HOUR = 3;
 
@@ -69,6 +67,33 @@ async function subscribeOnThePage(ctx: CheckContext): Promise<void> {
       diagnosis: 'The subscribe form (POST /api/subscribe) should add the address to the subscribers table of the shared database.',
     });
   }
+}
+
+/** How many runs of the night `date` the team's jobs log holds, over every machine's own file. */
+function loggedRuns(ctx: CheckContext, date: string, machines: number): number {
+  let runs = 0;
+  for (let machine = 1; machine <= machines; machine++) {
+    const file = ctx.machineEnv(machine).SHOP_DB;
+    if (!file) continue;
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      runs += (db.prepare('SELECT count(*) AS runs FROM jobs_log WHERE period = ?').get(date) as { runs: number }).runs;
+    } finally {
+      db.close();
+    }
+  }
+  return runs;
+}
+
+/** The night's run must be noted in the jobs log, on the disk of the machine that ran it. */
+function expectLogged(ctx: CheckContext, date: string, machines = 1): void {
+  if (loggedRuns(ctx, date, machines) > 0) return;
+  fail({
+    expected: `a row for the night of ${date} in the jobs log (jobs_log in SHOP_DB)${machines > 1 ? ' of one of the machines' : ''}`,
+    got: 'none',
+    diagnosis:
+      "The emails went out once, but the team's jobs log has no row for that night: the run that sends the emails must still note itself in jobs_log, in SHOP_DB of the machine that ran it, as the starter's job did.",
+  });
 }
 
 /** Show the mail log as the app serves it, so the transcript has the night's story. */
@@ -141,7 +166,9 @@ const lesson: Lesson = {
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE jobs_log (id INTEGER PRIMARY KEY, job TEXT NOT NULL, period TEXT NOT NULL, ran_by INTEGER NOT NULL, finished_at TEXT NOT NULL)');
     db.close();
-    return { SHOP_DB: file, COURSE_CLOCK_START: String(START) };
+    // The clock starts at the real time, as a real host's does: a fixed date would tell the app
+    // it runs on the course.
+    return { SHOP_DB: file };
   },
   // The database every machine shares: the subscribers, and the mail service's log.
   database: {
@@ -161,6 +188,7 @@ const lesson: Lesson = {
         expectOncePerSubscriber(date, subscribers, sent, (copies, senders) =>
           senders > 1 ? `${PER_WORKER} (${copies} copies: one per process that ran it.)` : `One process sent it ${copies} times: does the job start more than once a night?`,
         );
+        expectLogged(ctx, date);
       },
     },
     {
@@ -172,6 +200,7 @@ const lesson: Lesson = {
           expectOncePerSubscriber(date, subscribers, sent, () =>
             `The first night went right and this one did not: whatever decides who runs the job must decide again each night. ${PER_WORKER}`,
           );
+          expectLogged(ctx, date);
         }
       },
     },
@@ -183,6 +212,7 @@ const lesson: Lesson = {
         const { date, sent, subscribers } = await night(ctx, 2);
         await showSent(ctx);
         expectOncePerSubscriber(date, subscribers, sent, (copies) => (copies === 2 ? PER_MACHINE : `${PER_WORKER} (${copies} copies.)`));
+        expectLogged(ctx, date, 2);
       },
     },
   ],
