@@ -43,6 +43,11 @@ async function startFailure(appFile: string): Promise<AppStartError> {
   return error;
 }
 
+/** A manual clock moved by `moved` ms, plus whatever real time passed (at most `realSpan` ms). */
+function assertMoved(delta: number, moved: number, realSpan: number): void {
+  assert.ok(delta >= moved && delta <= moved + realSpan, `moved ${delta} ms: expected ${moved} ms and at most ${realSpan} ms of real time`);
+}
+
 describe('workers and the dispatcher', () => {
   test('round-robin hands requests to each worker in turn, each its own process', async () => {
     // Given three workers
@@ -168,6 +173,7 @@ describe('workers and the dispatcher', () => {
 
   test('the manual clock fires module-level timers only when the host moves it', async () => {
     const host = await startHost({ appFile: fixture('timer.js'), workers: 2, clock: 'manual' });
+    const real0 = Date.now();
     const t0 = await getJson(host, '/', { [PIN_HEADER]: '1' });
     assert.equal(t0.body.ticks, 0);
     await host.advanceClock(3500);
@@ -176,7 +182,34 @@ describe('workers and the dispatcher', () => {
       assert.equal(reply.body.ticks, 3, `worker ${k}`);
     }
     const t1 = await getJson(host, '/', { [PIN_HEADER]: '1' });
-    assert.equal(Number(t1.body.now) - Number(t0.body.now), 3500);
+    assertMoved(Number(t1.body.now) - Number(t0.body.now), 3500, Date.now() - real0);
+  });
+
+  test('on the manual clock the date goes on with real time, every clock moves with the host, and a hold keeps the date still', async () => {
+    const host = await startHost({ appFile: fixture('clocks.js'), workers: 2, clock: 'manual' });
+    const read = async (worker = '1') => (await getJson(host, '/', { [PIN_HEADER]: worker })).body as { date: number; performance: number; hrtime: number };
+    // The date moves between requests, as on a real machine (no request of a check meets a date that never moves)
+    const first = await read();
+    let later = await read();
+    for (const deadline = Date.now() + 5000; later.date === first.date && Date.now() < deadline; ) later = await read();
+    assert.ok(later.date > first.date, 'the date went on');
+    // A move of the host moves the date and the monotonic clocks alike, and fires no timer early
+    const real0 = Date.now();
+    const before = await read();
+    await host.advanceClock(3_600_000);
+    const after = await read();
+    const span = Date.now() - real0;
+    assertMoved(after.date - before.date, 3_600_000, span);
+    assertMoved(after.performance - before.performance, 3_600_000, span + 1);
+    assertMoved(after.hrtime - before.hrtime, 3_600_000, span + 1);
+    // Held, every worker shows one date, the same request after request; let go, it goes on from there
+    await host.holdClock(true);
+    const held = [await read('1'), await read('2'), await read('1')].map((r) => r.date);
+    assert.equal(new Set(held).size, 1, `one held date: ${held.join(', ')}`);
+    await host.holdClock(false);
+    let freed = await read();
+    for (const deadline = Date.now() + 5000; freed.date === held[0] && Date.now() < deadline; ) freed = await read();
+    assert.ok(freed.date > held[0]!, 'the date goes on again');
   });
 
   test('stop ends every worker', async () => {
@@ -380,6 +413,7 @@ describe('the jobs process, the shared manual clock and machines', () => {
   test('clockState tells that a request is waiting on a timer, and the time', async () => {
     // Given one concurrent worker on the manual clock, idle
     const host = await startHost({ appFile: fixture('counter.js'), clock: 'manual', mode: 'concurrent' });
+    const real0 = Date.now();
     const idle = await host.clockState(1);
     assert.equal(idle?.timers, 0);
     // When a request that waits 100 ms on a timer arrives
@@ -395,19 +429,20 @@ describe('the jobs process, the shared manual clock and machines', () => {
     assert.equal((await slow).status, 200);
     const after = await host.clockState(1);
     assert.equal(after?.timers, 0);
-    assert.equal(after!.now - idle!.now, 100);
+    assertMoved(after!.now - idle!.now, 100, Date.now() - real0);
     assert.equal(await host.clockState(2), undefined, 'there is no worker 2');
   });
 
   test('the manual clock keeps its time across a reload and starts where the env says', async () => {
     const start = Date.UTC(2025, 5, 2, 9, 0, 0);
+    const real0 = Date.now();
     const host = await startHost({ appFile: fixture('timer.js'), workers: 2, clock: 'manual', env: { COURSE_CLOCK_START: String(start) } });
-    assert.equal((await getJson(host, '/')).body.now, start);
+    assertMoved(Number((await getJson(host, '/')).body.now) - start, 0, Date.now() - real0);
     await host.advanceClock(5000);
     await host.reload();
     for (const k of ['1', '2']) {
       const reply = await getJson(host, '/', { [PIN_HEADER]: k });
-      assert.equal(reply.body.now, start + 5000, `worker ${k} starts at the moved time`);
+      assertMoved(Number(reply.body.now) - start, 5000, Date.now() - real0);
       assert.equal(reply.body.ticks, 0, 'a fresh worker');
     }
   });

@@ -183,6 +183,14 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       env,
       reload: () => host.reload(),
       advanceClock: (ms) => host.advanceClock(ms),
+      sameMoment: async (visits) => {
+        await host.holdClock(true);
+        try {
+          return await visits();
+        } finally {
+          await host.holdClock(false);
+        }
+      },
       clockState: (worker) => host.clockState(worker),
       setMachines: (machines) => host.setMachines(machines),
       machineEnv: (machine) => (machine <= 1 ? env : run.machineDisk(machine).env),

@@ -87,6 +87,12 @@ export interface CheckContext {
   /** Move the workers' clock forward (lessons with a manual clock). */
   advanceClock(ms: number): Promise<void>;
   /**
+   * Run `visits` with the date held still on every worker (lessons with a manual clock, whose
+   * date otherwise goes on with real time): everyone who arrives meanwhile arrives in the same
+   * millisecond, as two people do on a busy site. Timers are not touched.
+   */
+  sameMoment<T>(visits: () => Promise<T>): Promise<T>;
+  /**
    * Worker k's time and how many timers wait on its manual clock: lets a step see that a
    * request is waiting (on a simulated network call) before it sends the next one.
    */

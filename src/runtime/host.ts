@@ -107,6 +107,8 @@ export class Host {
   #machines: number;
   /** The manual clock's start and how far it has been moved: a process started later starts at that time. */
   readonly #clockStart: number;
+  /** Date.now() when the clock started: its date goes on with real time from there. */
+  readonly #clockSince: number;
   #clockMoved = 0;
   /** Node or Python, from the app file; the workers started together (a start, a reload) form one generation. */
   readonly #runtime: WorkerRuntime;
@@ -117,6 +119,7 @@ export class Host {
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
     this.#machines = Math.max(1, Math.floor(options.machines ?? 1));
     this.#clockStart = Number(options.env?.COURSE_CLOCK_START ?? Date.now());
+    this.#clockSince = Date.now();
     this.#runtime = runtimeFor(options.appFile);
     this.#dispatcher = new Dispatcher({
       slots: () => this.#slots,
@@ -292,16 +295,23 @@ export class Host {
    */
   async advanceClock(ms: number): Promise<void> {
     this.#clockMoved += ms;
-    const processes: Array<{ proc?: WorkerProcess; ready?: Promise<unknown> }> = this.#slots.map((slot) => ({ proc: slot.process, ready: slot.ready }));
-    if (this.#jobs) processes.push({ proc: this.#jobs.process, ready: this.#jobs.process.ready });
-    await Promise.all(
-      processes.map(async ({ proc, ready }) => {
-        if (!proc) return;
-        await ready?.catch(() => {});
-        const id = ++this.#clockId;
-        await this.#ask(proc, { type: 'clock-advance', id, ms }, (m) => m.type === 'clock-advanced' && m.id === id);
-      }),
-    );
+    await this.#eachOnTheClock((proc) => {
+      const id = ++this.#clockId;
+      return this.#ask(proc, { type: 'clock-advance', id, ms }, (m) => m.type === 'clock-advanced' && m.id === id);
+    });
+  }
+
+  /**
+   * Hold the date of every process still (hold) at the course's present time, or let it go on
+   * with real time again: visitors who arrive meanwhile arrive in the same millisecond, as people
+   * do on a busy site. Timers are untouched (they wait for advanceClock either way).
+   */
+  async holdClock(hold: boolean): Promise<void> {
+    const at = this.#clockNow();
+    await this.#eachOnTheClock((proc) => {
+      const id = ++this.#clockId;
+      return this.#ask(proc, { type: 'clock-hold', id, hold, at }, (m) => m.type === 'clock-held' && m.id === id);
+    });
   }
 
   /** Worker k's gate (forced races: src/check/race.ts); undefined when it is not running. */
@@ -387,9 +397,28 @@ export class Host {
     return env;
   }
 
-  /** Where the manual clock stands now: a process started now starts there. */
-  #clockNow(): number {
-    return this.#clockStart + this.#clockMoved;
+  /** Where the course's clock stands now (its start, the real time since, and the moves): a process started now starts there. */
+  #clockNow(realNow = Date.now()): number {
+    return this.#clockStart + (realNow - this.#clockSince) + this.#clockMoved;
+  }
+
+  /** The clock's reading for a process that starts now: where it stands, and when it was read. */
+  #clockReading(): { clockStart: number; clockSentAt: number } {
+    const clockSentAt = Date.now();
+    return { clockStart: this.#clockNow(clockSentAt), clockSentAt };
+  }
+
+  /** Every process on the clock (the workers and the jobs process), each once it is ready. */
+  async #eachOnTheClock(ask: (proc: WorkerProcess) => Promise<unknown>): Promise<void> {
+    const processes: Array<{ proc?: WorkerProcess; ready?: Promise<unknown> }> = this.#slots.map((slot) => ({ proc: slot.process, ready: slot.ready }));
+    if (this.#jobs) processes.push({ proc: this.#jobs.process, ready: this.#jobs.process.ready });
+    await Promise.all(
+      processes.map(async ({ proc, ready }) => {
+        if (!proc) return;
+        await ready?.catch(() => {});
+        await ask(proc);
+      }),
+    );
   }
 
   async #startWorkers(count: number): Promise<void> {
@@ -424,7 +453,7 @@ export class Host {
       env: { ...this.#processEnv(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.seed, machine)) },
       cwd: disk?.cwd ?? this.options.cwd,
       clock: this.options.clock,
-      clockStart: this.#clockNow(),
+      ...this.#clockReading(),
       startTimeoutMs: this.options.startTimeoutMs,
       onOutput: (stream, line) => this.events.emit({ type: 'worker-output', worker: slot.index, stream, line }),
     });
@@ -470,7 +499,7 @@ export class Host {
   #newGeneration(role: 'web' | 'jobs'): WorkerGeneration {
     const appFile = role === 'jobs' ? this.options.jobsFile! : this.options.appFile;
     const { clock, cwd, load, threads } = this.options;
-    return this.#runtime.generation({ appFile, env: this.#processEnv(), cwd, clock, clockStart: this.#clockNow(), role, load, threads });
+    return this.#runtime.generation({ appFile, env: this.#processEnv(), cwd, clock, ...this.#clockReading(), role, load, threads });
   }
 
   async #startJobs(): Promise<void> {
@@ -488,7 +517,7 @@ export class Host {
       env: { ...this.#processEnv(), ...instanceVariables(0, machineHostname(this.seed, 1), this.#perMachine(this.#slots.length)) },
       cwd: this.options.cwd,
       clock: this.options.clock,
-      clockStart: this.#clockNow(),
+      ...this.#clockReading(),
       startTimeoutMs: this.options.startTimeoutMs,
       onOutput: (stream, line) => this.events.emit({ type: 'jobs-output', stream, line }),
     });

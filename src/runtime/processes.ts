@@ -37,6 +37,8 @@ export interface SpawnWorkerOptions {
   readonly clock?: ClockKind;
   /** Epoch milliseconds the manual clock starts at. */
   readonly clockStart?: number;
+  /** The course's Date.now() when it read `clockStart` (the date goes on from there with real time). */
+  readonly clockSentAt?: number;
   /**
    * 'web' (the default): import the app and serve it. 'jobs': the host's one scheduled-task
    * process: import `appFile` (a jobs module), call its default export if it is a function, serve nothing.
@@ -271,6 +273,7 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     cwd: options.cwd,
     clock: options.clock ?? 'real',
     clockStart: options.clockStart,
+    clockSentAt: options.clockSentAt,
   });
 
   const exited: Promise<ExitInfo> = launched.exited.then(({ code, signal }) => {

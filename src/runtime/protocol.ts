@@ -26,7 +26,9 @@ export type WorkerToHost =
   | { readonly type: 'clock-advanced'; readonly id: number; readonly now: number }
   | { readonly type: 'pong'; readonly id: number }
   /** The answer to 'clock-query': the process's time, and how many timers wait on its manual clock (null on a real clock). */
-  | { readonly type: 'clock-state'; readonly id: number; readonly now: number; readonly timers: number | null };
+  | { readonly type: 'clock-state'; readonly id: number; readonly now: number; readonly timers: number | null }
+  /** The answer to 'clock-hold': the process's time as it now stands (or goes on). */
+  | { readonly type: 'clock-held'; readonly id: number; readonly now: number };
 
 /** What a started worker process is to run: sent once, before it imports anything of the learner's. */
 export interface Assignment {
@@ -39,6 +41,11 @@ export interface Assignment {
   readonly clock: ClockKind;
   /** Epoch milliseconds the manual clock starts at. */
   readonly clockStart?: number;
+  /**
+   * The course's real time (Date.now()) when it read `clockStart`: on a manual clock the date goes
+   * on with real time from there (timers wait for the course), as any machine's clock does.
+   */
+  readonly clockSentAt?: number;
 }
 
 export type HostToWorker =
@@ -46,6 +53,8 @@ export type HostToWorker =
   | { readonly type: 'clock-advance'; readonly id: number; readonly ms: number }
   | { readonly type: 'ping'; readonly id: number }
   | { readonly type: 'clock-query'; readonly id: number }
+  /** Hold the date still at `at` (hold), or let it go on with real time again: visitors in between arrive in one millisecond. */
+  | { readonly type: 'clock-hold'; readonly id: number; readonly hold: boolean; readonly at: number }
   | { readonly type: 'stop' };
 
 /**
@@ -60,8 +69,9 @@ export interface CourseEnvelope {
 }
 
 /**
- * 'real': the app's own timers and date. 'manual': the course's clock, which moves (date and
- * timers) only when the course moves it (checks). 'flowing': the same clock, moving by itself with
+ * 'real': the app's own timers and date. 'manual': the course's clock: its timers fire only when
+ * the course moves it (checks), and its date goes on with real time besides, so that time passes
+ * for the app as on any machine (a check may hold the date still for a moment). 'flowing': the same clock, moving by itself with
  * real time too (people using the app: serve, the playground), so the app runs on the same timer
  * functions whether a check or a person is at the other end.
  */

@@ -136,22 +136,35 @@ process.argv[1] = appFile;
 process.title = `node ${appFile}`;
 
 // A clock the course drives: timers started by the app fire only when the check advances
-// time, so a check about timers takes milliseconds and gives the same verdict every run.
+// time, so a check about timers takes milliseconds and gives the same verdict every run. The
+// date goes on with real time besides, as on any machine (a check moves it further, or holds it
+// still for a moment): an app cannot tell a check from people by a date that never moves.
 // People using the app (serve, the playground) get the same clock, 'flowing': its timers also fire
 // with real time, so the app runs on the same timer functions whether a check or a person is there.
 type Clock = { tickAsync(ms: number): Promise<number>; countTimers(): number; setSystemTime(now: number): void; now: number };
 let clock: Clock | undefined;
 let databaseIo: DatabaseIo | undefined;
+/** On the manual clock: the date held still by the course (without the clock's moves since), or undefined while it goes on. */
+let heldAt: number | undefined;
+const RealDate = Date;
 if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
   const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
     install(config: object): Clock;
   };
+  const manual = assignment.clock === 'manual';
   clock = FakeTimers.install({
-    now: assignment.clockStart ?? Date.now(),
-    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-    shouldAdvanceTime: assignment.clock === 'flowing',
+    // Manual: the fake clock counts the course's moves only; the date adds them to real time.
+    now: manual ? 0 : (assignment.clockStart ?? Date.now()),
+    toFake: manual ? ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] : ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    shouldAdvanceTime: !manual,
     advanceTimeDelta: 10,
   });
+  if (manual) {
+    const moves = clock;
+    const offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
+    globalThis.Date = courseDate(() => (heldAt ?? RealDate.now() + offset) + moves.now);
+    moveMonotonicClocks(() => moves.now);
+  }
   const patched = timers as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
     patched[name] = globalThis[name];
@@ -316,7 +329,46 @@ function jobsEntry(exported: unknown): Listener | undefined {
   return () => {};
 }
 
+/**
+ * The monotonic clocks (performance.now, process.hrtime) move with the course's moves too, so
+ * that a night passed by the check is a night by every clock the app can read, not a jump of
+ * the date alone.
+ */
+function moveMonotonicClocks(moved: () => number): void {
+  const realPerformanceNow = performance.now.bind(performance);
+  performance.now = () => realPerformanceNow() + moved();
+  const realHrtime = process.hrtime;
+  const realBigint = process.hrtime.bigint;
+  const NS = 1_000_000_000n;
+  const bigint = () => realBigint() + BigInt(Math.round(moved() * 1e6));
+  const hrtime = (previous?: [number, number]): [number, number] => {
+    let ns = bigint();
+    if (previous) ns -= BigInt(previous[0]) * NS + BigInt(previous[1]);
+    return [Number(ns / NS), Number(ns % NS)];
+  };
+  hrtime.bigint = bigint;
+  process.hrtime = hrtime as typeof realHrtime;
+}
+
+/**
+ * The Date the app sees on the manual clock: the real Date in every way but the present moment,
+ * which is `now()` (`new Date()`, `Date.now()`, `Date()`).
+ */
+function courseDate(now: () => number): DateConstructor {
+  const proxy: DateConstructor = new Proxy(RealDate, {
+    construct: (target, args, newTarget) => Reflect.construct(target, args.length ? args : [now()], newTarget === proxy ? target : newTarget),
+    apply: () => new RealDate(now()).toString(),
+    get: (target, key, receiver) => (key === 'now' ? now : Reflect.get(target, key, receiver)),
+  });
+  return proxy;
+}
+
 function answerClock(message: HostToWorker): boolean {
+  if (message.type === 'clock-hold') {
+    if (assignment.clock === 'manual' && clock) heldAt = message.hold ? message.at - clock.now : undefined;
+    send({ type: 'clock-held', id: message.id, now: Date.now() });
+    return true;
+  }
   if (message.type === 'clock-advance') {
     const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
     if (!clock) done();

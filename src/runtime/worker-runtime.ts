@@ -14,6 +14,7 @@ export interface GenerationOptions {
   readonly cwd: string;
   readonly clock?: ClockKind;
   readonly clockStart?: number;
+  readonly clockSentAt?: number;
   readonly role?: 'web' | 'jobs';
   /** Python: load the app once and fork (the default), or let each worker import it. */
   readonly load?: 'preload' | 'lazy';

@@ -3,13 +3,13 @@
 // no course dispatcher in between, no pinning. Each request is logged with the worker that
 // served it, as `serve` logs them; a lesson's jobs.js runs once, as its own process. Stops
 // cleanly on q, Ctrl-C, SIGTERM (the primary also exits if the course dies).
-import { createInterface } from 'node:readline';
 import { seedRun } from '../../check/scratch.ts';
 import { jobsFileFor } from '../../lessons/catalogue.ts';
 import type { Lesson } from '../../lessons/types.ts';
 import type { PrimaryToCourse } from '../../runtime/cluster-protocol.ts';
 import { appSettings, instanceVariables, machineHostname } from '../../runtime/host-env.ts';
 import { spawnClusterPrimary, spawnWorker, type WorkerProcess } from '../../runtime/processes.ts';
+import { stopControls } from '../stop-controls.ts';
 import { bodyLine, clockTime, problemText, requestLine } from '../format.ts';
 import type { Io } from '../io.ts';
 
@@ -74,27 +74,12 @@ export async function serveOnCluster(lesson: Lesson, appFile: string, options: {
     onOutput: (stream, line) => (stream === 'stderr' ? io.err(line) : io.out(line)),
   });
 
-  let stopRequested: () => void = () => {};
-  const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
-  let signalled = false;
-  const onSignal = () => {
-    if (signalled) process.exit(130);
-    signalled = true;
-    stopRequested();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const rl = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
-  rl?.on('line', (line) => {
-    const command = line.trim();
+  const controls = stopControls((command) => {
     const action = lesson.playground?.find((a) => a.key === command);
-    if (command.toLowerCase() === 'q') stopRequested();
-    else if (action) io.out(action.run(run.env));
+    if (action) io.out(action.run(run.env));
   });
   const finish = async (code: number) => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    rl?.close();
+    controls.close();
     await Promise.all([primary.stop(), jobs?.stop()]);
     await run.remove();
     return code;
@@ -106,7 +91,7 @@ export async function serveOnCluster(lesson: Lesson, appFile: string, options: {
     void primary.exited.then((info) => resolve(`The node:cluster primary exited before the app was listening (${info.signal ?? `code ${info.code}`}).`));
     jobs?.ready.catch((error: Error & { problem?: Parameters<typeof problemText>[0] }) => resolve(`jobs.js did not start:\n${error.problem ? problemText(error.problem) : error.message}`));
   });
-  const outcome = await Promise.race([started, stopSignal.then(() => 'stop' as const)]);
+  const outcome = await Promise.race([started, controls.stopped.then(() => 'stop' as const)]);
   listening = undefined;
   failed = undefined;
   if (outcome === 'stop') {
@@ -126,9 +111,9 @@ export async function serveOnCluster(lesson: Lesson, appFile: string, options: {
   if (jobs) io.out(`jobs.js runs once, as its own process (pid ${jobs.pid}), as a PM2 ecosystem entry with one instance would: on a cluster every worker imports app.js, so a schedule started there would run ${workers} times.`);
   io.out(`Data for this run: ${Object.entries(run.env).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
   const actions = (lesson.playground ?? []).map((a) => `${a.key} and Enter to ${a.label}, `).join('');
-  io.out(rl ? `Type ${actions}q and Enter (or Ctrl-C) to stop.` : 'Stop with Ctrl-C.');
+  io.out(controls.interactive ? `Type ${actions}q and Enter (or Ctrl-C) to stop.` : 'Stop with Ctrl-C.');
   const died = primary.exited.then(() => 'died' as const);
-  const end = await Promise.race([stopSignal.then(() => 'stop' as const), died]);
+  const end = await Promise.race([controls.stopped.then(() => 'stop' as const), died]);
   if (end === 'died') {
     io.err('The node:cluster primary exited; stopping.');
     await finish(1);

@@ -1,6 +1,5 @@
 // `serve`: a lesson's app on several workers behind a local URL, each request logged with the
 // worker that served it, as the playground shows it; stops cleanly on q, Ctrl-C or SIGTERM.
-import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import { seedRun } from '../../check/scratch.ts';
 import { jobsFileFor } from '../../lessons/catalogue.ts';
@@ -11,6 +10,7 @@ import { Host } from '../../runtime/host.ts';
 import { AppStartError } from '../../runtime/processes.ts';
 import { appFileFor, resolveWorkspace } from '../../workspace.ts';
 import { serveOnCluster } from './serve-cluster.ts';
+import { stopControls } from '../stop-controls.ts';
 import { bodyLine, clockTime, problemText, requestLine } from '../format.ts';
 import { UsageError, lessonOrHere, portNumber, positiveInt, trackFor, trackOption, workspaceOption, type Context, type Io } from '../io.ts';
 
@@ -85,30 +85,13 @@ async function serve(
     }
   });
   const cleanup = () => run.remove();
-  // Signals are handled from the start, so Ctrl-C while the workers boot also stops cleanly;
-  // a second Ctrl-C while stopping quits at once (the workers still exit with the course).
-  let stopRequested: () => void = () => {};
-  const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
-  let signalled = false;
-  const onSignal = () => {
-    if (signalled) process.exit(130);
-    signalled = true;
-    stopRequested();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const rl = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
-  rl?.on('line', (line) => {
-    const command = line.trim();
+  const controls = stopControls((command) => {
     const action = lesson.playground?.find((a) => a.key === command);
     if (command === 'r' || command === 'R') void host.reload({ rolling: command === 'R' }).catch((error: Error) => io.err(`Reload failed: ${error.message}`));
-    else if (command.toLowerCase() === 'q') stopRequested();
     else if (action) io.out(action.run(env));
   });
   const finish = async (code: number) => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    rl?.close();
+    controls.close();
     await host.stop();
     await cleanup();
     return code;
@@ -118,7 +101,7 @@ async function serve(
     () => true,
     (error: unknown) => error,
   );
-  const outcome = await Promise.race([started, stopSignal.then(() => 'stop' as const)]);
+  const outcome = await Promise.race([started, controls.stopped.then(() => 'stop' as const)]);
   if (outcome === 'stop') {
     io.out('Stopped before the workers were ready.');
     return finish(0);
@@ -135,8 +118,8 @@ async function serve(
   io.out(`Open ${host.url}/ — a private window is a second visitor.`);
   io.out(`Data for this run: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}`);
   const actions = (lesson.playground ?? []).map((a) => `${a.key} and Enter to ${a.label}, `).join('');
-  io.out(rl ? `Type ${actions}r and Enter to reload every worker at once, R and Enter to reload them one at a time, q and Enter (or Ctrl-C) to stop.` : 'Stop with Ctrl-C.');
-  await stopSignal;
+  io.out(controls.interactive ? `Type ${actions}r and Enter to reload every worker at once, R and Enter to reload them one at a time, q and Enter (or Ctrl-C) to stop.` : 'Stop with Ctrl-C.');
+  await controls.stopped;
   await finish(0);
   io.out('Stopped; every worker has exited.');
   return 0;

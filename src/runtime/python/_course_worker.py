@@ -162,6 +162,9 @@ def worker_control(commands_fd, events, clock):
                 events.send(
                     {"type": "clock-state", "id": message["id"], "now": _now_ms(clock), "timers": clock.timers() if clock else None}
                 )
+            elif kind == "clock-hold":
+                # This clock's date moves only when the course moves it: it already stands still.
+                events.send({"type": "clock-held", "id": message["id"], "now": _now_ms(clock)})
 
 
 def _now_ms(clock):
