@@ -28,6 +28,7 @@ const runs = Number(values.runs);
 const concurrency = Number(values.concurrency);
 const chosen = values.lessons ? values.lessons.split(',').map(Number) : lessons.map((l) => l.number);
 const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', ...(track === 'flask' ? ['flask'] : []));
+/** A fixture's first line says what to expect: `// expect: ...` in JavaScript, `# expect: ...` in Python. */
 const [fixtureExtension, expectHeader] = track === 'flask' ? ['.py', /^# expect: /] : ['.js', /^\/\/ expect: /];
 
 interface Job {
@@ -75,7 +76,7 @@ const wrong: string[] = [];
 function expectationOf(app: string): string {
   if (lessons.some((l) => solutionFile(l) === app)) return 'pass';
   if (lessons.some((l) => exerciseFile(l) === app)) return 'fail';
-  return /^\/\/ expect: (.*)/.exec(readFileSync(app, 'utf8'))?.[1]?.trim() ?? 'fail';
+  return new RegExp(`${expectHeader.source}(.*)`).exec(readFileSync(app, 'utf8'))?.[1]?.trim() ?? 'fail';
 }
 
 function meetsExpectation(app: string, got: string): boolean {
