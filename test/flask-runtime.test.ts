@@ -171,6 +171,33 @@ describe('the Python host', { skip }, () => {
       assert.equal((await quick).thread, (await slow).thread, 'a sync worker serves one request at a time, on one thread');
     });
   });
+
+  test('the manual clock: the date goes on with real time, every clock moves with the course, and a hold keeps the date still', async () => {
+    await withHost({ appFile: fixture('clocks.py'), workers: 2, clock: 'manual' }, async (host) => {
+      type Clocks = { date: number; monotonic: number; perf: number };
+      const read = async (worker = 1) => (await getJson(host, '/', worker)) as unknown as Clocks;
+      const first = await read();
+      let later = await read();
+      for (const deadline = Date.now() + 5000; later.date === first.date && Date.now() < deadline; ) later = await read();
+      assert.ok(later.date > first.date, 'the date went on');
+      const real0 = Date.now();
+      const before = await read();
+      await host.advanceClock(3_600_000);
+      const after = await read();
+      const span = Date.now() - real0 + 1;
+      for (const clock of ['date', 'monotonic', 'perf'] as const) {
+        const moved = after[clock] - before[clock];
+        assert.ok(moved >= 3_600_000 - 1 && moved <= 3_600_000 + span, `${clock} moved ${moved} ms`);
+      }
+      await host.holdClock(true);
+      const held = [await read(1), await read(2), await read(1)].map((r) => Math.floor(r.date));
+      assert.equal(new Set(held).size, 1, `one held date: ${held.join(', ')}`);
+      await host.holdClock(false);
+      let freed = await read();
+      for (const deadline = Date.now() + 5000; Math.floor(freed.date) === held[0] && Date.now() < deadline; ) freed = await read();
+      assert.ok(freed.date > held[0]!, 'the date goes on again');
+    });
+  });
 });
 
 describe('no Python process survives the course', { skip }, () => {

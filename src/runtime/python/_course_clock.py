@@ -1,28 +1,45 @@
-"""The manual clock of the course's Python host: time.time, time.monotonic, datetime.now,
-time.sleep and threading.Timer follow a clock the course moves, so a lesson about time takes
-milliseconds and gives the same verdict every run (no test waits on real time)."""
+"""The manual clock of the course's Python host: time.sleep and threading.Timer wait for the
+course to move the clock, so a lesson about time takes milliseconds and gives the same verdict
+every run (no test waits on real time); time.time, time.monotonic and datetime.now go on with
+real time besides, as on any machine, plus the course's moves (the course may hold the date still
+for a moment: people who arrive meanwhile arrive in the same millisecond)."""
 
 import datetime as _datetime
 import threading
 import time as _time
 
 _real_monotonic = _time.monotonic
+_real_time = _time.time
+_real_perf_counter = _time.perf_counter
 
 
 class ManualClock:
-    def __init__(self, start_ms):
-        self.reset(start_ms)
+    def __init__(self, start_ms, sent_ms=None):
+        self.reset(start_ms, sent_ms)
 
-    def reset(self, start_ms):
+    def reset(self, start_ms, sent_ms=None):
+        # `now` is the timers' time: it moves only when the course moves it. The date adds the
+        # real time since the course read `start_ms` (at `sent_ms`, its real time then).
         self.now = start_ms / 1000.0
+        self.base = self.now
+        self.offset = (start_ms - (sent_ms if sent_ms is not None else _real_time() * 1000)) / 1000.0
+        self.held = None
         self.cond = threading.Condition()
         self.sleepers = {}
         self.sleeping = set()
         self.awake = set()
         self.advancing = False
 
+    def moved(self):
+        """How far the course has moved this clock since it was set."""
+        return self.now - self.base
+
     def time(self):
-        return self.now
+        return (self.held if self.held is not None else _real_time() + self.offset) + self.moved()
+
+    def hold(self, at_ms):
+        """Hold the date still at `at_ms` (course time), or let it go on with real time (None)."""
+        self.held = None if at_ms is None else at_ms / 1000.0 - self.moved()
 
     def sleep(self, seconds):
         me = threading.get_ident()
@@ -80,11 +97,10 @@ class ManualClock:
 
 
 def install_clock(clock):
-    start_mono = _real_monotonic()
-    start_now = clock.now
     _time.time = clock.time
-    _time.time_ns = lambda: int(clock.now * 1e9)
-    _time.monotonic = lambda: start_mono + (clock.now - start_now)
+    _time.time_ns = lambda: int(clock.time() * 1e9)
+    _time.monotonic = lambda: _real_monotonic() + clock.moved()
+    _time.perf_counter = lambda: _real_perf_counter() + clock.moved()
     _time.monotonic_ns = lambda: int(_time.monotonic() * 1e9)
     _time.sleep = clock.sleep
 
@@ -93,20 +109,20 @@ def install_clock(clock):
     class datetime(real_datetime):
         @classmethod
         def now(cls, tz=None):
-            return cls.fromtimestamp(clock.now, tz)
+            return cls.fromtimestamp(clock.time(), tz)
 
         @classmethod
         def utcnow(cls):
-            return cls.utcfromtimestamp(clock.now)
+            return cls.utcfromtimestamp(clock.time())
 
         @classmethod
         def today(cls):
-            return cls.fromtimestamp(clock.now)
+            return cls.fromtimestamp(clock.time())
 
     class date(_datetime.date):
         @classmethod
         def today(cls):
-            return cls.fromtimestamp(clock.now)
+            return cls.fromtimestamp(clock.time())
 
     _datetime.datetime = datetime
     _datetime.date = date

@@ -163,12 +163,13 @@ def worker_control(commands_fd, events, clock):
                     {"type": "clock-state", "id": message["id"], "now": _now_ms(clock), "timers": clock.timers() if clock else None}
                 )
             elif kind == "clock-hold":
-                # This clock's date moves only when the course moves it: it already stands still.
+                if clock:
+                    clock.hold(message["at"] if message["hold"] else None)
                 events.send({"type": "clock-held", "id": message["id"], "now": _now_ms(clock)})
 
 
 def _now_ms(clock):
-    return int((clock.now if clock else _time.time()) * 1000)
+    return int((clock.time() if clock else _time.time()) * 1000)
 
 
 def run_worker(config, order, commands_fd, events, app):
@@ -177,7 +178,7 @@ def run_worker(config, order, commands_fd, events, app):
     os.environ.update(order.get("env", {}))
     clock = config.get("_clock")
     if clock:
-        clock.reset(order.get("clockStart", clock.now * 1000))
+        clock.reset(order.get("clockStart", clock.time() * 1000), order.get("clockSentAt"))
     GATE.reset(lambda report: events.send({"type": "gate", "report": report}))
     threading.Thread(target=worker_control, args=(commands_fd, events, clock), daemon=True).start()
 

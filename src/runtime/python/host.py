@@ -315,7 +315,7 @@ def main():
     events = Channel(EVENTS_FD)
     os.chdir(config["cwd"])
     if config.get("clock") == "manual":
-        clock = ManualClock(config.get("clockStart") or _time.time() * 1000)
+        clock = ManualClock(config.get("clockStart") or _time.time() * 1000, config.get("clockSentAt"))
         install_clock(clock)
         config["_clock"] = clock
     prepare_flask()

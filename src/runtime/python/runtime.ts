@@ -54,7 +54,7 @@ class PythonGeneration implements WorkerGeneration {
     session.workers.set(id, worker);
     void session.host.then(
       (host) => {
-        if (!worker.settled) host.command({ type: 'fork', worker: id, env: options.env, clockStart: options.clockStart });
+        if (!worker.settled) host.command({ type: 'fork', worker: id, env: options.env, clockStart: options.clockStart, clockSentAt: options.clockSentAt });
       },
       (error: unknown) => worker.fail({ kind: 'exit', message: (error as Error).message }),
     );
@@ -104,6 +104,7 @@ class HostSession {
       mode: role === 'jobs' ? 'lazy' : (options.load ?? 'preload'),
       clock: options.clock ?? 'real',
       clockStart: options.clockStart,
+      clockSentAt: options.clockSentAt,
       threads: options.threads ?? 1,
     };
     const host = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: options.cwd });
