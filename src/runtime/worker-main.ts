@@ -146,6 +146,14 @@ let clock: Clock | undefined;
 let databaseIo: DatabaseIo | undefined;
 /** On the manual clock: the date held still by the course (without the clock's moves since), or undefined while it goes on. */
 let heldAt: number | undefined;
+/** On the manual clock: the date is real time plus `offset` plus the clock's moves. */
+let offset = 0;
+/** The date (without the clock's moves) when the timers last stood level with it. */
+let level = 0;
+/** How much of the clock's moves were the timers catching up with real time (already in the date). */
+let caughtUp = 0;
+/** While the timers catch up: the clock's moves when the catching up began (the date stays put meanwhile). */
+let catchingFrom: number | undefined;
 const RealDate = Date;
 if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
   const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
@@ -161,9 +169,11 @@ if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
   });
   if (manual) {
     const moves = clock;
-    const offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
-    globalThis.Date = courseDate(() => (heldAt ?? RealDate.now() + offset) + moves.now);
-    moveMonotonicClocks(() => moves.now);
+    offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
+    level = RealDate.now() + offset;
+    const moved = () => catchingFrom ?? moves.now;
+    globalThis.Date = courseDate(() => (heldAt ?? RealDate.now() + offset) + moved());
+    moveMonotonicClocks(() => moved() - caughtUp);
   }
   const patched = timers as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
@@ -363,6 +373,29 @@ function courseDate(now: () => number): DateConstructor {
   return proxy;
 }
 
+/**
+ * Move the clock `ms` on. Between the course's moves the date goes on and the timers wait, as on a
+ * machine whose event loop is busy; so on the manual clock the timers first catch up with the
+ * date (those due by then fire, late, the date going on as it was), then the move is made: a
+ * timer set for 03:00 by the date fires when the date reaches 03:00.
+ */
+async function advance(running: Clock, ms: number): Promise<void> {
+  const step = (by: number) => (databaseIo ? databaseIo.advance(running, by) : running.tickAsync(by).then(() => {}));
+  const late = assignment.clock === 'manual' ? Math.max(0, Math.floor((heldAt ?? RealDate.now() + offset) - level)) : 0;
+  if (late > 0) {
+    catchingFrom = running.now;
+    try {
+      await step(late);
+    } finally {
+      offset -= late;
+      if (heldAt !== undefined) heldAt -= late;
+      caughtUp += late;
+      catchingFrom = undefined;
+    }
+  }
+  await step(ms);
+}
+
 function answerClock(message: HostToWorker): boolean {
   if (message.type === 'clock-hold') {
     if (assignment.clock === 'manual' && clock) heldAt = message.hold ? message.at - clock.now : undefined;
@@ -372,7 +405,7 @@ function answerClock(message: HostToWorker): boolean {
   if (message.type === 'clock-advance') {
     const done = () => send({ type: 'clock-advanced', id: message.id, now: Date.now() });
     if (!clock) done();
-    else (databaseIo ? databaseIo.advance(clock, message.ms) : clock.tickAsync(message.ms)).then(done, fatal);
+    else advance(clock, message.ms).then(done, fatal);
     return true;
   }
   if (message.type === 'clock-query') {

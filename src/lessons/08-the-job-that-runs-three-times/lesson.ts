@@ -23,6 +23,16 @@ function nextRun(now: number): number {
 
 const lastId = async (url: string) => (await readOutbox(url, 0)).at(-1)?.id ?? 0;
 
+/** Resolves once workers 1 to `count` all stand at `time` or later on their clocks (bounded). */
+async function allReached(ctx: CheckContext, time: number, count: number, limitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  for (let worker = 1; worker <= count; worker++) {
+    while (((await ctx.clockState(worker))?.now ?? Infinity) < time && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
 /**
  * One night: move every process's clock to 03:00 at once (each job starts), with the shared
  * database's tables held until every worker that came to it waits there, so that their first
@@ -39,7 +49,12 @@ async function night(ctx: CheckContext, machines = 1): Promise<{ date: string; s
   let atThree: Promise<void>;
   try {
     atThree = ctx.advanceClock(due - now);
-    await Promise.race([hold.queued(ctx.workers * machines), atThree.catch(() => {})]);
+    const moved = atThree.catch(() => {});
+    // Every worker's clock reaches 03:00 (its timers due by then have fired) before the check
+    // looks for the sessions that came: a worker slow to get there is not taken for one that
+    // will not come.
+    await Promise.race([allReached(ctx, due, ctx.workers * machines), moved]);
+    await Promise.race([hold.queued(ctx.workers * machines), moved]);
   } finally {
     await hold.release();
   }

@@ -24,6 +24,11 @@ class ManualClock:
         self.base = self.now
         self.offset = (start_ms - (sent_ms if sent_ms is not None else _real_time() * 1000)) / 1000.0
         self.held = None
+        # The date (without the moves) when the timers last stood level with it, and how much of
+        # the moves was the timers catching up with real time (already in the date).
+        self.level = _real_time() + self.offset
+        self.caught_up = 0.0
+        self.catching_from = None  # while the sleepers catch up: `now` when it began (the date stays put)
         self.cond = threading.Condition()
         self.sleepers = {}
         self.sleeping = set()
@@ -32,10 +37,12 @@ class ManualClock:
 
     def moved(self):
         """How far the course has moved this clock since it was set."""
-        return self.now - self.base
+        now = self.catching_from if self.catching_from is not None else self.now
+        return now - self.base
 
     def time(self):
         return (self.held if self.held is not None else _real_time() + self.offset) + self.moved()
+
 
     def hold(self, at_ms):
         """Hold the date still at `at_ms` (course time), or let it go on with real time (None)."""
@@ -75,21 +82,37 @@ class ManualClock:
         return not self.awake and not any(due <= self.now for due in self.sleepers.values())
 
     def advance(self, ms):
-        """Move time forward, waking each sleeper at its time; return once they have run."""
+        """Move time forward, waking each sleeper at its time; return once they have run. Between
+        moves the date goes on and sleepers wait, as on a busy machine: a move first brings the
+        sleepers level with the date (those due by then wake, late, the date going on as it was),
+        then moves on, so a sleep until 03:00 by the date ends when the date reaches 03:00."""
         with self.cond:
-            target = self.now + ms / 1000.0
-            self.advancing = True
-            while True:
-                due = [d for d in self.sleepers.values() if d <= target]
-                if not due:
-                    break
-                self.now = max(self.now, min(due))
-                self.cond.notify_all()
-                limit = _real_monotonic() + 2.0
-                while not self._settled() and _real_monotonic() < limit:
-                    self.cond.wait(0.005)
-            self.now = target
-            self.advancing = False
+            late = max(0.0, (self.held if self.held is not None else _real_time() + self.offset) - self.level)
+            if late > 0:
+                self.catching_from = self.now
+                try:
+                    self._advance_to(self.now + late)
+                finally:
+                    self.offset -= late
+                    if self.held is not None:
+                        self.held -= late
+                    self.caught_up += late
+                    self.catching_from = None
+            self._advance_to(self.now + ms / 1000.0)
+
+    def _advance_to(self, target):
+        self.advancing = True
+        while True:
+            due = [d for d in self.sleepers.values() if d <= target]
+            if not due:
+                break
+            self.now = max(self.now, min(due))
+            self.cond.notify_all()
+            limit = _real_monotonic() + 2.0
+            while not self._settled() and _real_monotonic() < limit:
+                self.cond.wait(0.005)
+        self.now = target
+        self.advancing = False
 
     def timers(self):
         with self.cond:
@@ -99,8 +122,8 @@ class ManualClock:
 def install_clock(clock):
     _time.time = clock.time
     _time.time_ns = lambda: int(clock.time() * 1e9)
-    _time.monotonic = lambda: _real_monotonic() + clock.moved()
-    _time.perf_counter = lambda: _real_perf_counter() + clock.moved()
+    _time.monotonic = lambda: _real_monotonic() + clock.moved() - clock.caught_up
+    _time.perf_counter = lambda: _real_perf_counter() + clock.moved() - clock.caught_up
     _time.monotonic_ns = lambda: int(_time.monotonic() * 1e9)
     _time.sleep = clock.sleep
 
