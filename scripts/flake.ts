@@ -4,12 +4,13 @@
 //
 //   npm run flake                     30 runs of every app of every lesson
 //   npm run flake -- --runs 5 --lessons 1,3
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+//   npm run flake -- --track flask    the Flask track's apps (test/fixtures/flask)
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runCheck, type CheckResult } from '../src/check/engine.ts';
-import { exerciseFile, lessons, solutionFile } from '../src/lessons/catalogue.ts';
+import { exerciseFile, lessonsFor, solutionFile } from '../src/lessons/catalogue.ts';
 import type { Lesson } from '../src/lessons/types.ts';
 import { variation } from './variations.ts';
 
@@ -18,12 +19,17 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '30' },
     lessons: { type: 'string' },
     concurrency: { type: 'string', default: '2' },
+    track: { type: 'string', default: 'node' },
   },
 });
+const track = values.track === 'flask' ? 'flask' : 'node';
+const lessons = lessonsFor(track);
 const runs = Number(values.runs);
 const concurrency = Number(values.concurrency);
 const chosen = values.lessons ? values.lessons.split(',').map(Number) : lessons.map((l) => l.number);
-const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
+const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', ...(track === 'flask' ? ['flask'] : []));
+/** A fixture's first line says what to expect: `// expect: ...` in JavaScript, `# expect: ...` in Python. */
+const [fixtureExtension, expectHeader] = track === 'flask' ? ['.py', /^# expect: /] : ['.js', /^\/\/ expect: /];
 
 interface Job {
   readonly lesson: Lesson;
@@ -45,10 +51,11 @@ function appsOf(lesson: Lesson): { app: string; label: string }[] {
   ];
   const dir = path.join(fixturesRoot, lesson.slug);
   if (existsSync(dir)) {
-    // A fixture is one file, or a folder holding app.js (and the lesson's other files, jobs.js).
+    // A fixture is one file, or a folder holding the app (and the lesson's other files, jobs.js).
+    const appName = `app${fixtureExtension}`;
     for (const name of readdirSync(dir).sort()) {
-      const app = name.endsWith('.js') ? path.join(dir, name) : path.join(dir, name, 'app.js');
-      if (existsSync(app) && /^\/\/ expect: /.test(readFileSync(app, 'utf8'))) apps.push({ app, label: name });
+      const app = name.endsWith(fixtureExtension) ? path.join(dir, name) : path.join(dir, name, appName);
+      if (existsSync(app) && statSync(app).isFile() && expectHeader.test(readFileSync(app, 'utf8'))) apps.push({ app, label: name });
     }
   }
   return apps;
@@ -69,7 +76,7 @@ const wrong: string[] = [];
 function expectationOf(app: string): string {
   if (lessons.some((l) => solutionFile(l) === app)) return 'pass';
   if (lessons.some((l) => exerciseFile(l) === app)) return 'fail';
-  return /^\/\/ expect: (.*)/.exec(readFileSync(app, 'utf8'))?.[1]?.trim() ?? 'fail';
+  return new RegExp(`${expectHeader.source}(.*)`).exec(readFileSync(app, 'utf8'))?.[1]?.trim() ?? 'fail';
 }
 
 function meetsExpectation(app: string, got: string): boolean {

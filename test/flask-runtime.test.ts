@@ -32,7 +32,7 @@ async function startError(appFile: string, options: { startTimeoutMs?: number } 
   assert.fail('the host should not have started');
 }
 
-async function withHost<T>(options: { appFile: string; workers: number; load?: 'preload' | 'lazy'; clock?: 'manual'; restartCrashed?: boolean; requestTimeoutMs?: number }, use: (host: Host) => Promise<T>): Promise<T> {
+async function withHost<T>(options: { appFile: string; workers: number; load?: 'preload' | 'lazy'; clock?: 'manual'; restartCrashed?: boolean; requestTimeoutMs?: number; threads?: number; mode?: 'concurrent' }, use: (host: Host) => Promise<T>): Promise<T> {
   const host = new Host({ cwd: os.tmpdir(), ...options });
   await host.start();
   try {
@@ -149,6 +149,26 @@ describe('the Python host', { skip }, () => {
       assert.ok(Math.abs(Number(after.elapsed) - Number(before.elapsed) - 180) < 1, JSON.stringify({ before, after }));
       assert.equal((await host.clockState(1))?.timers, 1, 'the next timer waits');
       assert.equal((await getJson(host, '/', 2)).ticks, 0, 'the other worker started no timer');
+    });
+  });
+
+  test('threads: a worker with threads serves a request while another waits (gthread); without, the next one queues', async () => {
+    const waiting = async (host: Host) => {
+      const slow = getJson(host, '/slow', 1);
+      while (((await host.clockState(1))?.timers ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      return { slow }; // not the promise itself: an async function would wait for it
+    };
+    await withHost({ appFile: fixture('threads.py'), workers: 1, clock: 'manual', threads: 2, mode: 'concurrent' }, async (host) => {
+      const { slow } = await waiting(host);
+      const quick = await getJson(host, '/quick', 1);
+      await host.advanceClock(1000);
+      assert.notEqual((await slow).thread, quick.thread, 'two requests at once, on two threads');
+    });
+    await withHost({ appFile: fixture('threads.py'), workers: 1, clock: 'manual', mode: 'concurrent' }, async (host) => {
+      const { slow } = await waiting(host);
+      const quick = getJson(host, '/quick', 1);
+      await host.advanceClock(1000);
+      assert.equal((await quick).thread, (await slow).thread, 'a sync worker serves one request at a time, on one thread');
     });
   });
 

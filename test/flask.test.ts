@@ -11,6 +11,7 @@ import { exerciseFile, lessonsFor, solutionFile } from '../src/lessons/catalogue
 import type { Lesson } from '../src/lessons/types.ts';
 import { variation } from '../scripts/variations.ts';
 import { flaskAvailability } from './helpers/flask.ts';
+import { starterFailsAt } from './helpers/starters.ts';
 
 const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'flask');
 const { skip } = await flaskAvailability();
@@ -70,9 +71,9 @@ test('the Flask track has lessons 1 to 3 at least, each with its own app.py, tex
 
 for (const lesson of flaskLessons) {
   describe(`Flask lesson ${lesson.number}: ${lesson.title}`, { skip }, () => {
-    test('the starter fails, with a diagnosis and every request on a named worker', async () => {
+    test("the starter fails at the Node starter's step, with a diagnosis and every request on a named worker", async () => {
       const result = await runCheck(lesson, { appFile: exerciseFile(lesson) });
-      assertFailsAt(result, '', 'the starter');
+      assertFailsAt(result, starterFailsAt[lesson.number] ?? '(no step named in test/helpers/starters.ts)', 'the starter');
       const failed = result.steps.find((s) => !s.passed)!;
       assert.ok(failed.diagnosis, 'the failing step explains itself');
       assert.ok(failed.requests.length > 0);

@@ -10,6 +10,7 @@ import { runCheck, type CheckResult } from '../src/check/engine.ts';
 import { exerciseFile, lessons, solutionFile } from '../src/lessons/catalogue.ts';
 import type { Lesson } from '../src/lessons/types.ts';
 import { variation } from '../scripts/variations.ts';
+import { starterFailsAt } from './helpers/starters.ts';
 
 const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -55,18 +56,6 @@ function assertFailsAt(result: CheckResult, failsAt: string, what: string): void
   assert.ok(failed.message?.startsWith('Expected '), `a failure says what was expected: ${failed.message}`);
 }
 
-/** Where each lesson's starter must fail: the title (or its start) of its first failing step. */
-const starterFailsAt: Readonly<Record<number, string>> = {
-  1: 'A price changed in the database shows at once',
-  2: 'bob, a new visitor, starts with an empty basket',
-  3: "alice's item added on one worker shows on another",
-  4: "alice logs in with the page's form on one worker",
-  5: "The staff change a price with the page's form on one worker",
-  6: 'Two apps per worker buy through the API at once',
-  7: "bob's page, opened while alice's is loading",
-  8: 'The first night, each subscriber gets the deals email once',
-  9: 'A price changed in the database shows at once',
-};
 
 for (const lesson of lessons) {
   describe(`lesson ${lesson.number}: ${lesson.title}`, () => {

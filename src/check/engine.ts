@@ -4,6 +4,7 @@ import { Host } from '../runtime/host.ts';
 import { seededRandom, type Policy, type WorkerMode } from '../runtime/dispatcher.ts';
 import type { HostEvent } from '../runtime/events.ts';
 import { AppStartError } from '../runtime/processes.ts';
+import { runtimeFor } from '../runtime/worker-runtime.ts';
 import type { AppProblem } from '../runtime/protocol.ts';
 import { jobsFileFor, type CheckContext, type Lesson } from './lesson.ts';
 import { CheckFailure } from './expect.ts';
@@ -99,6 +100,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     mode: options.mode ?? lesson.mode,
     clock: lesson.clock,
     load: lesson.load,
+    threads: lesson.threads,
     env,
     cwd: dataDir,
     machineDisk: (machine) => run.machineDisk(machine),
@@ -185,6 +187,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       race: (first, second) => race(host, first, second),
       watchData: (worker) => watchData(host, worker),
       workerAt: (k) => ((k - 1) % workers) + 1,
+      track: runtimeFor(options.appFile).language === 'python' ? 'flask' : 'node',
       dataDir,
       env,
       reload: () => host.reload(),

@@ -25,9 +25,11 @@ export interface TrackVariant {
   readonly hints: readonly string[];
   /** How the Python host loads the app for this lesson: once, then fork (the default), or in each worker. */
   readonly load?: 'preload' | 'lazy';
+  /** Python: threads per worker (gunicorn's gthread, `--threads N`); absent, a worker serves one request at a time. */
+  readonly threads?: number;
   /**
-   * Steps (by title) that force a race through the workers' gate: Python workers have no gate
-   * yet, so on this track these steps are skipped, saying why.
+   * Steps (by title) to leave out on this track, saying why: a forced race the track's workers
+   * cannot hold (a data operation its workers do not report).
    */
   readonly forcedRaces?: readonly string[];
   /** Set while the track's files lag behind the lesson's check: the lesson is left out of the track. */
@@ -71,6 +73,11 @@ export interface CheckContext {
    * every k is worker 1. Steps address "another worker" this way, so they run with any count.
    */
   workerAt(k: number): number;
+  /**
+   * The track of the app under check: the steps are the same on both, but a diagnosis that names
+   * a library or a call can say it in the app's own language.
+   */
+  readonly track: AppTrack;
   /** The scratch folder holding this run's seed data. */
   readonly dataDir: string;
   /** The environment the app was given (paths of its data). */
@@ -182,6 +189,8 @@ export interface Lesson {
   readonly steps: readonly CheckStep[];
   /** Python apps: load once and fork the workers (the default), or import in each worker (gunicorn without --preload). */
   readonly load?: 'preload' | 'lazy';
+  /** Python apps: threads per worker (gunicorn's gthread); absent, each worker serves one request at a time (sync). */
+  readonly threads?: number;
   /** The lesson on the Flask track, once written (exercises/<slug>/app.py and its text). */
   readonly flask?: TrackVariant;
 }
@@ -194,7 +203,7 @@ export function onTrack(lesson: Lesson, track: AppTrack): Lesson | undefined {
   const { flask: _flask, ...common } = lesson;
   const { forcedRaces = [], pending: _pending, ...presented } = variant;
   const steps = lesson.steps.map((step) =>
-    forcedRaces.includes(step.title) ? { ...step, skip: () => 'a forced race needs the gate in every worker, which Python workers do not have yet' } : step,
+    forcedRaces.includes(step.title) ? { ...step, skip: () => "this forced race needs a data operation that this track's workers do not report" } : step,
   );
   return { ...common, ...presented, steps, jobs: variant.jobs, summary: variant.summary ?? lesson.summary };
 }

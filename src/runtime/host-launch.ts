@@ -100,7 +100,7 @@ export class Launcher {
 
   #makeGeneration(role: 'web' | 'jobs'): WorkerGeneration {
     const appFile = role === 'jobs' ? this.#options.jobsFile! : this.#options.appFile;
-    const { clock, cwd, load } = this.#options;
-    return this.#runtime.generation({ appFile, env: this.#env(), cwd, clock, ...this.#clockReading(), role, load });
+    const { clock, cwd, load, threads } = this.#options;
+    return this.#runtime.generation({ appFile, env: this.#env(), cwd, clock, ...this.#clockReading(), role, load, threads });
   }
 }

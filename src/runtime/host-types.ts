@@ -44,6 +44,8 @@ export interface HostOptions {
   readonly machines?: number;
   /** Python apps: load once and fork the workers (the default, as gunicorn --preload), or import in each. */
   readonly load?: 'preload' | 'lazy';
+  /** Python apps: threads per worker (gunicorn's gthread); absent, one request at a time. */
+  readonly threads?: number;
   /**
    * Machine k's own disk (k >= 2): the folder its processes start in and the environment that
    * points at its data, on top of `env`. Without it every machine shares machine 1's folder.

@@ -17,6 +17,8 @@ export interface GenerationOptions {
   readonly role?: 'web' | 'jobs';
   /** Python: load the app once and fork (the default), or let each worker import it. */
   readonly load?: 'preload' | 'lazy';
+  /** Python: threads per worker, each serving a request (gunicorn's gthread); absent, one request at a time. */
+  readonly threads?: number;
 }
 
 /**

@@ -1,9 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { fileSystemMessage, isFileSystemError } from '../fs-message.ts';
 import { courseInvocation } from '../invocation.ts';
+import type { AppTrack } from '../check/lesson.ts';
+import { findPython } from '../runtime/python/find.ts';
 import { DEFAULT_WORKSPACE, initWorkspace, type Workspace } from '../workspace.ts';
 import Screen from './Screen.tsx';
 import TextField from './TextField.tsx';
@@ -23,17 +25,25 @@ export function workspaceTarget(cwd: string, typed: string, home: string = os.ho
   return path.resolve(cwd, text);
 }
 
-/** No workspace here yet: offer to create one (./global-state-course unless the learner says where). */
+/** What the Flask track would run on here: the Python found, or what is missing and how to install it. */
+type PythonCheck = { readonly ok: boolean; readonly text: string };
+
+/**
+ * No workspace here yet: offer to create one (./global-state-course unless the learner says
+ * where), for the Node track (Express) or the Flask track (Python), and say what Flask needs.
+ */
 export default function FirstRun({ onCreated }: Props) {
   const { cwd, quit } = useCourse();
   const [editing, setEditing] = useState(false);
+  const [track, setTrack] = useState<AppTrack>('node');
+  const [python, setPython] = useState<PythonCheck>();
   // What the learner types for "another folder": empty until they type (no default to append to).
   const [dir, setDir] = useState('');
   const [error, setError] = useState<string>();
 
   const create = (typed: string) => {
     try {
-      const { workspace } = initWorkspace(workspaceTarget(cwd, typed));
+      const { workspace } = initWorkspace(workspaceTarget(cwd, typed), track, true);
       onCreated(workspace);
     } catch (e) {
       setError(isFileSystemError(e) ? fileSystemMessage(e) : (e as Error).message);
@@ -45,6 +55,7 @@ export default function FirstRun({ onCreated }: Props) {
     (input, key) => {
       if ((key.ctrl && input === 'c') || input === 'q') return quit();
       if (key.return || input === 'y') create(dir);
+      else if (input === 't') setTrack((t) => (t === 'node' ? 'flask' : 'node'));
       else if (input === 'o') {
         setError(undefined);
         setDir('');
@@ -54,6 +65,19 @@ export default function FirstRun({ onCreated }: Props) {
     { isActive: !editing },
   );
   useInput((input, key) => key.ctrl && input === 'c' && quit(), { isActive: editing });
+
+  // Look for Python and Flask once the learner picks the Flask track.
+  useEffect(() => {
+    if (track !== 'flask' || python) return;
+    let live = true;
+    findPython().then(
+      (info) => live && setPython({ ok: true, text: `Python ${info.version} with Flask ${info.flask} (${info.executable}).` }),
+      (error: unknown) => live && setPython({ ok: false, text: (error as Error).message }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [track, python]);
 
   const target = workspaceTarget(cwd, dir);
   return (
@@ -70,6 +94,7 @@ export default function FirstRun({ onCreated }: Props) {
           : [
               { key: 'enter', label: 'create it' },
               { key: 'o', label: 'another folder' },
+              { key: 't', label: track === 'node' ? 'Flask track' : 'Node track' },
               { key: 'q', label: 'quit' },
             ]
       }
@@ -82,6 +107,20 @@ export default function FirstRun({ onCreated }: Props) {
         <Text wrap="wrap">
           There is no course workspace here yet. It holds one folder per lesson with the app you edit, and your progress.
         </Text>
+        <Box marginTop={1} flexDirection="column">
+          <Text wrap="wrap">
+            Track:{' '}
+            <Text color="cyan" bold>
+              {track === 'node' ? 'Node' : 'Flask'}
+            </Text>
+            {track === 'node' ? ' (the apps are Express apps, app.js, run by Node).' : ' (the apps are Flask apps, app.py, run by Python on a preforking host like gunicorn).'}
+          </Text>
+          {track === 'flask' ? (
+            <Text wrap="wrap" color={python ? (python.ok ? 'green' : 'yellow') : undefined} dimColor={!python}>
+              {python ? (python.ok ? `Found ${python.text}` : python.text) : 'Looking for Python and Flask...'}
+            </Text>
+          ) : null}
+        </Box>
         <Box marginTop={1} flexDirection="column">
           {editing ? (
             <Text>

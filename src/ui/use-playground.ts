@@ -118,6 +118,7 @@ export function usePlayground(lesson: Lesson, files: PlaygroundFiles, resources:
           workers: count,
           mode: lesson.mode,
           load: lesson.load,
+          threads: lesson.threads,
           // People use the app on the lesson's own clock, flowing with real time (t/T jump ahead).
           clock: lesson.clock === 'manual' ? ('flowing' as const) : lesson.clock,
           env,

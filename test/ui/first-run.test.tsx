@@ -1,6 +1,6 @@
 // The first-run offer's "another folder": the field starts empty and `~` means the home folder.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -72,4 +72,41 @@ test('workspaceTarget: empty is the default, ~ and ~/x are the home folder, othe
   assert.equal(workspaceTarget('/work', '~/courses/gsc', '/home/ann'), '/home/ann/courses/gsc');
   assert.equal(workspaceTarget('/work', 'sub/dir', '/home/ann'), '/work/sub/dir');
   assert.equal(workspaceTarget('/work', '/abs', '/home/ann'), '/abs');
+});
+
+test('the first run asks which track: t switches to Flask, says what Flask needs when it is missing, and the workspace is made for it', async () => {
+  const saved = process.env.PYTHON;
+  // A Python that is not there: the Flask track says what to install.
+  process.env.PYTHON = path.join(dir, 'no-such-python3');
+  try {
+    const created: string[] = [];
+    const r = renderAt(
+      <App
+        openSession={(workspace) => {
+          created.push(workspace.dir);
+          throw new Error('stop here');
+        }}
+        resources={new Resources()}
+        cwd={dir}
+      />,
+    );
+    // Given the first-run offer, on the Node track by default
+    assert.match(await waitForFrame(r, 'Track: Node'), /Flask track/);
+    // When the learner presses t
+    r.stdin.write('t');
+    // Then the Flask track is chosen and, with no Python, the screen says what to install
+    const missing = (await waitForFrame(r, 'pip install flask')).replace(/\s+/g, ' ');
+    assert.match(missing, /Track: Flask/);
+    assert.match(missing, /needs Python 3\.11\+ with Flask 2\.2\+/);
+    assert.match(missing, /python3-flask/);
+    // When they create the workspace, it is a Flask workspace
+    r.stdin.write(KEY.enter);
+    await waitForFrame(r, 'stop here');
+    assert.equal(created.length, 1);
+    assert.ok(existsSync(path.join(created[0]!, '01-frozen-at-startup', 'app.py')));
+    assert.ok(!existsSync(path.join(created[0]!, '01-frozen-at-startup', 'app.js')));
+  } finally {
+    if (saved === undefined) delete process.env.PYTHON;
+    else process.env.PYTHON = saved;
+  }
 });

@@ -63,6 +63,7 @@ async function serve(
     policy: options.policy,
     mode: options.mode ?? lesson.mode,
     load: lesson.load,
+    threads: lesson.threads,
     env,
     cwd: dataDir,
     port: options.port,

@@ -41,7 +41,6 @@ const lesson: Lesson = {
     return { BASKET_DB: file };
   },
   flask: {
-    forcedRaces: ['two tabs adding at once on two workers both keep their item'],
     file: 'app.py',
     text: () => markdown(import.meta.url, 'text.flask.md'),
     why: () => markdown(import.meta.url, 'why.flask.md'),

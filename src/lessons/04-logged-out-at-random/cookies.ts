@@ -100,8 +100,10 @@ export function forgeries(cookies: readonly JarCookie[], from: string, victim: s
  * timestamp and an HMAC-SHA1 made with a key derived from the secret and the salt
  * "cookie-session". Forged the same way with each guessable secret, naming `victim`.
  */
+const FLASK_COOKIE = /^(\.?)([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+
 function flaskForgeries(key: string, text: string, from: string, victim: string): Attempt[] {
-  const parts = /^(\.?)([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(text);
+  const parts = FLASK_COOKIE.exec(text);
   if (!parts) return [];
   let claim: string;
   try {
@@ -181,7 +183,7 @@ function guessedIds(own: string): string[] {
 /**
  * Whether the visitor's cookies carry a signature made with `secret`: 'secret' when one does,
  * 'other' when they are signed in a format the check knows (cookie-signature's "s:<value>.<sig>",
- * keygrip's "<name>.sig") but with another key, 'unknown' when the check cannot tell.
+ * keygrip's "<name>.sig", Flask's session) but with another key, 'unknown' when the check cannot tell.
  */
 export function signedWith(cookies: readonly JarCookie[], secret: string): 'secret' | 'other' | 'unknown' {
   let other = false;
@@ -196,6 +198,13 @@ export function signedWith(cookies: readonly JarCookie[], secret: string): 'secr
       continue;
     }
     const text = decode(cookie.value);
+    const flask = FLASK_COOKIE.exec(text);
+    if (flask) {
+      const derived = createHmac('sha1', secret).update('cookie-session').digest();
+      if (createHmac('sha1', derived).update(`${flask[1]}${flask[2]}.${flask[3]}`).digest('base64url') === flask[4]) return 'secret';
+      other = true;
+      continue;
+    }
     const signed = /^s:(.*)\.([^.]*)$/s.exec(text);
     if (!signed) continue;
     if (hmac('sha256', secret, signed[1]!).replace(/=+$/, '') === signed[2]) return 'secret';

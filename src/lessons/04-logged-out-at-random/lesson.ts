@@ -18,6 +18,9 @@ function sessionLost(ctx: CheckContext, visitor: string, loggedInOn: number): Di
     if (route === 'page') {
       return `GET /api/me on worker ${worker} knows ${visitor}, but ${where(worker, route)} shows the login form: the page must find who is logged in the same way the API does, from the session every worker shares.`;
     }
+    if (ctx.track === 'flask') {
+      return `${visitor} logged in on worker ${loggedInOn}, but worker ${worker} does not find that login: what remembers it lives in one worker only (its memory, or a key that worker made itself). Keep it where every worker finds it: in Flask's session cookie signed with the host's SESSION_SECRET, or in the sessions table on ACCOUNTS_DB.`;
+    }
     return `${visitor} logged in on worker ${loggedInOn}, but worker ${worker} has never heard of that session. express-session keeps sessions in the memory of the worker that created them (its default MemoryStore), and every worker has its own memory. Keep sessions where every worker finds them: in a store on ACCOUNTS_DB, or in the cookie itself, signed with SESSION_SECRET (cookie-session).`;
   };
 }
@@ -30,15 +33,19 @@ async function sessionLostOrOwnKey(ctx: CheckContext, visitor: string, loggedInO
   const { cookies } = await cookiesOf(ctx.visitor(visitor));
   const signature = signedWith(cookies, ctx.env.SESSION_SECRET!);
   const lost = sessionLost(ctx, visitor, loggedInOn);
+  const ownKey =
+    ctx.track === 'flask'
+      ? `A key made when the module is imported (os.urandom at module level) is a different key in every worker that imports it, and a new one after every reload: this lesson's bug again, one level down. Sign with os.environ["SESSION_SECRET"], which the host gives every worker alike.`
+      : `A secret generated when the app starts (crypto.randomBytes at module level) is a different secret in every worker, and a new one after every reload: this lesson's bug again, one level down. Sign with process.env.SESSION_SECRET, which the host gives every worker alike.`;
   return (got, worker, route) =>
     got === null && route === 'api' && signature === 'other'
-      ? `${visitor}'s cookie from worker ${loggedInOn} is signed, but not with the host's SESSION_SECRET, and worker ${worker} refuses the signature. A secret generated when the app starts (crypto.randomBytes at module level) is a different secret in every worker, and a new one after every reload: this lesson's bug again, one level down. Sign with process.env.SESSION_SECRET, which the host gives every worker alike.`
+      ? `${visitor}'s cookie from worker ${loggedInOn} is signed, but not with the host's SESSION_SECRET, and worker ${worker} refuses the signature. ${ownKey}`
       : lost(got, worker, route);
 }
 
-const RELOADED: Diagnose = (got) =>
+const reloaded = (ctx: CheckContext): Diagnose => (got) =>
   got === null
-    ? 'The reload started every worker afresh, and what the sessions depended on went with the old processes: sessions kept in process memory, or a signing secret made when the app started (a new one after every reload). A deploy would log everyone out. Keep sessions in the database, or in a cookie signed with SESSION_SECRET.'
+    ? `The reload started every worker afresh, and what the sessions depended on went with the old processes: sessions kept in process memory, or a signing ${ctx.track === 'flask' ? 'key made when the module was imported' : 'secret made when the app started'} (a new one after every reload). A deploy would log everyone out. Keep sessions in the database, or in a cookie signed with SESSION_SECRET.`
     : `After the reload the app answered as ${got}: who is logged in must come from each visitor's own session.`;
 
 const loggedOut = (visitor: string, on: number, how: string): Diagnose => (got, worker, route) =>
@@ -87,8 +94,6 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     return { ACCOUNTS_DB: file, SESSION_SECRET: randomBytes(32).toString('hex') };
   },
   flask: {
-    // The Flask files still answer the check before the page and its forms: out of the track until they are redone.
-    pending: 'the page, its forms and the forced races',
     file: 'app.py',
     // gunicorn's default: every worker imports the app itself, so a key made at import differs per worker.
     load: 'lazy',
@@ -136,8 +141,8 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       async run(ctx) {
         await ctx.reload();
         for (let k = 1; k <= ctx.workers; k++) {
-          await expectUser(ctx, 'alice', k, 'alice', RELOADED);
-          await expectUser(ctx, 'bob', k, 'bob', RELOADED);
+          await expectUser(ctx, 'alice', k, 'alice', reloaded(ctx));
+          await expectUser(ctx, 'bob', k, 'bob', reloaded(ctx));
         }
       },
     },
@@ -213,7 +218,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         for (const k of [0, 1]) {
           await expectUser(ctx, 'mallory', ctx.workerAt(worker + k), null, (got, w, route) =>
             got === 'alice'
-              ? `mallory edited her own cookie to say alice, and ${where(w, route)} believed it: the cookie is not signed, or its signature is not checked for this request. Sign what the cookie holds with SESSION_SECRET (cookie-session with \`keys\`, or express-session with a shared store) and check it on every request, whoever sends it.`
+              ? `mallory edited her own cookie to say alice, and ${where(w, route)} believed it: the cookie is not signed, or its signature is not checked for this request. Sign what the cookie holds with SESSION_SECRET (${ctx.track === 'flask' ? "Flask's session with app.secret_key set from it" : 'cookie-session with `keys`, or express-session with a shared store'}) and check it on every request, whoever sends it.`
               : `mallory edited her cookie and ${where(w, route)} still took it as ${got}'s: a cookie whose signature no longer matches must be ignored.`,
           );
         }
@@ -232,8 +237,9 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
           await replaceCookies(mallory, domain, attempt.cookies);
           await expectUser(ctx, 'mallory', ctx.workerAt(worker + i), null, (got, w, route) => {
             const what = `mallory made ${attempt.what}, and ${where(w, route)} took it as ${got}'s session.`;
-            if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with process.env.SESSION_SECRET, which only the host knows.`;
-            if (attempt.what.includes('guessed id')) return `${what} Session ids must be long and random (express-session makes them so), or the cookie signed: 1, 2, 3 are the first ids anyone tries.`;
+            const hostSecret = ctx.track === 'flask' ? 'os.environ["SESSION_SECRET"]' : 'process.env.SESSION_SECRET';
+            if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with ${hostSecret}, which only the host knows.`;
+            if (attempt.what.includes('guessed id')) return `${what} Session ids must be long and random (${ctx.track === 'flask' ? 'secrets.token_urlsafe(32)' : 'express-session makes them so'}), or the cookie signed: 1, 2, 3 are the first ids anyone tries.`;
             return `${what} Anyone can write an unsigned cookie: sign it with SESSION_SECRET and check the signature.`;
           });
         }

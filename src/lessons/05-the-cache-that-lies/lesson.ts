@@ -91,15 +91,13 @@ const lesson: Lesson = {
     return { SHOP_DB: file };
   },
   flask: {
-    // The Flask files still answer the check before the page and its forms: out of the track until they are redone.
-    pending: 'the page, its forms and the forced races',
     file: 'app.py',
     text: () => markdown(import.meta.url, 'text.flask.md'),
     why: () => markdown(import.meta.url, 'why.flask.md'),
     hints: [
-      'The worker that handles the change sets its own `cached_products` to None. How would the other two workers learn that a price changed? Nothing in their memory tells them.',
-      'The simplest fix is no copy at all: call `load_products()` in `products()` on every request. Reading three rows from SQLite takes microseconds.',
-      'To keep a copy, check it on every request against something shared that every change updates: for example a one-row table `catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`, bumped in the same transaction as the price; read the version per request and reload when it moved. A copy that expires after a few seconds (`time.time()` against a TTL) is still wrong right after a change.',
+      'The worker that handles the change sets its own `cached_products` to None. How would the other two workers learn that a price changed? Nothing in their memory tells them. And the page `/` uses the same copy as `/api/products`.',
+      'The simplest fix is no copy at all: call `load_products()` in `products()` on every request. Reading a few rows from SQLite takes microseconds. A copy that expires after a few seconds (`time.time()` against a TTL) is still wrong right after a change.',
+      'To keep a copy, check it on every request against a version that every change moves, kept in the database: a one-row table `catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)` bumped by a trigger, `CREATE TRIGGER IF NOT EXISTS products_changed AFTER UPDATE ON products BEGIN UPDATE catalogue_version SET version = version + 1 WHERE id = 1; END` (and the same for INSERT and DELETE), so that edits made outside the app move it too. Read the version per request and reload the copy when it moved. Never move the version before the data: a worker that reads in between keeps the old prices under the new version.',
     ],
   },
   steps: [

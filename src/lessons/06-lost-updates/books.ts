@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import { describe, expectJson, fail } from '../../check/expect.ts';
 import { pageText, type Reply } from '../../check/visitor.ts';
-import type { CheckContext } from '../types.ts';
+import type { AppTrack, CheckContext } from '../types.ts';
 import type { Bought } from './rush.ts';
 
 export const PRODUCT = 'teapot';
@@ -41,8 +41,8 @@ export function books(ctx: CheckContext): Shop {
   }
 }
 
-const LOST_UPDATES =
-  'Several buyers read the same stock before any of them wrote, and each then wrote back what it had read minus one: every write undid the ones before it (lost updates). Between a read and its write other purchases run: on the other workers at any moment, and on the same worker at every await. A lock in a module variable guards one worker only. The test "is one left?" and the decrement must be one step that the database does atomically, before the payment.';
+const lostUpdates = (track: AppTrack) =>
+  `Several buyers read the same stock before any of them wrote, and each then wrote back what it had read minus one: every write undid the ones before it (lost updates). Between a read and its write other purchases run: on the other workers at any moment${track === 'flask' ? ', and on other threads of the same worker where it has threads. A threading.Lock in a module variable' : ', and on the same worker at every await. A lock in a module variable'} guards one worker only. The test "is one left?" and the decrement must be one step that the database does atomically, before the payment.`;
 
 const BELOW_ZERO =
   'The stock went below zero. The decrement itself is atomic, but the test "is one left?" was made apart from it, while other buyers were buying too: by the time of the write it was no longer true. The test must happen inside the write itself, and the app must look at whether the write took a teapot.';
@@ -50,7 +50,7 @@ const BELOW_ZERO =
 const TURNED_AWAY =
   'Buyers were turned away while teapots were still on the shelf. When two purchases want the same stock at once, one of them must wait for the other or try again, not give up: a buyer who finds the stock changed under them has not found it sold out.';
 
-function errorDiagnosis(reply: Reply, via: Bought['via']): string {
+function errorDiagnosis(reply: Reply, via: Bought['via'], track: AppTrack): string {
   const text = reply.text;
   if (reply.status === 0 || reply.status === 504) {
     return 'The purchase never answered: it waits for something that never comes (a lock that is never released? a transaction another request left open?).';
@@ -60,6 +60,9 @@ function errorDiagnosis(reply: Reply, via: Bought['via']): string {
   }
   if (/within a transaction/i.test(text)) {
     return 'A transaction begun before an await is still open when the next request on the same worker begins its own: a connection holds one transaction at a time, and every request on a worker shares it. Never keep a transaction open across an await: take the teapot atomically first, then take the payment.';
+  }
+  if (/SQLITE_BUSY|database is locked/i.test(text) && track === 'flask') {
+    return 'SQLite refused a write: this worker read inside a transaction, another worker wrote in the meantime, and the first could no longer write on what it had read. Python\'s sqlite3 opens a deferred transaction, after your SELECT: a read-then-write transaction must start as a writer (`BEGIN IMMEDIATE`, on a connection with isolation_level=None) and must not wait for the payment inside.';
   }
   if (/SQLITE_BUSY|database is locked/i.test(text)) {
     return 'SQLite refused a write: this worker read inside a transaction, another worker wrote in the meantime, and the first could no longer write on what it had read. A read-then-write transaction must start as a writer (.immediate()) and must not wait for anything inside.';
@@ -81,7 +84,7 @@ export function outcome(bought: Bought): 'bought' | 'sold out' | undefined {
 }
 
 /** Every buyer was told "bought" or "sold out", in the way their route says it. */
-export function expectVerdicts(all: readonly Bought[]): void {
+export function expectVerdicts(all: readonly Bought[], track: AppTrack = 'node'): void {
   const bad = all.find((b) => outcome(b) === undefined);
   if (!bad) return;
   const { reply, via } = bad;
@@ -92,7 +95,7 @@ export function expectVerdicts(all: readonly Bought[]): void {
         ? `201 (bought) or 409 (sold out) from ${describe(reply)}`
         : `the page's form to send ${reply.visitor} back to the shop's page (303) or answer 409 (sold out), from ${describe(first)}`,
     got: first.status === 0 ? first.body : `status ${first.status}: ${first.body}`,
-    diagnosis: errorDiagnosis(first, via),
+    diagnosis: errorDiagnosis(first, via, track),
   });
 }
 
@@ -108,7 +111,7 @@ export function expectBooks(ctx: CheckContext, before: Shop, all: readonly Bough
       now.left < 0
         ? BELOW_ZERO
         : newOrders.length > gone
-          ? LOST_UPDATES
+          ? lostUpdates(ctx.track)
           : newOrders.length === gone && newOrders.length < want
             ? TURNED_AWAY
             : `The stock and the orders disagree: ${plural(gone, 'teapot')} left the shelf, ${plural(newOrders.length, 'order')} recorded. Take a teapot off the stock and record its order for every buyer who gets one, together.`;
@@ -136,7 +139,7 @@ export function expectBooks(ctx: CheckContext, before: Shop, all: readonly Bough
       got: `${plural(charged.length, 'paid charge')}${forNothing.length ? `, ${forNothing.length} of them for buyers who got no teapot` : ''}${unpaid.length ? `, ${plural(unpaid.length, 'order')} without its paid charge` : ''}`,
       diagnosis: forNothing.length
         ? `${forNothing.length} buyers paid and got nothing. Take the teapot off the stock first (atomically), then charge the card; a buyer who finds none left must not be charged.`
-        : "Every order must be paid, and say which charge paid it: keep the `await charge(...)`, and write the charge's id on the order once the provider has answered.",
+        : `Every order must be paid, and say which charge paid it: keep the \`${ctx.track === 'flask' ? 'charge(...)' : 'await charge(...)'}\` call, and write the charge's id on the order once the provider has answered.`,
     });
   }
 }

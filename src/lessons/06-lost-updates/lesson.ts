@@ -27,7 +27,7 @@ async function crowd(ctx: CheckContext, prefix: string, via: Buyer['via'], note?
   const before = books(ctx);
   const buyers: Buyer[] = Array.from({ length: 2 * ctx.workers }, (_, i) => ({ name: `${prefix}${i + 1}`, worker: (i % ctx.workers) + 1, via }));
   const bought = await rush(ctx, shuffled(ctx, buyers), { holdDatabase: true });
-  expectVerdicts(bought);
+  expectVerdicts(bought, ctx.track);
   expectBooks(ctx, before, bought, buyers.length, note);
   await everyWorkerReports(ctx, before.left - buyers.length, before.orders.length + buyers.length);
 }
@@ -52,6 +52,16 @@ const lesson: Lesson = {
     'Ask the database to check and take a teapot in one step, before the payment: `UPDATE stock SET qty = qty - 1 WHERE id = ? AND qty > 0 RETURNING qty, price`. It returns a row when a teapot was taken (with what is left), and nothing when there was none left (or look at `.changes` without RETURNING). Then charge, then record the order.',
     'So that a crash during the payment cannot lose a teapot without an order, take the teapot and insert the order (its charge still empty) in one `db.transaction(...)` run with `.immediate()`, all synchronous; then `await charge(buyer, price, "order-" + order)` (with the order as its key, a retry charges once), then write the charge on the order. A lock in a module variable only guards its own worker.',
   ],
+  flask: {
+    file: 'app.py',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'Follow two buyers on two workers through `buy()` at once. Both read "5 left" before either has paid; when their payments come back, both write 4. Each worker serves one request at a time, but the three workers run side by side.',
+      'Ask the database to check and take a teapot in one step, before the payment: `UPDATE stock SET qty = qty - 1 WHERE id = ? AND qty > 0 RETURNING qty, price`. It returns a row when a teapot was taken (with what is left), and nothing when there was none left (or look at `cursor.rowcount` without RETURNING). Then charge, then record the order.',
+      'So that a killed worker cannot lose a teapot without an order, take the teapot and insert the order (its charge still empty) in one transaction that starts with `BEGIN IMMEDIATE` (open the connection with `isolation_level=None`), then `charge(buyer, price, f"order-{order}")` outside it, then write the charge on the order. A `threading.Lock()` at module level only guards its own worker.',
+    ],
+  },
   workers: 3,
   mode: 'concurrent',
   clock: 'manual',
@@ -87,7 +97,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
       async run(ctx) {
         const before = books(ctx);
         const bought = await rush(ctx, [{ name: 'dana', worker: anyWorker(ctx), via: 'form' }]);
-        expectVerdicts(bought);
+        expectVerdicts(bought, ctx.track);
         expectBooks(ctx, before, bought, 1);
         await everyWorkerReports(ctx, before.left - 1, before.orders.length + 1);
       },
@@ -118,7 +128,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
           via: ctx.random() < 0.3 ? 'form' : 'api',
         }));
         const bought = await rush(ctx, shuffled(ctx, buyers), { holdDatabase: true });
-        expectVerdicts(bought);
+        expectVerdicts(bought, ctx.track);
         expectBooks(ctx, before, bought, before.left);
       },
     },
@@ -132,7 +142,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
           via: i < ctx.workers ? 'form' : 'api',
         }));
         const bought = await rush(ctx, late);
-        expectVerdicts(bought);
+        expectVerdicts(bought, ctx.track);
         const sold = bought.find((b) => outcome(b) === 'bought');
         if (sold) {
           const first = sold.reply.redirects?.[0] ?? sold.reply;

@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { describe, expectJson, fail } from '../../check/expect.ts';
 import { formsOf, pageText, type Reply } from '../../check/visitor.ts';
-import type { CheckContext } from '../types.ts';
+import type { AppTrack, CheckContext } from '../types.ts';
 import { drawProducts } from '../products.ts';
 
 export interface Order {
@@ -76,15 +76,25 @@ export function customersOf(ctx: CheckContext): Customer[] {
   }
 }
 
-/** What it means when `victim`'s answer shows `other`'s details (or nobody's). */
-export const crossed = (victim: string, other: string, where: string) =>
-  `${victim}'s request for ${where} and ${other}'s were in the same worker at once: ${victim}'s was parked at an await (the audit log, then the warehouse) when ${other}'s arrived. ` +
-  `The customer the app keeps in module scope (\`currentCustomer\`, or anything keyed by what every visitor shares) was replaced meanwhile, and ${victim}'s code read ${other}'s after its await. ` +
-  'Keep the customer with the request itself: `req.customer`, `res.locals.customer`, or an AsyncLocalStorage.';
+/** How the fix is said on each track. */
+const keepWithRequest = (track: AppTrack) =>
+  track === 'flask'
+    ? 'Keep the customer with the request itself: `flask.g` (`g.customer`), which belongs to one request on whichever thread serves it.'
+    : 'Keep the customer with the request itself: `req.customer`, `res.locals.customer`, or an AsyncLocalStorage.';
 
-const signedOutMeanwhile = (victim: string) =>
-  `${victim} is signed in (the sign-in cookie came with the request), yet the answer treats ${victim} as signed out. While that request was parked at an await, a request from someone not signed in (or signing in or out: every request goes through the middleware) replaced the customer kept in module scope. ` +
-  'Keep the customer with the request itself: `req.customer`, `res.locals.customer`, or an AsyncLocalStorage.';
+/** What it means when `victim`'s answer shows `other`'s details (or nobody's). */
+export const crossed = (victim: string, other: string, where: string, track: AppTrack = 'node') =>
+  track === 'flask'
+    ? `${victim}'s request for ${where} and ${other}'s were in the same worker at once, on two of its threads: ${victim}'s was waiting on the network (the audit log, then the warehouse) when ${other}'s arrived. ` +
+      `The customer the app keeps in module scope (\`current_customer\`, or anything keyed by what every visitor shares) was replaced meanwhile, and ${victim}'s view read ${other}'s after its wait. ` +
+      keepWithRequest(track)
+    : `${victim}'s request for ${where} and ${other}'s were in the same worker at once: ${victim}'s was parked at an await (the audit log, then the warehouse) when ${other}'s arrived. ` +
+      `The customer the app keeps in module scope (\`currentCustomer\`, or anything keyed by what every visitor shares) was replaced meanwhile, and ${victim}'s code read ${other}'s after its await. ` +
+      keepWithRequest(track);
+
+const signedOutMeanwhile = (victim: string, track: AppTrack) =>
+  `${victim} is signed in (the sign-in cookie came with the request), yet the answer treats ${victim} as signed out. While that request was ${track === 'flask' ? 'waiting on the network, another thread served' : 'parked at an await,'} a request from someone not signed in (or signing in or out: every request goes through ${track === 'flask' ? 'before_request' : 'the middleware'}) ${track === 'flask' ? 'and ' : ''}replaced the customer kept in module scope. ` +
+  keepWithRequest(track);
 
 /** Whose details, other than `want`'s, appear in `text`. */
 function leaked(customers: readonly Customer[], want: Customer | undefined, text: string): Customer | undefined {
@@ -92,10 +102,10 @@ function leaked(customers: readonly Customer[], want: Customer | undefined, text
 }
 
 /** Demand that `reply` (GET /api/account) is `name`'s own account in JSON, and nobody else's. */
-export function expectAccount(customers: readonly Customer[], reply: Reply, name: string): void {
+export function expectAccount(customers: readonly Customer[], reply: Reply, name: string, track: AppTrack = 'node'): void {
   const want = customers.find((c) => c.name === name)!;
   if (reply.status === 401) {
-    fail({ expected: `${name}'s own account from ${describe(reply)}`, got: `401: ${reply.body}`, diagnosis: signedOutMeanwhile(name) });
+    fail({ expected: `${name}'s own account from ${describe(reply)}`, got: `401: ${reply.body}`, diagnosis: signedOutMeanwhile(name, track) });
   }
   const body = expectJson(reply, `JSON like {"name", "fullName", "address", "orders"}`) as Record<string, unknown>;
   const orders = Array.isArray(body.orders) ? body.orders.map((o: { id?: unknown }) => o?.id) : undefined;
@@ -107,12 +117,12 @@ export function expectAccount(customers: readonly Customer[], reply: Reply, name
   fail({
     expected: `${name}'s own account (${want.name}, ${JSON.stringify(want.address)}, orders ${JSON.stringify(wanted)}) from ${describe(reply)}`,
     got: other ? `${other.name}'s details: ${shown}` : shown,
-    diagnosis: other ? crossed(name, other.name, '/api/account') : "Keep the answer's shape: the signed-in customer's name, fullName, address and orders.",
+    diagnosis: other ? crossed(name, other.name, '/api/account', track) : "Keep the answer's shape: the signed-in customer's name, fullName, address and orders.",
   });
 }
 
 /** Demand that `reply` (the page /) is `name`'s own account page, and shows nobody else's details. */
-export async function expectAccountPage(customers: readonly Customer[], reply: Reply, name: string): Promise<void> {
+export async function expectAccountPage(customers: readonly Customer[], reply: Reply, name: string, track: AppTrack = 'node'): Promise<void> {
   const want = customers.find((c) => c.name === name)!;
   const text = reply.status === 200 ? (await pageText(reply.text)).replace(/^<!doctype html>\s*/i, '') : '';
   const missing = [want.fullName, want.address, ...want.orders.map((o) => `#${o.id}`)].filter((part) => !text.includes(part));
@@ -122,7 +132,7 @@ export async function expectAccountPage(customers: readonly Customer[], reply: R
   fail({
     expected: `${name}'s own account page (${want.fullName}, ${want.address}, orders ${want.orders.map((o) => `#${o.id}`).join(' ')}) from ${describe(reply)}`,
     got: other ? `${other.name}'s details on it: "${text.slice(0, 140)}"` : signInForm ? `the sign-in form, as if ${name} had signed out` : reply.status === 200 ? `"${text.slice(0, 140)}"` : `status ${reply.status}: ${reply.body}`,
-    diagnosis: other ? crossed(name, other.name, 'the page (/)') : signInForm ? signedOutMeanwhile(name) : "Show the signed-in customer's full name, address and orders (#id) on the page.",
+    diagnosis: other ? crossed(name, other.name, 'the page (/)', track) : signInForm ? signedOutMeanwhile(name, track) : "Show the signed-in customer's full name, address and orders (#id) on the page.",
   });
 }
 

@@ -38,7 +38,9 @@ async function overlapping(ctx: CheckContext, turns: readonly Turn[]): Promise<R
       expected: `${names[0]}'s request to wait for the audit log and the warehouse, as it does on the real host`,
       got: `an answer at once: ${reply.status} ${reply.body}`,
       diagnosis:
-        'The check needs each page to wait for its network calls, as it would in production. Keep `await writeAuditLog(...)` and `await fetchOrders(...)`: the fix is where the customer is kept, not whether the app waits.',
+        ctx.track === 'flask'
+          ? 'The check needs each page to wait for its network calls, as it would in production. Keep `write_audit_log(...)` and `fetch_orders(...)` as they are: the fix is where the customer is kept, not whether the app waits.'
+          : 'The check needs each page to wait for its network calls, as it would in production. Keep `await writeAuditLog(...)` and `await fetchOrders(...)`: the fix is where the customer is kept, not whether the app waits.',
     });
   }
   const stuck = progress.indexOf('stuck');
@@ -52,7 +54,7 @@ async function overlapping(ctx: CheckContext, turns: readonly Turn[]): Promise<R
         : `${name}'s request to reach its first network call`,
       got: `no progress within 1.5 s (${waiting} request${waiting === 1 ? '' : 's'} waiting on the network)`,
       diagnosis: earlier.length
-        ? `Requests in this worker take turns: ${name}'s waits until ${earlier.join(' and ')}'s is done. A lock or queue around each request makes Node a one-request-at-a-time worker again, and one slow page then stalls every visitor. Keep the customer per request instead.`
+        ? `Requests in this worker take turns: ${name}'s waits until ${earlier.join(' and ')}'s is done. ${ctx.track === 'flask' ? 'A lock around each request makes the threaded worker serve one request at a time again' : 'A lock or queue around each request makes Node a one-request-at-a-time worker again'}, and one slow page then stalls every visitor. Keep the customer per request instead.`
         : 'The request never got to the audit log. Does every middleware call next()?',
     });
   }
@@ -83,6 +85,18 @@ const lesson: Lesson = {
     "Copying `currentCustomer` into a local variable does not help: by the time the handler starts, the audit log's await has already let another request overwrite it. The customer must travel with the request from the moment the middleware finds it, into the audit log too.",
     'In the middleware, write `req.customer = findCustomer.get(...)` (or `res.locals.customer = ...`), and read `req.customer` everywhere `currentCustomer` was read: the audit log call, the account route and the page. If code far from the request needs it, `AsyncLocalStorage` from `node:async_hooks` keeps a value per request across awaits.',
   ],
+  flask: {
+    file: 'app.py',
+    // gunicorn's gthread worker: one process, four threads, each serving a request.
+    threads: 4,
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'Follow `current_customer` through one request: `who_is_asking()` sets it, then the request waits (`write_audit_log`, `fetch_orders`). While it waits, another thread of the same process runs `who_is_asking()` for the next visitor (for every request: pages, the API, signing in and out). Which value does the first view read when it resumes?',
+      "Copying `current_customer` into a local variable at the top of the view does not help: by then the audit log's wait has already let another request overwrite it. And on a sync worker, a global set only when someone is signed in is still there for the next visitor, who is not. The customer must travel with the request from the moment it is found, into the audit log too.",
+      'In `who_is_asking()`, write `g.customer = find_customer(...)` (`from flask import g`): `g` belongs to one request, on whichever thread serves it. Read `g.customer` everywhere `current_customer` was read: the audit log call, the account view and the page. A lock around each request would make the worker serve one request at a time again.',
+    ],
+  },
   workers: 1,
   mode: 'concurrent',
   clock: 'manual',
@@ -108,9 +122,9 @@ const lesson: Lesson = {
         const signIn = await settle(ctx, WORKER, () => alice(ctx).page('/', { worker: WORKER }));
         await expectSignInPage(customers, signIn);
         const home = await settle(ctx, WORKER, () => alice(ctx).fillIn(signIn, { name: 'alice' }, { worker: WORKER }));
-        await expectAccountPage(customers, home, 'alice');
+        await expectAccountPage(customers, home, 'alice', ctx.track);
         const account = await settle(ctx, WORKER, () => alice(ctx).get('/api/account', { worker: WORKER }));
-        expectAccount(customers, account, 'alice');
+        expectAccount(customers, account, 'alice', ctx.track);
         expectAudit(ctx, mark, [['anonymous', '/'], ['alice', '/'], ['alice', '/api/account']]);
       },
     },
@@ -132,8 +146,8 @@ const lesson: Lesson = {
           ];
           const replies = await overlapping(ctx, pageFirst ? turns : [turns[1]!, turns[0]!]);
           const [pageReply, apiReply] = pageFirst ? replies : [replies[1]!, replies[0]!];
-          await expectAccountPage(customers, pageReply!, page.name);
-          expectAccount(customers, apiReply!, api.name);
+          await expectAccountPage(customers, pageReply!, page.name, ctx.track);
+          expectAccount(customers, apiReply!, api.name, ctx.track);
         }
         expectAudit(ctx, mark, [['alice', '/'], ['bob', '/api/account'], ['alice', '/'], ['bob', '/api/account']]);
       },
@@ -148,7 +162,7 @@ const lesson: Lesson = {
           { who: 'carol', send: () => carol(ctx).get('/api/account', { worker: WORKER }) },
           { who: 'bob', send: () => bob(ctx).page('/', { worker: WORKER }) },
         ]);
-        expectAccount(customers, aliceReply!, 'alice');
+        expectAccount(customers, aliceReply!, 'alice', ctx.track);
         if (carolReply!.status !== 401) {
           fail({
             expected: `401 "Sign in first" for carol, who never signed in, from ${describe(carolReply!)}`,
@@ -157,7 +171,7 @@ const lesson: Lesson = {
               "carol's request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks \"who is this?\" must ask the request itself.",
           });
         }
-        await expectAccountPage(customers, bobReply!, 'bob');
+        await expectAccountPage(customers, bobReply!, 'bob', ctx.track);
         expectAudit(ctx, mark, [['alice', '/api/account'], ['anonymous', '/api/account'], ['bob', '/']]);
       },
     },
@@ -166,7 +180,7 @@ const lesson: Lesson = {
       async run(ctx) {
         const customers = customersOf(ctx);
         const bobsPage = await settle(ctx, WORKER, () => bob(ctx).page('/', { worker: WORKER }));
-        await expectAccountPage(customers, bobsPage, 'bob');
+        await expectAccountPage(customers, bobsPage, 'bob', ctx.track);
         const mark = auditMark(ctx);
         const [aliceReply, signedOut, carolReply, signedIn] = await overlapping(ctx, [
           { who: 'alice', send: () => alice(ctx).page('/', { worker: WORKER }) },
@@ -174,7 +188,7 @@ const lesson: Lesson = {
           { who: 'carol', send: () => carol(ctx).page('/', { worker: WORKER }) },
           { who: 'bob', send: () => bob(ctx).submit('/login', { name: 'bob' }, { worker: WORKER }) },
         ]);
-        await expectAccountPage(customers, aliceReply!, 'alice');
+        await expectAccountPage(customers, aliceReply!, 'alice', ctx.track);
         if (!signedOut!.redirects?.length) {
           fail({
             expected: `the sign-out form to send bob back to the page (303), from ${describe(signedOut!)}`,
@@ -184,7 +198,7 @@ const lesson: Lesson = {
         }
         await expectSignInPage(customers, signedOut!);
         await expectSignInPage(customers, carolReply!);
-        await expectAccountPage(customers, signedIn!, 'bob');
+        await expectAccountPage(customers, signedIn!, 'bob', ctx.track);
         expectAudit(ctx, mark, [['alice', '/'], ['anonymous', '/'], ['anonymous', '/'], ['bob', '/']]);
       },
     },

@@ -48,8 +48,8 @@ export interface WorkerProcess {
   send(message: HostToWorker): void;
   onMessage(listener: (message: WorkerToHost) => void): () => void;
   /**
-   * The worker's gate: watch its data operations, hold it after one (forced races). Absent on
-   * Python workers (src/runtime/python/), which have no gate yet.
+   * The worker's gate: watch its data operations, hold it after one (forced races). Python
+   * workers have one too, over their host's channel (src/runtime/python/_course_gate.py).
    */
   readonly gate?: WorkerGate;
   /** Ask the worker to stop, kill it if it does not; resolves once it is gone. */

@@ -10,7 +10,10 @@ import sys
 import threading
 import time as _time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+from _course_gate import GATE
 
 
 def locate(exc, app_dir):
@@ -108,6 +111,30 @@ class LoopbackServer(WSGIServer):
         self.setup_environ()
 
 
+class ThreadedLoopbackServer(LoopbackServer):
+    """gunicorn's gthread worker, in small: a fixed pool of threads, each serving a request."""
+
+    def __init__(self, address, handler, threads, clock):
+        super().__init__(address, handler)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="request")
+        self.clock = clock
+
+    def process_request(self, request, client_address):
+        self.pool.submit(self.serve_one, request, client_address)
+
+    def serve_one(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if self.clock:
+                self.clock.idle()
+
+
 def worker_control(commands_fd, events, clock):
     """The worker's own thread: answers the course and ends the process when the master goes."""
     buffer = b""
@@ -129,6 +156,8 @@ def worker_control(commands_fd, events, clock):
                 if clock:
                     clock.advance(message["ms"])
                 events.send({"type": "clock-advanced", "id": message["id"], "now": _now_ms(clock)})
+            elif kind == "gate":
+                GATE.command(message.get("command") or {})
             elif kind == "clock-query":
                 events.send(
                     {"type": "clock-state", "id": message["id"], "now": _now_ms(clock), "timers": clock.timers() if clock else None}
@@ -150,6 +179,7 @@ def run_worker(config, order, commands_fd, events, app):
     clock = config.get("_clock")
     if clock:
         clock.reset(order.get("clockStart", clock.time() * 1000), order.get("clockSentAt"))
+    GATE.reset(lambda report: events.send({"type": "gate", "report": report}))
     threading.Thread(target=worker_control, args=(commands_fd, events, clock), daemon=True).start()
 
     if config["role"] == "jobs":
@@ -179,7 +209,11 @@ def run_worker(config, order, commands_fd, events, app):
             events.send({"type": "fatal", "problem": missing})
             os._exit(1)
 
-    server = LoopbackServer(("127.0.0.1", 0), QuietHandler)
+    threads = int(config.get("threads") or 1)
+    if threads > 1:
+        server = ThreadedLoopbackServer(("127.0.0.1", 0), QuietHandler, threads, clock)
+    else:
+        server = LoopbackServer(("127.0.0.1", 0), QuietHandler)
     server.set_app(app)
     events.send({"type": "ready", "port": server.server_address[1], "pid": os.getpid()})
     try:

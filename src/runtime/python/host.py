@@ -31,6 +31,7 @@ import traceback
 sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _course_gate  # noqa: E402
 from _course_clock import ManualClock, install_clock  # noqa: E402
 from _course_worker import import_module, prepare_flask, problem, run_worker, wsgi_app  # noqa: E402
 
@@ -318,6 +319,7 @@ def main():
         install_clock(clock)
         config["_clock"] = clock
     prepare_flask()
+    _course_gate.install()  # before the app: a connection opened at import is watched too
     master = Master(config, events)
     master.load()
     master.loop()

@@ -1,10 +1,13 @@
 // The Python worker runtime: one preforking host process (host.py) per generation. It loads the
 // learner's WSGI module once (preload, as uWSGI and gunicorn --preload do) or lets each worker
 // import it (lazy), and forks one worker per `spawn`. Each worker handle here looks to the host
-// exactly like a Node worker process: a pid, ready with its port, exited, output, messages, stop.
+// exactly like a Node worker process: a pid, ready with its port, exited, output, messages, a gate
+// (its SQLite operations watched and held: _course_gate.py), stop.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { WorkerGate } from '../gate.ts';
 import { packageRoot } from '../package-root.ts';
 import { AppStartError, spawnPythonHost, type ExitInfo, type PythonHostProcess, type SpawnWorkerOptions, type WorkerProcess } from '../processes.ts';
 import type { AppProblem, HostToWorker, WorkerToHost } from '../protocol.ts';
@@ -102,6 +105,7 @@ class HostSession {
       clock: options.clock ?? 'real',
       clockStart: options.clockStart,
       clockSentAt: options.clockSentAt,
+      threads: options.threads ?? 1,
     };
     const host = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: options.cwd });
     this.pid = host.pid;
@@ -152,6 +156,8 @@ class PythonWorker {
   #rejectReady!: (error: Error) => void;
   #resolveExit!: (info: { code: number | null; signal: string | null }) => void;
   readonly #timer: NodeJS.Timeout;
+  /** The gate's channel: commands go to the worker through the host, its reports come back as events. */
+  readonly #gateChannel: Duplex;
 
   constructor(id: number, options: SpawnWorkerOptions, session: HostSession) {
     this.#id = id;
@@ -191,6 +197,16 @@ class PythonWorker {
         }),
       );
     }, startTimeoutMs);
+    this.#gateChannel = new Duplex({
+      read() {},
+      write: (chunk: Buffer | string, _encoding, done) => {
+        for (const line of String(chunk).split('\n')) {
+          if (line && !this.settled) this.#session.command({ type: 'to-worker', worker: this.#id, message: { type: 'gate', command: JSON.parse(line) as unknown } });
+        }
+        done();
+      },
+    });
+    const gate = new WorkerGate(this.#gateChannel, exited);
     const self = this;
     this.handle = {
       get pid() {
@@ -206,6 +222,7 @@ class PythonWorker {
         this.#listeners.add(listener);
         return () => this.#listeners.delete(listener);
       },
+      gate,
       stop: () => this.#stop(exited),
     };
   }
@@ -221,6 +238,9 @@ class PythonWorker {
         return;
       case 'exit':
         this.#exit({ code: (event.code as number | null) ?? null, signal: (event.signal as string | null) ?? null });
+        return;
+      case 'gate':
+        this.#gateChannel.push(`${JSON.stringify(event.report)}\n`);
         return;
       case 'ready':
         clearTimeout(this.#timer);
