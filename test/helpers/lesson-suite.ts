@@ -1,4 +1,5 @@
-// The course checks itself: every starter fails, every reference fix passes, every right-fix
+// The course checks itself, one lesson per test file (test/lessons/NN.test.ts, so that the runner
+// takes two lessons at a time): every starter fails, every reference fix passes, every right-fix
 // fixture passes, every wrong-fix fixture fails at the step its header names, and verdicts do
 // not change with the routing.
 import assert from 'node:assert/strict';
@@ -6,13 +7,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCheck, type CheckResult } from '../src/check/engine.ts';
-import { exerciseFile, lessons, solutionFile } from '../src/lessons/catalogue.ts';
-import type { Lesson } from '../src/lessons/types.ts';
-import { variation } from '../scripts/variations.ts';
-import { starterFailsAt } from './helpers/starters.ts';
+import { runCheck, type CheckResult } from '../../src/check/engine.ts';
+import { exerciseFile, lessons, solutionFile } from '../../src/lessons/catalogue.ts';
+import type { Lesson } from '../../src/lessons/types.ts';
+import { variation } from '../../scripts/variations.ts';
+import { starterFailsAt } from './starters.ts';
 
-const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
 interface Fixture {
   readonly file: string;
@@ -57,7 +58,11 @@ function assertFailsAt(result: CheckResult, failsAt: string, what: string): void
 }
 
 
-for (const lesson of lessons) {
+/** The whole self-check of lesson `number`. */
+export function lessonSuite(number: number): void {
+  const found = lessons.find((l) => l.number === number);
+  if (!found) throw new Error(`no lesson ${number}`);
+  const lesson: Lesson = found;
   describe(`lesson ${lesson.number}: ${lesson.title}`, () => {
     test('has its text, 2-3 hints, a why note, a starter and a reference fix', () => {
       assert.ok(lesson.text().length > 400, 'lesson text');

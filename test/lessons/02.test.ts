@@ -1,0 +1,3 @@
+import { lessonSuite } from '../helpers/lesson-suite.ts';
+
+lessonSuite(2);
