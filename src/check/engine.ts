@@ -208,6 +208,10 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     // Spares for the steps that reload (or add workers), booting while the first steps run.
     if (!options.warmPool) host.reserveSpares(lesson.steps.filter((step) => step.reloads && !step.skip?.(ctx)).length * workers);
 
+    // What the workers printed as they imported the app is read before the first step starts:
+    // their output and their "ready" come on two channels, and the output may come second.
+    await host.settle();
+
     const steps: StepResult[] = [];
     let failed = false;
     for (const [index, step] of lesson.steps.entries()) {
