@@ -129,7 +129,7 @@ describe('the built course in a terminal', { skip: hasTmux() || ci ? false : 'tm
     term.keys('c');
     const failed = await term.waitFor('FAILED');
     assert.match(failed, /→ worker \d 200/);
-    assert.match(failed, /Expected (the page to show )?"[^"]+"\s+at\s+\d+\.\d\d\s[\s\S]*?worker \d\)+,\s+got\s+"[^"]+"\s+at\s+\d+\.\d\d\./);
+    assert.match(failed, /Expected (the page to show )?"[^"]+"\s+at\s+\d+\.\d\d\s[\s\S]*?worker\s+\d\)+,\s+got\s+"[^"]+"\s+at\s+\d+\.\d\d\./);
     // Each worker has a colour of its own.
     const colourOf = new Map<string, Set<string>>();
     for (const [, escapes, worker] of term.screen(true).matchAll(/((?:\u001B\[[0-9;]*m)+)worker (\d)/g)) {

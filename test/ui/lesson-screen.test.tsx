@@ -40,7 +40,7 @@ describe('lesson screen', () => {
     await waitForFrame(r, /Starting 3 workers|⠋|⠙|⠹|⠸|⠼|⠴|⠦|⠧|⠇|⠏/);
     const failed = await waitForFrame(r, 'FAILED');
     assert.match(failed, /→ worker \d 200/);
-    assert.match(failed, /Expected (the page to show )?"[^"]+"\s+at\s+\d+\.\d\d\s[\s\S]*?worker \d\)+,\s+got\s+"[^"]+"\s+at\s+\d+\.\d\d\./);
+    assert.match(failed, /Expected (the page to show )?"[^"]+"\s+at\s+\d+\.\d\d\s[\s\S]*?worker\s+\d\)+,\s+got\s+"[^"]+"\s+at\s+\d+\.\d\d\./);
     assert.match(failed, /still\s+(shows|answers\s+\/api\/products\s+with)\s+the\s+rows\s+(that\s+worker|it)\s+read\s+when\s+it\s+started/);
     assert.ok(
       r.frames.some((f) => f.includes('Checking your app on 3 workers') && !f.includes('FAILED')),
