@@ -136,16 +136,17 @@ export class Visitor {
    */
   async fillIn(page: Reply, fields: FormFields, options: Omit<RequestOptions, 'json'> & { readonly action?: string } = {}): Promise<Reply> {
     const forms = await formsOf(page.text);
-    const form =
-      options.action === undefined
-        ? (forms.find((f) => f.method === 'POST') ?? forms[0])
-        : forms.find((f) => new URL(f.action || page.path, this.#base.href + page.path.replace(/^\//, '')).pathname === options.action);
+    // Where a form sends, as a browser resolves its action against the page's address.
+    const pageUrl = new URL(page.path, this.#base);
+    const targetOf = (f: (typeof forms)[number]) => new URL(f.action || page.path, pageUrl);
+    const form = options.action === undefined ? (forms.find((f) => f.method === 'POST') ?? forms[0]) : forms.find((f) => targetOf(f).pathname === options.action);
     if (!form) {
       return syntheticFailure(this.name, 'POST', options.action ?? page.path, `the page ${page.path} has no form${options.action ? ` posting to ${options.action}` : ''}`);
     }
     const values: Record<string, string | number> = { ...form.fields };
     for (const [key, value] of Object.entries(fields)) values[key] = value;
-    const target = new URL(form.action || page.path, new URL(page.path, this.#base)).pathname + new URL(form.action || page.path, new URL(page.path, this.#base)).search;
+    const { pathname, search } = targetOf(form);
+    const target = pathname + search;
     const encoded = new URLSearchParams(Object.entries(values).map(([k, v]) => [k, String(v)])).toString();
     if (form.method === 'GET') return this.#navigate('GET', `${target.split('?')[0]}?${encoded}`, undefined, 'navigate', options);
     return this.#navigate('POST', target, encoded, 'form', options);

@@ -30,15 +30,9 @@ export type WorkerToHost =
   /** The answer to 'clock-hold': the process's time as it now stands (or goes on). */
   | { readonly type: 'clock-held'; readonly id: number; readonly now: number };
 
-/** What a started worker process is to run: sent once, before it imports anything of the learner's. */
-export interface Assignment {
-  readonly type: 'assign';
-  readonly appFile: string;
-  /** 'web' serves the module's default export; 'jobs' runs the host's one scheduled-task process. */
-  readonly role?: 'web' | 'jobs';
-  readonly env: Readonly<Record<string, string>>;
-  readonly cwd: string;
-  readonly clock: ClockKind;
+/** A process's clock, as the host hands it over: its kind, where it starts, and when that was read. */
+export interface ClockSetting {
+  readonly clock?: ClockKind;
   /** Epoch milliseconds the manual clock starts at. */
   readonly clockStart?: number;
   /**
@@ -46,6 +40,17 @@ export interface Assignment {
    * on with real time from there (timers wait for the course), as any machine's clock does.
    */
   readonly clockSentAt?: number;
+}
+
+/** What a started worker process is to run: sent once, before it imports anything of the learner's. */
+export interface Assignment extends ClockSetting {
+  readonly type: 'assign';
+  readonly appFile: string;
+  /** 'web' serves the module's default export; 'jobs' runs the host's one scheduled-task process. */
+  readonly role?: 'web' | 'jobs';
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly clock: ClockKind;
 }
 
 export type HostToWorker =

@@ -3,17 +3,14 @@
 // a preforking host that loads the WSGI app once per generation and forks the workers from it
 // (python/runtime.ts). The app file's language picks the runtime.
 import { prewarm, reserveSpares, spawnWorker, type SpareReserve, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
-import type { ClockKind } from './protocol.ts';
+import type { ClockSetting } from './protocol.ts';
 
 /** What every worker of one generation (a start, or a reload) shares. */
-export interface GenerationOptions {
+export interface GenerationOptions extends ClockSetting {
   readonly appFile: string;
   /** The host's environment for the app, without any one worker's own variables. */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
-  readonly clock?: ClockKind;
-  readonly clockStart?: number;
-  readonly clockSentAt?: number;
   readonly role?: 'web' | 'jobs';
   /** Python: load the app once and fork (the default), or let each worker import it. */
   readonly load?: 'preload' | 'lazy';

@@ -63,6 +63,7 @@ export function lessonSuite(number: number): void {
   const found = lessons.find((l) => l.number === number);
   if (!found) throw new Error(`no lesson ${number}`);
   const lesson: Lesson = found;
+  const fixtures = fixturesOf(lesson);
   describe(`lesson ${lesson.number}: ${lesson.title}`, () => {
     test('has its text, 2-3 hints, a why note, a starter and a reference fix', () => {
       assert.ok(lesson.text().length > 400, 'lesson text');
@@ -71,7 +72,6 @@ export function lessonSuite(number: number): void {
       assert.ok(existsSync(exerciseFile(lesson)), 'starter');
       assert.ok(existsSync(solutionFile(lesson)), 'reference fix');
       assert.notEqual(readFileSync(exerciseFile(lesson), 'utf8'), readFileSync(solutionFile(lesson), 'utf8'));
-      const fixtures = fixturesOf(lesson);
       assert.ok(fixtures.some((f) => f.failsAt), 'at least one wrong-fix fixture');
       assert.ok(fixtures.some((f) => !f.failsAt), 'at least one other right fix');
     });
@@ -93,7 +93,7 @@ export function lessonSuite(number: number): void {
       assert.ok(result.steps.every((s) => s.passed));
     });
 
-    for (const fixture of fixturesOf(lesson)) {
+    for (const fixture of fixtures) {
       test(`${fixture.failsAt ? 'wrong' : 'right'} fix ${fixture.name} ${fixture.failsAt ? `fails at "${fixture.failsAt}"` : 'passes'}`, async () => {
         const result = await runCheck(lesson, { appFile: fixture.file });
         if (fixture.failsAt) assertFailsAt(result, fixture.failsAt, fixture.name);
@@ -103,12 +103,12 @@ export function lessonSuite(number: number): void {
 
     // Two runs of every app: longer than the suite's per-test limit on a loaded machine, so a
     // limit of its own, in proportion to the apps it checks
-    test('verdicts stay the same with other routing, seeds and worker counts (the short flake gate)', { timeout: 60_000 * (fixturesOf(lesson).length + 2) }, async () => {
-      const apps = [exerciseFile(lesson), solutionFile(lesson), ...fixturesOf(lesson).map((f) => f.file)];
+    test('verdicts stay the same with other routing, seeds and worker counts (the short flake gate)', { timeout: 60_000 * (fixtures.length + 2) }, async () => {
+      const apps = [exerciseFile(lesson), solutionFile(lesson), ...fixtures.map((f) => f.file)];
       for (const run of [1, 2]) {
         const options = variation(lesson, run);
         for (const appFile of apps) {
-          const expected = appFile === solutionFile(lesson) || fixturesOf(lesson).some((f) => f.file === appFile && !f.failsAt);
+          const expected = appFile === solutionFile(lesson) || fixtures.some((f) => f.file === appFile && !f.failsAt);
           const result = await runCheck(lesson, { appFile, ...options });
           assert.equal(result.passed, expected, `${path.basename(appFile)} with ${JSON.stringify(options)}: ${firstFailure(result)}`);
         }

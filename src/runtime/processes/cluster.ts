@@ -2,20 +2,14 @@
 // (cluster-primary.ts) that forks its cluster workers itself; the course talks to the primary
 // only. Like a worker, it exits when its IPC channel closes (it stops its workers first), and
 // its workers exit when their channel to it closes.
-import { execaNode, type ResultPromise } from 'execa';
 import { baseEnvironment } from '../host-env.ts';
 import type { ClusterAssignment, PrimaryToCourse } from '../cluster-protocol.ts';
-import { courseProgram, nodeOptions, splitLines } from './shared.ts';
+import { courseProgram, splitLines, startCourseProgram } from './shared.ts';
 
 export const clusterPrimaryFile = courseProgram('cluster-primary');
 
-export interface ClusterPrimaryOptions {
-  readonly appFile: string;
-  readonly workers: number;
-  readonly port: number;
-  readonly cwd: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly instances: readonly Readonly<Record<string, string>>[];
+/** What the primary is assigned (cluster-protocol.ts), and where its news goes. */
+export interface ClusterPrimaryOptions extends Omit<ClusterAssignment, 'type'> {
   readonly onMessage: (message: PrimaryToCourse) => void;
   /** The primary's own output (its workers' output arrives as messages). */
   readonly onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
@@ -31,19 +25,7 @@ export interface ClusterPrimary {
 
 export function spawnClusterPrimary(options: ClusterPrimaryOptions): ClusterPrimary {
   const abort = new AbortController();
-  const child: ResultPromise = execaNode(clusterPrimaryFile, [], {
-    nodeOptions: nodeOptions(),
-    env: baseEnvironment(),
-    extendEnv: false,
-    serialization: 'json',
-    buffer: false,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    reject: false,
-    cleanup: false,
-    killDescendants: true,
-    cancelSignal: abort.signal,
-    forceKillAfterDelay: 1500,
-  });
+  const child = startCourseProgram(clusterPrimaryFile, { env: baseEnvironment(), extendEnv: false, stdio: ['ignore', 'pipe', 'pipe'], signal: abort.signal });
   const node = child.nodeChildProcess;
   const exited = child.then((result) => ({ code: result.exitCode ?? null, signal: result.signal ?? null }));
   for (const stream of ['stdout', 'stderr'] as const) {

@@ -1,8 +1,6 @@
 // The keeper of the course's PostgreSQL server (postgres-main), a process of its own.
-import { execaNode, type ResultPromise } from 'execa';
 import type { KeeperConfig, KeeperToCourse } from '../postgres-protocol.ts';
-import { packageRoot } from '../package-root.ts';
-import { courseProgram, nodeOptions, OUTPUT_LINES, splitLines } from './shared.ts';
+import { courseProgram, OUTPUT_LINES, splitLines, startCourseProgram } from './shared.ts';
 
 export const databaseKeeperFile = courseProgram('postgres-main');
 
@@ -26,20 +24,12 @@ export interface DatabaseKeeper {
  */
 export function spawnDatabaseKeeper(config: KeeperConfig): DatabaseKeeper {
   const abort = new AbortController();
-  const child: ResultPromise = execaNode(databaseKeeperFile, [], {
-    nodeOptions: nodeOptions(),
-    cwd: packageRoot, // as for spares: it outlives commands whose current folder may go away
+  // The keeper gets the course's environment (the server's binaries need its PATH) and its config.
+  const child = startCourseProgram(databaseKeeperFile, {
     env: { COURSE_POSTGRES: JSON.stringify(config) },
-    serialization: 'json',
-    buffer: false,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    reject: false,
-    cleanup: false,
-    killDescendants: true,
-    cancelSignal: abort.signal,
-    forceKillAfterDelay: 1500,
+    extendEnv: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: abort.signal,
   });
   const node = child.nodeChildProcess;
   const lines: string[] = [];

@@ -9,12 +9,11 @@
 // variables; the worker finds its configuration without them.
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
-import { execaNode, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { baseEnvironment } from '../host-env.ts';
-import { packageRoot } from '../package-root.ts';
 import { WorkerGate } from '../gate.ts';
 import type { AppProblem, WorkerToHost } from '../protocol.ts';
-import { courseProgram, nodeOptions, OUTPUT_LINES, splitLines } from './shared.ts';
+import { courseProgram, OUTPUT_LINES, splitLines, startCourseProgram } from './shared.ts';
 
 export const workerMainFile = courseProgram('worker-main');
 
@@ -38,27 +37,9 @@ export interface Launched {
 
 export function launch(): Launched {
   const abort = new AbortController();
-  const child: ResultPromise = execaNode(workerMainFile, [], {
-    nodeOptions: nodeOptions(),
-    env: baseEnvironment(),
-    extendEnv: false,
-    // Not the course's current folder: a spare outlives the command that started it, and that
-    // folder may be removed meanwhile (a process whose folder is gone cannot start a thread).
-    // The worker moves to its run's folder when it takes an app.
-    cwd: packageRoot,
-    serialization: 'json',
-    buffer: false,
-    // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    reject: false,
-    // No execa `cleanup`: its signal-exit hook re-raises SIGINT and SIGTERM when it counts as
-    // many listeners as children, killing the course before it can stop its workers. Workers
-    // exit on their own when their IPC channel closes, which covers every way the course ends.
-    cleanup: false,
-    killDescendants: true,
-    cancelSignal: abort.signal,
-    forceKillAfterDelay: 1500,
-  });
+  // The worker moves to its run's folder when it takes an app.
+  // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
+  const child = startCourseProgram(workerMainFile, { env: baseEnvironment(), extendEnv: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], signal: abort.signal });
   const exited = child.then((result) => ({ code: result.exitCode ?? null, signal: result.signal ?? null }));
   const launched: Launched = {
     child,

@@ -2,21 +2,16 @@
 // first, then the warm pool), else launched now; its readiness, its exit and why, its stop.
 import { baseEnvironment } from '../host-env.ts';
 import type { WorkerGate } from '../gate.ts';
-import { COURSE_MESSAGE, type AppProblem, type ClockKind, type CourseEnvelope, type HostToWorker, type WorkerToHost } from '../protocol.ts';
+import { COURSE_MESSAGE, type AppProblem, type ClockSetting, type CourseEnvelope, type HostToWorker, type WorkerToHost } from '../protocol.ts';
 import { launch } from './launch.ts';
 import { pool, refill, type SpareReserve, type Spares } from './spares.ts';
 
-export interface SpawnWorkerOptions {
+export interface SpawnWorkerOptions extends ClockSetting {
   /** Absolute path of the learner's app module. */
   readonly appFile: string;
   /** Environment for the app (its settings, its instance variables), on top of the host's base environment. */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
-  readonly clock?: ClockKind;
-  /** Epoch milliseconds the manual clock starts at. */
-  readonly clockStart?: number;
-  /** The course's Date.now() when it read `clockStart` (the date goes on from there with real time). */
-  readonly clockSentAt?: number;
   /**
    * 'web' (the default): import the app and serve it. 'jobs': the host's one scheduled-task
    * process: import `appFile` (a jobs module), call its default export if it is a function, serve nothing.

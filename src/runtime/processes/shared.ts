@@ -3,6 +3,8 @@
 // line by line into a bounded buffer.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execaNode, type ResultPromise } from 'execa';
+import { packageRoot } from '../package-root.ts';
 
 const ownExtension = path.extname(fileURLToPath(import.meta.url));
 export const OUTPUT_LINES = 200;
@@ -16,6 +18,34 @@ export function courseProgram(name: string): string {
 /** Node's options for the course's own programs: source maps, and quiet about TypeScript when run from src/. */
 export function nodeOptions(): string[] {
   return ownExtension === '.ts' ? ['--enable-source-maps', '--disable-warning=ExperimentalWarning'] : ['--enable-source-maps'];
+}
+
+/**
+ * Start one of the course's programs the one way they all start: with an IPC channel it watches
+ * (it ends when the course goes, however it goes), in the course package's folder (it may outlive
+ * the command whose current folder is removed meanwhile; a process whose folder is gone cannot
+ * start a thread), never rejecting, and killed, descendants too, if it does not stop when asked.
+ * No execa `cleanup`: its signal-exit hook re-raises SIGINT and SIGTERM when it counts as many
+ * listeners as children, killing the course before it can stop its processes.
+ */
+export function startCourseProgram(
+  file: string,
+  options: { readonly env: Readonly<Record<string, string>>; readonly extendEnv: boolean; readonly stdio: ['ignore', 'pipe', 'pipe'] | ['ignore', 'pipe', 'pipe', 'pipe']; readonly signal: AbortSignal },
+): ResultPromise {
+  return execaNode(file, [], {
+    nodeOptions: nodeOptions(),
+    env: options.env,
+    extendEnv: options.extendEnv,
+    cwd: packageRoot,
+    serialization: 'json',
+    buffer: false,
+    stdio: options.stdio,
+    reject: false,
+    cleanup: false,
+    killDescendants: true,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: 1500,
+  });
 }
 
 /**
