@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { lessonsFor } from './lessons/catalogue.ts';
-import { findPython, INSTALL_HINT, type PythonInfo } from './runtime/python/find.ts';
+import { findPython, INSTALL_HINT, POSTGRES_INSTALL_HINT, type PythonInfo } from './runtime/python/find.ts';
 import { pythonHostFile } from './runtime/python/runtime.ts';
 import { ProgressStore } from './progress/store.ts';
 import { clusterPrimaryFile, databaseKeeperFile, packageRoot, workerMainFile } from './runtime/processes.ts';
@@ -142,7 +142,9 @@ async function checkPython(explicit?: string): Promise<{ finding: Finding; pytho
   try {
     const python = await findPython();
     const via = python.command === python.executable ? python.executable : `${python.command} → ${python.executable}`;
-    return { python, finding: { item: 'Python (Flask track)', verdict: 'ok', detail: `${via}: Python ${python.version}, Flask ${python.flask}` } };
+    const postgres = python.postgres ? `, PostgreSQL client ${python.postgres}` : '; no PostgreSQL client (psycopg or psycopg2): lesson 8 needs one';
+    const finding: Finding = { item: 'Python (Flask track)', verdict: 'ok', detail: `${via}: Python ${python.version}, Flask ${python.flask}${postgres}` };
+    return { python, finding: python.postgres || track !== 'flask' ? finding : { ...finding, fix: POSTGRES_INSTALL_HINT } };
   } catch (error) {
     if (track === 'flask') return { finding: { item: 'Python (Flask track)', verdict: 'problem', detail: (error as Error).message.replace(` ${INSTALL_HINT}`, ''), fix: INSTALL_HINT } };
     return { finding: { item: 'Python (Flask track)', verdict: 'ok', detail: `not found; only a Flask workspace needs it (${INSTALL_HINT})` } };

@@ -1,7 +1,7 @@
 // Each simulated machine has a disk of its own: its own seeded folder and the environment that
 // points at it. Only what lives off the machines (the database server) is shared.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,9 +13,12 @@ import { PIN_HEADER } from '../src/runtime/dispatcher.ts';
 import { Host } from '../src/runtime/host.ts';
 import { databaseServer } from '../src/runtime/postgres.ts';
 import lesson8 from '../src/lessons/08-the-job-that-runs-three-times/lesson.ts';
+import { flaskAvailability } from './helpers/flask.ts';
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'runtime', 'disk.js');
 const LIMIT = { timeout: 90_000 };
+const pythonFixture = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'flask', 'runtime', 'disk.py');
+const { skip: noFlask } = await flaskAvailability();
 
 describe('a disk per machine', () => {
   after(() => databaseServer.stop());
@@ -38,11 +41,16 @@ describe('a disk per machine', () => {
       const seen = [];
       for (let k = 1; k <= host.workerCount; k++) {
         const response = await fetch(host.url, { headers: { [PIN_HEADER]: String(k) } });
-        seen.push((await response.json()) as { data: string; cwd: string; shared: string });
+        seen.push((await response.json()) as { data: string; cwd: string; shared: string; hostname: string });
       }
       assert.deepEqual(seen.map((s) => s.data), ['machine 1 data', 'machine 1 data', 'machine 2 data', 'machine 2 data']);
       assert.deepEqual(seen.map((s) => s.cwd), [folders[0], folders[0], folders[1], folders[1]]);
       assert.ok(seen.every((s) => s.shared === 'postgres://shared'));
+      // And each machine has a name of its own, as os.hostname() tells it
+      assert.equal(seen[0]!.hostname, seen[1]!.hostname);
+      assert.equal(seen[2]!.hostname, seen[3]!.hostname);
+      assert.notEqual(seen[0]!.hostname, seen[2]!.hostname);
+      assert.notEqual(seen[2]!.hostname, os.hostname());
     } finally {
       await host.stop();
       for (const folder of folders) rmSync(folder, { recursive: true, force: true });
@@ -58,6 +66,9 @@ describe('a disk per machine', () => {
     assert.notEqual(second.cwd, run.dir);
     assert.equal(second.env.DATABASE_URL, undefined, "the database's address comes from the run, not from the machine");
     assert.equal(run.machineDisk(2), second, 'a machine keeps its disk');
+    // And a temp folder of its own, on that disk (a lock file there is a lock on that machine only)
+    assert.ok(second.env.TMPDIR?.startsWith(second.cwd + path.sep), `machine 2's TMPDIR (${second.env.TMPDIR}) is on its disk`);
+    assert.ok(existsSync(second.env.TMPDIR!));
     const tables = (file: string) => {
       const db = new Database(file, { readonly: true });
       try {
@@ -78,4 +89,45 @@ describe('a disk per machine', () => {
     const late = new pg.Client(run.env.DATABASE_URL);
     await assert.rejects(late.connect(), /does not exist/);
   });
+  for (const load of ['preload', 'lazy'] as const) {
+    test(`Python workers (${load}) live on their machine: its disk, its temp folder, its name, from the app's import on`, { ...LIMIT, skip: noFlask }, async () => {
+      // Given a Flask app on a host whose second machine has a folder and a temp folder of its own
+      const folders = [1, 2].map(() => realpathSync(mkdtempSync(path.join(os.tmpdir(), 'gsc-disk-'))));
+      const tmp = path.join(folders[1]!, 'tmp');
+      mkdirSync(tmp);
+      const host = new Host({
+        appFile: pythonFixture,
+        workers: 2,
+        load,
+        cwd: folders[0]!,
+        env: { APP_DATA: 'machine 1 data', SHARED: 'postgres://shared' },
+        machineDisk: (machine) => ({ cwd: folders[machine - 1]!, env: { APP_DATA: `machine ${machine} data`, ...(machine > 1 ? { TMPDIR: tmp } : {}) } }),
+      });
+      try {
+        await host.start();
+        // When it scales out to two machines
+        await host.setMachines(2);
+        const seen = [];
+        for (let k = 1; k <= host.workerCount; k++) {
+          const response = await fetch(host.url, { headers: { [PIN_HEADER]: String(k) } });
+          seen.push((await response.json()) as { atImport: { data: string; hostname: string; cwd: string }; data: string; cwd: string; hostname: string; names: string[]; tmp: string });
+        }
+        // Then machine 2's workers see its data and folder, at import too (its own load), and its temp folder
+        assert.deepEqual(seen.map((s) => s.data), ['machine 1 data', 'machine 1 data', 'machine 2 data', 'machine 2 data']);
+        assert.deepEqual(seen.map((s) => s.atImport.data), ['machine 1 data', 'machine 1 data', 'machine 2 data', 'machine 2 data']);
+        assert.deepEqual(seen.map((s) => s.cwd), [folders[0], folders[0], folders[1], folders[1]]);
+        assert.equal(seen[2]!.tmp, tmp);
+        assert.notEqual(seen[0]!.tmp, tmp);
+        // And each machine has one name, however Python asks for it, from the import on
+        for (const s of seen) assert.deepEqual(s.names, [s.hostname]);
+        assert.deepEqual(seen.map((s) => s.atImport.hostname), seen.map((s) => s.hostname));
+        assert.equal(seen[0]!.hostname, seen[1]!.hostname);
+        assert.equal(seen[2]!.hostname, seen[3]!.hostname);
+        assert.notEqual(seen[0]!.hostname, seen[2]!.hostname);
+      } finally {
+        await host.stop();
+        for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+      }
+    });
+  }
 });

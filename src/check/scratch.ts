@@ -1,6 +1,6 @@
 // Each run's data lives in a scratch folder of its own, filled with the lesson's seed data, and,
 // for a lesson that declares one, in a fresh database of the course's PostgreSQL server.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { seededRandom } from '../runtime/dispatcher.ts';
@@ -89,7 +89,11 @@ export async function seedRun(lesson: Lesson, seed?: number): Promise<SeededRun>
       if (machine <= 1) return first;
       let disk = disks.get(machine);
       if (!disk) {
-        disk = seedFolder();
+        const seeded = seedFolder();
+        // Its own temporary folder too: a lock file in the temp folder is a lock on one machine.
+        const tmp = path.join(seeded.cwd, 'tmp');
+        mkdirSync(tmp);
+        disk = { cwd: seeded.cwd, env: { ...seeded.env, TMPDIR: tmp } };
         disks.set(machine, disk);
       }
       return disk;

@@ -80,7 +80,7 @@ export class Host {
     // Stopped before it started (the course quit meanwhile): starting now would leave workers
     // running that nothing stops.
     if (this.#stopped) throw new Error('The host was stopped before it started.');
-    await this.#runtime.available();
+    await this.#runtime.available({ database: Boolean(this.options.env?.DATABASE_URL) });
     this.#port = await this.#dispatcher.listen(this.options.port ?? 0);
     try {
       await settleAll([this.#startWorkers(this.options.workers), this.#startJobs()]);

@@ -136,6 +136,13 @@ appFile = assignment.appFile;
 role = assignment.role ?? 'web';
 Object.assign(process.env, assignment.env);
 process.chdir(assignment.cwd);
+// Each machine of the deployment has a name of its own, as each container or server has.
+if (assignment.env.HOSTNAME) {
+  const os = await import('node:os');
+  const name = assignment.env.HOSTNAME;
+  os.default.hostname = () => name;
+  module.syncBuiltinESMExports();
+}
 // As `node app.js` (or a cluster worker of it) shows.
 process.argv[1] = appFile;
 process.title = `node ${appFile}`;

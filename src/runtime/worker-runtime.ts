@@ -39,9 +39,16 @@ export interface WorkerRuntime {
   reserve?(count: number): SpareReserve;
   /**
    * Throws an error the user can act on (exit code 2) when the runtime cannot run here (no
-   * interpreter, no framework); resolves when it can.
+   * interpreter, no framework, no PostgreSQL client for an app given a DATABASE_URL); resolves
+   * when it can.
    */
-  available(): Promise<void>;
+  available(needs?: RuntimeNeeds): Promise<void>;
+}
+
+/** What an app needs of its runtime beyond the framework. */
+export interface RuntimeNeeds {
+  /** The app is given a PostgreSQL database (DATABASE_URL): it needs a client library for it. */
+  readonly database?: boolean;
 }
 
 export const nodeRuntime: WorkerRuntime = {
@@ -67,7 +74,7 @@ const lazyPythonRuntime: WorkerRuntime = {
     return python.generation(options);
   },
   prewarm: async (count) => (await loadPython()).prewarm(count),
-  available: async () => (await loadPython()).available(),
+  available: async (needs) => (await loadPython()).available(needs),
 };
 
 /** The runtime that serves this app file: Python for a .py module, Node otherwise. */

@@ -2,6 +2,7 @@
 preloaded host), served one request at a time on its own loopback port, with a control thread
 of its own that answers the course and ends the process when the host is gone."""
 
+import _thread
 import importlib
 import json
 import os
@@ -153,9 +154,10 @@ def worker_control(commands_fd, events, clock):
             if kind == "ping":
                 events.send({"type": "pong", "id": message["id"]})
             elif kind == "clock-advance":
-                if clock:
-                    clock.advance(message["ms"])
-                events.send({"type": "clock-advanced", "id": message["id"], "now": _now_ms(clock)})
+                # In a thread of its own: while the sleepers it wakes run (a job blocked on the
+                # database, say), this loop goes on answering the course's clock queries.
+                # (A bare thread: the clock counts the threads the app starts, not this one.)
+                _thread.start_new_thread(_advance, (clock, message, events))
             elif kind == "gate":
                 GATE.command(message.get("command") or {})
             elif kind == "clock-query":
@@ -168,14 +170,39 @@ def worker_control(commands_fd, events, clock):
                 events.send({"type": "clock-held", "id": message["id"], "now": _now_ms(clock)})
 
 
+_advancing = threading.Lock()
+
+
+def _advance(clock, message, events):
+    with _advancing:  # one move at a time
+        if clock:
+            clock.advance(message["ms"])
+    events.send({"type": "clock-advanced", "id": message["id"], "now": _now_ms(clock)})
+
+
 def _now_ms(clock):
     return int((clock.time() if clock else _time.time()) * 1000)
+
+
+def machine_name(name):
+    """Each machine of the deployment has a name of its own, as each container or server has."""
+    import platform
+    import socket
+
+    real_uname = os.uname
+    socket.gethostname = lambda: name
+    platform.node = lambda: name
+    os.uname = lambda: os.uname_result((*real_uname()[:1], name, *real_uname()[2:]))
+    if hasattr(platform, "_uname_cache"):
+        platform._uname_cache = None  # platform.uname() reads os.uname() again
 
 
 def run_worker(config, order, commands_fd, events, app):
     app_file = config["app"]
     app_dir = os.path.dirname(app_file)
     os.environ.update(order.get("env", {}))
+    if os.environ.get("HOSTNAME"):
+        machine_name(os.environ["HOSTNAME"])
     clock = config.get("_clock")
     if clock:
         clock.reset(order.get("clockStart", clock.time() * 1000), order.get("clockSentAt"))
@@ -185,6 +212,9 @@ def run_worker(config, order, commands_fd, events, app):
     if config["role"] == "jobs":
         import runpy
 
+        # As `python jobs.py` runs it: the script's folder first on the import path (`from app import ...`).
+        if app_dir not in sys.path:
+            sys.path.insert(0, app_dir)
         events.send({"type": "ready", "port": 0, "pid": os.getpid()})
         try:
             runpy.run_path(app_file, run_name="__main__")

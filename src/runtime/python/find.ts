@@ -14,6 +14,8 @@ export interface PythonInfo {
   readonly executable: string;
   readonly version: string;
   readonly flask: string;
+  /** The PostgreSQL client it can import, with its version ("psycopg 3.1.7"), if any: the lessons with a shared database need one. */
+  readonly postgres?: string;
 }
 
 /** No usable Python or Flask: the message says what to install. Exit code 2. */
@@ -33,6 +35,19 @@ const PROBE = [
   '    info["flask"] = m.version("flask")',
   'except Exception as e:',
   '    info["error"] = "%s: %s" % (type(e).__name__, e)',
+  'import importlib.metadata as m, importlib.util',
+  'for name, dists in (("psycopg", ("psycopg",)), ("psycopg2", ("psycopg2", "psycopg2-binary"))):',
+  '    if importlib.util.find_spec(name) is None:',
+  '        continue',
+  '    version = "?"',
+  '    for dist in dists:',
+  '        try:',
+  '            version = m.version(dist)',
+  '            break',
+  '        except Exception:',
+  '            pass',
+  '    info["postgres"] = "%s %s" % (name, version)',
+  '    break',
   'print(json.dumps(info))',
 ].join('\n');
 
@@ -79,7 +94,7 @@ async function search(candidates: readonly string[]): Promise<PythonInfo> {
       seen.push(`${command}: not found or does not run`);
       continue;
     }
-    let info: { executable: string; version: string; flask: string | null; error?: string };
+    let info: { executable: string; version: string; flask: string | null; postgres?: string; error?: string };
     try {
       info = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as typeof info;
     } catch {
@@ -98,7 +113,15 @@ async function search(candidates: readonly string[]): Promise<PythonInfo> {
       seen.push(`${command} has Flask ${info.flask}; the Flask track needs ${MIN_FLASK.join('.')} or newer`);
       continue;
     }
-    return { command, executable: info.executable || command, version: info.version, flask: info.flask };
+    return { command, executable: info.executable || command, version: info.version, flask: info.flask, ...(info.postgres ? { postgres: info.postgres } : {}) };
   }
   throw new PythonMissingError(`The Flask track needs Python ${MIN_PYTHON.join('.')}+ with Flask ${MIN_FLASK.join('.')}+, and none was found (${seen.join('; ')}). ${INSTALL_HINT}`);
+}
+
+export const POSTGRES_INSTALL_HINT =
+  'Install a PostgreSQL client for it: `python3 -m pip install "psycopg[binary]"` (in the virtual environment you use), or on Debian and Ubuntu `sudo apt-get install python3-psycopg2` for /usr/bin/python3. Point the course at another interpreter with --python PATH or PYTHON=PATH.';
+
+/** The message for a lesson with a shared PostgreSQL database when `python` has no client for it. */
+export function postgresDriverMissing(python: PythonInfo): string {
+  return `This lesson's app talks to a PostgreSQL database, and ${python.command} (Python ${python.version}) can import neither psycopg nor psycopg2. ${POSTGRES_INSTALL_HINT}`;
 }

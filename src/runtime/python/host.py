@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _course_gate  # noqa: E402
 from _course_clock import ManualClock, install_clock  # noqa: E402
-from _course_worker import import_module, prepare_flask, problem, run_worker, wsgi_app  # noqa: E402
+from _course_worker import import_module, machine_name, prepare_flask, problem, run_worker, wsgi_app  # noqa: E402
 
 EVENTS_FD = 3
 LINE_CHARS = 2000
@@ -104,6 +104,8 @@ class Master:
         if self.config["mode"] != "preload" or self.config["role"] != "web":
             return
         app_file = self.config["app"]
+        if os.environ.get("HOSTNAME"):
+            machine_name(os.environ["HOSTNAME"])
         try:
             module = import_module(app_file)
             self.app, missing = wsgi_app(module, app_file)

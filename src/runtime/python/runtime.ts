@@ -12,7 +12,7 @@ import { packageRoot } from '../package-root.ts';
 import { AppStartError, spawnPythonHost, type ExitInfo, type PythonHostProcess, type SpawnWorkerOptions, type WorkerProcess } from '../processes.ts';
 import type { AppProblem, HostToWorker, WorkerToHost } from '../protocol.ts';
 import type { GenerationOptions, WorkerGeneration, WorkerRuntime } from '../worker-runtime.ts';
-import { findPython } from './find.ts';
+import { findPython, postgresDriverMissing, PythonMissingError } from './find.ts';
 
 /** host.py beside this module (src/ or dist/), else in the package's src/ (a build that copies no assets). */
 const besideThis = fileURLToPath(new URL('./host.py', import.meta.url));
@@ -25,21 +25,28 @@ export const pythonRuntime: WorkerRuntime = {
   language: 'python',
   generation: (options) => new PythonGeneration(options),
   prewarm: async () => {},
-  available: async () => {
-    await findPython();
+  available: async (needs) => {
+    const python = await findPython();
+    if (needs?.database && !python.postgres) throw new PythonMissingError(postgresDriverMissing(python));
   },
 };
 
 type Event = Record<string, unknown> & { type?: string; worker?: number };
 
+function withoutWorkerVariables(env: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !PER_WORKER.includes(key)));
+}
+
 /**
- * A generation: the workers a start (or a reload) asks for, forked from one run of host.py. Should
- * every worker of that run be gone and another be asked for (a crashed worker restarted), a
- * fresh run loads the app again.
+ * A generation: the workers a start (or a reload) asks for, forked from one run of host.py per
+ * machine (each machine loads the app itself, on its own disk, under its own name). Should every
+ * worker of a run be gone and another be asked for (a crashed worker restarted), a fresh run
+ * loads the app again.
  */
 class PythonGeneration implements WorkerGeneration {
   readonly #options: GenerationOptions;
-  #session: HostSession | undefined;
+  /** The run of host.py of each machine, by the machine's folder. */
+  readonly #sessions = new Map<string, HostSession>();
   #nextId = 0;
 
   constructor(options: GenerationOptions) {
@@ -47,8 +54,13 @@ class PythonGeneration implements WorkerGeneration {
   }
 
   spawn(options: SpawnWorkerOptions): WorkerProcess {
-    if (!this.#session || this.#session.closing) this.#session = new HostSession(this.#options);
-    const session = this.#session;
+    let session = this.#sessions.get(options.cwd);
+    if (!session || session.closing) {
+      // The machine's environment (its data, its name), without this worker's own variables.
+      const env = { ...this.#options.env, ...withoutWorkerVariables(options.env) };
+      session = new HostSession({ ...this.#options, env, cwd: options.cwd });
+      this.#sessions.set(options.cwd, session);
+    }
     const id = ++this.#nextId;
     const worker = new PythonWorker(id, options, session);
     session.workers.set(id, worker);
@@ -95,7 +107,7 @@ class HostSession {
 
   async #launch(options: GenerationOptions): Promise<PythonHostProcess> {
     const python = await findPython();
-    const env = Object.fromEntries(Object.entries(options.env).filter(([key]) => !PER_WORKER.includes(key)));
+    const env = withoutWorkerVariables(options.env);
     const role = options.role ?? 'web';
     const config = {
       app: options.appFile,
