@@ -118,7 +118,14 @@ async function showSent(ctx: CheckContext): Promise<void> {
 }
 
 /** Demand exactly one email per subscriber for the night; `diagnose` explains too many. */
-function expectOncePerSubscriber(date: string, subscribers: readonly string[], sent: readonly Sent[], diagnose: (copies: number, senders: number) => string): void {
+function expectOncePerSubscriber(
+  ctx: CheckContext,
+  date: string,
+  subscribers: readonly string[],
+  sent: readonly Sent[],
+  diagnose: (copies: number, senders: number) => string,
+): void {
+  const jobs = ctx.track === 'flask' ? 'jobs.py' : 'jobs.js';
   for (const email of subscribers) {
     const mine = sent.filter((s) => s.recipient === email);
     if (mine.length === 1) continue;
@@ -132,22 +139,36 @@ function expectOncePerSubscriber(date: string, subscribers: readonly string[], s
           : `${mine.length}, sent by ${senders} different process${senders === 1 ? '' : 'es'} (pid${senders === 1 ? '' : 's'} ${pids.join(', ')})`,
       diagnosis:
         mine.length === 0
-          ? 'No process ran the job that night. If you moved it to jobs.js, does jobs.js start the schedule, at module level or in a default-exported function? If you claim each run in the database, is the claim keyed by the night (not by something that never repeats, or always does)?'
+          ? `No process ran the job that night. If you moved it to ${jobs}, does ${jobs} start the schedule${ctx.track === 'flask' ? ' when it runs' : ', at module level or in a default-exported function'}? If you claim each run in the database, is the claim keyed by the night (not by something that never repeats, or always does)?`
           : diagnose(mine.length, senders),
     });
   }
 }
 
-const PER_WORKER =
-  'The timer is started at module level, and module-level code runs once in every worker process: each of them runs the job at 03:00. ' +
-  'A flag in one process cannot stop the others, and looking for a row before writing one is no better: every process looks before any of them writes. ' +
-  "Run the job in one process (jobs.js), or let the shared database decide which process gets each night's run (a claim whose key can exist only once).";
+/** Why every worker runs the job, in the words of the app's track. */
+function perWorker(ctx: CheckContext): string {
+  const flask = ctx.track === 'flask';
+  return (
+    (flask
+      ? 'The schedule starts at module level, and each worker imports app.py itself: each of them starts a thread that runs the job at 03:00. '
+      : 'The timer is started at module level, and module-level code runs once in every worker process: each of them runs the job at 03:00. ') +
+    'A flag in one process cannot stop the others, and looking for a row before writing one is no better: every process looks before any of them writes. ' +
+    `Run the job in one process (${flask ? 'jobs.py' : 'jobs.js'}), or let the shared database decide which process gets each night's run (a claim whose key can exist only once).`
+  );
+}
 
-const PER_MACHINE =
-  'One copy per machine: whatever decided who runs the job decided on each machine alone. ' +
-  'A worker number (NODE_APP_INSTANCE, pm_id...) is counted on each machine, so there are now two workers 0; ' +
-  "a claim in SHOP_DB is a claim in this machine's own SQLite file, which the other machine never sees; a claim keyed by machine lets one process per machine in. " +
-  "Claim the night's run in the PostgreSQL database every machine shares (DATABASE_URL), keyed by job and night only, or run the job in the deployment's one scheduled process (jobs.js).";
+/** Why each machine runs the job once, in the words of the app's track. */
+function perMachine(ctx: CheckContext): string {
+  const flask = ctx.track === 'flask';
+  return (
+    'One copy per machine: whatever decided who runs the job decided on each machine alone. ' +
+    'A worker number (NODE_APP_INSTANCE, pm_id...) is counted on each machine, so there are now two workers 0; ' +
+    "a claim in SHOP_DB is a claim in this machine's own SQLite file, which the other machine never sees; " +
+    (flask ? 'a lock file is a lock on one machine\'s disk; ' : '') +
+    'a claim keyed by machine (its host name, its id) lets one process per machine in. ' +
+    `Claim the night's run in the PostgreSQL database every machine shares (DATABASE_URL), keyed by job and night only, or run the job in the deployment's one scheduled process (${flask ? 'jobs.py' : 'jobs.js'}).`
+  );
+}
 
 const lesson: Lesson = {
   number: 8,
@@ -164,6 +185,19 @@ const lesson: Lesson = {
     'Two ways out. Run the schedule in exactly one process: the host runs jobs.js, beside app.js, once for the whole deployment (move the job there and take it out of app.js). Or keep it on every worker and let the database every machine shares pick one per night: a claim row whose key, (job, night), can exist only once. SHOP_DB will not do for that: each machine has its own file.',
     'For the claim, in PostgreSQL (create the table with the starter\'s `migrate()`): `CREATE TABLE IF NOT EXISTS job_runs (job text NOT NULL, period text NOT NULL, PRIMARY KEY (job, period))`, then at the start of the job `INSERT INTO job_runs (job, period) VALUES ($1, $2) ON CONFLICT DO NOTHING` and go on only when `rowCount === 1`. (Or take `pg_advisory_xact_lock` in a transaction, look for tonight\'s row, and insert it.) Looking first and inserting after, with no unique key and no lock, is not enough: every process looks before any of them writes. And "only the worker whose NODE_APP_INSTANCE is 0" breaks on the second machine, with its own worker 0.',
   ],
+  flask: {
+    file: 'app.py',
+    jobs: 'jobs.py',
+    // gunicorn without --preload: each worker imports the app, so a thread started at import runs in every worker.
+    load: 'lazy',
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'Count the processes that run `every_day_at(3, send_daily_deals)`. It sits at module level, and each worker imports app.py itself: three threads, three runs, three emails, and as many again on every machine.',
+      'Two ways out. Run the schedule in exactly one process: the host runs jobs.py, beside app.py, once for the whole deployment (start the schedule there and take it out of app.py). Or keep it on every worker and let the database every machine shares pick one per night: a claim row whose key, (job, night), can exist only once. SHOP_DB will not do for that: each machine has its own file, and a lock file lives on one machine\'s disk too.',
+      'For the claim, in PostgreSQL (create the table with the starter\'s `migrate()`): `CREATE TABLE IF NOT EXISTS job_runs (job text NOT NULL, period text NOT NULL, PRIMARY KEY (job, period))`, then at the start of the job `INSERT INTO job_runs (job, period) VALUES (%s, %s) ON CONFLICT DO NOTHING` and go on only when `cursor.rowcount == 1` (the starter\'s `query()` returns it). Looking first and inserting after, with no unique key and no lock, is not enough: every process looks before any of them writes. A `threading` flag or an `fcntl` lock file decides per process or per machine, not for the shop.',
+    ],
+  },
   workers: 3,
   mode: 'sequential',
   clock: 'manual',
@@ -200,8 +234,8 @@ const lesson: Lesson = {
         await subscribeOnThePage(ctx);
         const { date, sent, subscribers } = await night(ctx);
         await showSent(ctx);
-        expectOncePerSubscriber(date, subscribers, sent, (copies, senders) =>
-          senders > 1 ? `${PER_WORKER} (${copies} copies: one per process that ran it.)` : `One process sent it ${copies} times: does the job start more than once a night?`,
+        expectOncePerSubscriber(ctx, date, subscribers, sent, (copies, senders) =>
+          senders > 1 ? `${perWorker(ctx)} (${copies} copies: one per process that ran it.)` : `One process sent it ${copies} times: does the job start more than once a night?`,
         );
         expectLogged(ctx, date);
       },
@@ -212,8 +246,8 @@ const lesson: Lesson = {
         for (let n = 0; n < 2; n++) {
           const { date, sent, subscribers } = await night(ctx);
           await showSent(ctx);
-          expectOncePerSubscriber(date, subscribers, sent, () =>
-            `The first night went right and this one did not: whatever decides who runs the job must decide again each night. ${PER_WORKER}`,
+          expectOncePerSubscriber(ctx, date, subscribers, sent, () =>
+            `The first night went right and this one did not: whatever decides who runs the job must decide again each night. ${perWorker(ctx)}`,
           );
           expectLogged(ctx, date);
         }
@@ -226,7 +260,7 @@ const lesson: Lesson = {
         await ctx.setMachines(2);
         const { date, sent, subscribers } = await night(ctx, 2);
         await showSent(ctx);
-        expectOncePerSubscriber(date, subscribers, sent, (copies) => (copies === 2 ? PER_MACHINE : `${PER_WORKER} (${copies} copies.)`));
+        expectOncePerSubscriber(ctx, date, subscribers, sent, (copies) => (copies === 2 ? perMachine(ctx) : `${perWorker(ctx)} (${copies} copies.)`));
         expectLogged(ctx, date, 2);
       },
     },

@@ -71,7 +71,8 @@ export async function holdWrites(url: string): Promise<WriteHold> {
   await client.query('BEGIN');
   if (tables) await client.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
   let released = false;
-  let expectedCount = 1;
+  /** How many of the sessions that queued on the hold came to read: each may come back to write. */
+  let readers = 1;
 
   /** Look until `expected` sessions wait on a lock, or those that came have waited, with nothing else running, for a while. */
   async function waitersQueued(expected: number, limitMs: number, except: number[], noneMayCome = false): Promise<void> {
@@ -108,8 +109,15 @@ export async function holdWrites(url: string): Promise<WriteHold> {
 
   return {
     async queued(expected, limitMs = 5000) {
-      expectedCount = expected;
       await waitersQueued(expected, limitMs, ours);
+      await client.query('SELECT pg_stat_clear_snapshot()');
+      const { rows: [seen] } = await client.query<{ readers: number }>(
+        `SELECT count(*) FILTER (WHERE query !~* '^\\s*(insert|update|delete|merge)\\M')::int AS readers
+           FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> ALL($1::int[]) AND backend_type = 'client backend' AND wait_event_type = 'Lock'`,
+        [ours],
+      );
+      readers = seen?.readers ?? expected;
     },
     async release() {
       if (released) return;
@@ -131,7 +139,8 @@ export async function holdWrites(url: string): Promise<WriteHold> {
           await share;
           // Step 2: once every process that read has come to its write (or nothing else runs), the writes go.
           // (A claim the database arbitrated may have no write left to make: then nothing comes.)
-          await waitersQueued(expectedCount, 5000, ours, true);
+          // The writes that queued on the hold came before the share lock and are done by now.
+          if (readers > 0) await waitersQueued(readers, 5000, ours, true);
           await reads.query('COMMIT');
         } else {
           await client.query('COMMIT').catch(() => {});
