@@ -39,6 +39,18 @@ const lesson: Lesson = {
     'The four, by behaviour: prices that stay old on some workers (lessons 1 and 5); customers who are signed out when another worker answers (lesson 4); one customer\'s page showing another\'s details when both load at once (lesson 7); more jars sold than the shop had (lesson 6).',
     'Concretely: read the products from the database in every request that shows or sells them; keep the session in a signed cookie (`cookie-session` with SESSION_SECRET) instead of express-session\'s memory; keep the customer on `req`; and take a jar with `UPDATE products SET stock = stock - 1 WHERE id = ? AND stock > 0`, going on only when `.changes` is 1.',
   ],
+  flask: {
+    file: 'app.py',
+    // gunicorn's gthread worker: three processes of four threads, each thread serving a request.
+    threads: 4,
+    text: () => markdown(import.meta.url, 'text.flask.md'),
+    why: () => markdown(import.meta.url, 'why.flask.md'),
+    hints: [
+      'The check has four steps, and each one is a different problem you have met before in another costume. Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
+      "The four, by behaviour: prices that stay old on some workers (lessons 1 and 5); customers who are signed out when another worker answers (lesson 4); one customer's page showing another's details when two threads of one worker serve them at once (lesson 7); more jars sold than the shop had (lesson 6).",
+      'Concretely: read the products from the database in every view that shows or sells them; keep the customer in Flask\'s `session` (a signed cookie) with `app.secret_key = os.environ["SESSION_SECRET"]` instead of the `sessions` dict; keep the customer on `flask.g`; and take a jar with `UPDATE products SET stock = stock - 1 WHERE id = ? AND stock > 0`, going on only when `cursor.rowcount` is 1, in the same transaction as the order and before the payment.',
+    ],
+  },
   workers: 3,
   mode: 'concurrent',
   clock: 'manual',
@@ -155,8 +167,12 @@ const lesson: Lesson = {
             got: progress[0] === 'answered' ? "alice's page answered at once" : "bob's request held up until alice's finished",
             diagnosis:
               progress[0] === 'answered'
-                ? 'Keep the awaited network calls (fetchOrders, chargeCard): they stand for real services, and the check needs requests to wait for them.'
-                : "Requests in one worker take turns: a lock or queue makes one slow page stall every visitor. Keep each request's state with the request instead.",
+                ? ctx.track === 'flask'
+                  ? 'Keep the network calls (fetch_orders, charge_card) as they are: they stand for real services, and the check needs requests to wait for them.'
+                  : 'Keep the awaited network calls (fetchOrders, chargeCard): they stand for real services, and the check needs requests to wait for them.'
+                : ctx.track === 'flask'
+                  ? "Requests in one worker take turns: a lock around each request makes the threaded worker serve one request at a time, and one slow page stalls every visitor. Keep each request's state with the request instead."
+                  : "Requests in one worker take turns: a lock or queue makes one slow page stall every visitor. Keep each request's state with the request instead.",
           });
         }
         await ctx.advanceClock(LET_TIME_PASS_MS);
@@ -223,7 +239,10 @@ const lesson: Lesson = {
           fail({
             expected: 'each purchase to reach the payment service or be answered',
             got: `a purchase held up for 1.5 s (${progress.join(', ')})`,
-            diagnosis: 'Purchases wait for one another. Keep the payment awaited and let the database settle who gets the stock.',
+            diagnosis:
+              ctx.track === 'flask'
+                ? 'Purchases wait for one another: a lock or a transaction held across charge_card makes every buyer wait for the payment before. Let the database settle who gets the stock in one short step, and pay outside it.'
+                : 'Purchases wait for one another. Keep the payment awaited and let the database settle who gets the stock.',
           });
         }
         await ctx.advanceClock(LET_TIME_PASS_MS);

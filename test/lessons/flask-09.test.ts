@@ -1,0 +1,3 @@
+import { flaskSuite } from '../helpers/flask-suite.ts';
+
+await flaskSuite(9);
