@@ -113,7 +113,8 @@ const lesson: Lesson = {
       },
     },
     {
-      title: 'A signed-in customer stays signed in on every worker, on every page, and an edited cookie signs nobody in',
+      title: 'A signed-in customer stays signed in on every worker, on every page, and after a deploy; an edited cookie signs nobody in',
+      reloads: true,
       async run(ctx) {
         const { customers } = shopOf(ctx);
         const alice = customers.find((c) => c.name === 'alice')!;
@@ -146,6 +147,18 @@ const lesson: Lesson = {
               diagnosis: 'A cookie is text the visitor can edit. If it says who they are, its signature must be checked; or it must hold only a random session id that the server looks up.',
             });
           }
+        }
+        // A deploy restarts every worker: a customer signed in before it is still signed in after it.
+        await ctx.reload();
+        const after = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const reply = await ctx.visitor('alice').get('/api/me', { worker: after });
+        if ((reply.json as { name?: unknown } | undefined)?.name !== 'alice') {
+          fail({
+            expected: `alice, signed in before the deploy, to be signed in on worker ${after} after it (every worker restarted)`,
+            got: `${describe(reply)}: ${reply.status} ${reply.body.slice(0, 120)}`,
+            diagnosis:
+              "The sessions did not survive a restart of the workers: they were kept in the workers' memory, or signed with a key the app makes when it starts (a random one at import). Keep them where a restart cannot lose them, signed with the key the host gives the app (SESSION_SECRET).",
+          });
         }
       },
     },
