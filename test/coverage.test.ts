@@ -1,4 +1,4 @@
-// Every route, form and table of a lesson's app is checked: a fix that repairs one route and
+// Every route, form and table of a lesson's app, on both tracks, is checked: a fix that repairs one route and
 // leaves another must fail, so the check must go through every route the starter declares,
 // submit every form its pages show (as a browser does), and read back every table it writes.
 import assert from 'node:assert/strict';
@@ -12,7 +12,9 @@ import { runCheck } from '../src/check/engine.ts';
 import type { Lesson } from '../src/check/lesson.ts';
 import { seedRun } from '../src/check/scratch.ts';
 import { formsOf, type RequestRecord } from '../src/check/visitor.ts';
-import { exerciseFile, lessons, solutionFile } from '../src/lessons/catalogue.ts';
+import { exerciseFile, lessons, lessonsFor, solutionFile } from '../src/lessons/catalogue.ts';
+import { findPython } from '../src/runtime/python/find.ts';
+import { flaskAvailability } from './helpers/flask.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const lessonsDir = path.join(here, '..', 'src', 'lessons');
@@ -32,7 +34,10 @@ interface Route {
 async function routesOf(lesson: Lesson, appFile: string): Promise<Route[]> {
   const run = await seedRun(lesson);
   try {
-    const out = spawnSync(process.execPath, [path.join(here, 'helpers', 'routes-of.mjs'), appFile], {
+    const [program, lister] = appFile.endsWith('.py')
+      ? [(await findPython()).executable, path.join(here, 'helpers', 'routes-of.py')]
+      : [process.execPath, path.join(here, 'helpers', 'routes-of.mjs')];
+    const out = spawnSync(program, [lister, appFile], {
       env: { ...process.env, ...run.env },
       cwd: run.dir,
       encoding: 'utf8',
@@ -94,8 +99,14 @@ const covered = (records: readonly RequestRecord[], route: Route, kind?: Request
   return records.some((r) => r.method === route.method && test(r.path.split('?')[0]!) !== false && (kind === undefined || r.kind === kind));
 };
 
-for (const lesson of lessons) {
-  describe(`lesson ${lesson.number}'s check covers its app`, () => {
+const { skip: noFlask } = await flaskAvailability({ database: true });
+const tracks = [
+  ...lessons.map((lesson) => ({ lesson, name: `lesson ${lesson.number}`, skip: undefined })),
+  ...lessonsFor('flask').map((lesson) => ({ lesson, name: `Flask lesson ${lesson.number}`, skip: noFlask })),
+];
+
+for (const { lesson, name, skip } of tracks) {
+  describe(`${name}'s check covers its app`, { skip }, () => {
     test('every route of the starter, every form of its pages, every table it writes', async () => {
       const gaps = new Set<string>();
       const routes = await routesOf(lesson, exerciseFile(lesson));
