@@ -56,7 +56,7 @@ describe('what the app sees of its host', () => {
       await host.start();
       // and the course talks to the workers as a check does: clock moves, queries, pings
       await host.advanceClock(2500);
-      await host.clockState(1);
+      const clock = await host.clockState(1);
       await host.settle();
       const views = [];
       for (let k = 1; k <= 4; k++) views.push(await view(host, k));
@@ -73,7 +73,9 @@ describe('what the app sees of its host', () => {
         assert.equal(v.cwd, dir);
         assert.ok(!v.cmdline.some((part) => /worker-main/.test(part)), `cmdline: ${v.cmdline.join(' ')}`);
         // the clock moved (the app's timers ran) and the app heard none of the course's messages
-        assert.equal(v.timers, 2);
+        // (a move first brings the timers level with the real time since the clock started: on
+        // a slow machine a second's tick may come on top of the 2.5 s moved)
+        assert.ok(v.timers >= 2 && v.timers <= Math.floor((clock!.now - 1_700_000_000_000) / 1000), `timers fired: ${v.timers}`);
         assert.deepEqual(v.heard, []);
       }
       // PM2's instance numbers count from 0 on each machine; each machine has its own host name
