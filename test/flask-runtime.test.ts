@@ -152,6 +152,24 @@ describe('the Python host', { skip }, () => {
     });
   });
 
+  test('manual clock: Event.wait(timeout) waits on the clock, and set() ends the wait at once', async () => {
+    await withHost({ appFile: fixture('clock.py'), workers: 1, clock: 'manual' }, async (host) => {
+      assert.deepEqual(await getJson(host, '/beat', 1), { ok: true });
+      while (((await host.clockState(1))?.timers ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      await host.advanceClock(200_000);
+      const beats = async () => (await getJson(host, '/', 1)).beats as unknown[];
+      assert.equal((await beats()).length, 2, 'two 90 s waits in 200 s');
+      // set() wakes the waiting loop with no move of the clock
+      assert.deepEqual(await getJson(host, '/stop', 1), { ok: true });
+      for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+        if ((await beats()).at(-1) === 'stopped') break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal((await beats()).at(-1), 'stopped');
+      assert.equal((await host.clockState(1))?.timers, 0, 'nothing waits on the clock any more');
+    });
+  });
+
   test('threads: a worker with threads serves a request while another waits (gthread); without, the next one queues', async () => {
     const waiting = async (host: Host) => {
       const slow = getJson(host, '/slow', 1);

@@ -1,8 +1,9 @@
-"""The manual clock of the course's Python host: time.sleep and threading.Timer wait for the
-course to move the clock, so a lesson about time takes milliseconds and gives the same verdict
-every run (no test waits on real time); time.time, time.monotonic and datetime.now go on with
-real time besides, as on any machine, plus the course's moves (the course may hold the date still
-for a moment: people who arrive meanwhile arrive in the same millisecond)."""
+"""The manual clock of the course's Python host: time.sleep, threading.Timer and the timeout of
+threading.Event.wait wait for the course to move the clock, so a lesson about time takes
+milliseconds and gives the same verdict every run (no test waits on real time); time.time,
+time.monotonic and datetime.now go on with real time besides, as on any machine, plus the
+course's moves (the course may hold the date still for a moment: people who arrive meanwhile
+arrive in the same millisecond)."""
 
 import datetime as _datetime
 import threading
@@ -48,7 +49,9 @@ class ManualClock:
         """Hold the date still at `at_ms` (course time), or let it go on with real time (None)."""
         self.held = None if at_ms is None else at_ms / 1000.0 - self.moved()
 
-    def sleep(self, seconds):
+    def sleep(self, seconds, until=None):
+        """Wait `seconds` on this clock, or less: until `until()` is true (an event set meanwhile).
+        Returns what `until()` says at the end (False without it)."""
         me = threading.get_ident()
         token = object()
         with self.cond:
@@ -60,11 +63,17 @@ class ManualClock:
             self.sleeping.add(me)
             self.awake.discard(me)
             self.cond.notify_all()
-            while self.now < due:
+            while self.now < due and not (until and until()):
                 self.cond.wait()
             del self.sleepers[token]
             self.sleeping.discard(me)
             self.awake.add(me)
+            self.cond.notify_all()
+            return bool(until and until())
+
+    def nudge(self):
+        """Something a sleeper waits for besides time may have happened (an event was set)."""
+        with self.cond:
             self.cond.notify_all()
 
     def started(self, ident):
@@ -170,6 +179,23 @@ def install_clock(clock):
             self.finished.set()
 
     threading.Timer = Timer
+
+    # Event.wait(timeout), the interruptible sleep of many schedule loops: the timeout runs on this
+    # clock, and a set() ends the wait at once, as it does on a real one.
+    real_event_wait = threading.Event.wait
+    real_event_set = threading.Event.set
+
+    def event_wait(self, timeout=None):
+        if timeout is None or self.is_set():
+            return real_event_wait(self, timeout)
+        return clock.sleep(timeout, until=self.is_set)
+
+    def event_set(self):
+        real_event_set(self)
+        clock.nudge()
+
+    threading.Event.wait = event_wait
+    threading.Event.set = event_set
 
     real_start = threading.Thread.start
 
