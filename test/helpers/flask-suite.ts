@@ -87,8 +87,10 @@ export async function flaskSuite(number: number): Promise<void> {
       });
     }
 
-    test('verdicts stay the same with other routing, seeds and worker counts', async () => {
-      const fixtures = flaskFixturesOf(lesson);
+    // Two runs of every app: longer than the suite's per-test limit on a loaded machine, so a
+    // limit of its own, in proportion to the apps it checks
+    const fixtures = flaskFixturesOf(lesson);
+    test('verdicts stay the same with other routing, seeds and worker counts', { timeout: 60_000 * (fixtures.length + 2) }, async () => {
       const apps = [exerciseFile(lesson), solutionFile(lesson), ...fixtures.map((f) => f.file)];
       for (const run of [1, 2]) {
         const options = variation(lesson, run);
