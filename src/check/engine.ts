@@ -201,6 +201,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
         }
       },
       clockState: (worker) => host.clockState(worker),
+      clockMoving: () => host.clockMoving,
       setMachines: (machines) => host.setMachines(machines),
       machineEnv: (machine) => (machine <= 1 ? env : run.machineDisk(machine).env),
     };

@@ -97,6 +97,12 @@ export interface CheckContext {
    * request is waiting (on a simulated network call) before it sends the next one.
    */
   clockState(worker: number): Promise<ClockState | undefined>;
+  /**
+   * How many of the app's processes are still running what the clock's last move woke (the
+   * timers due, and the database calls they made): the others have nothing more to do until the
+   * next move. An event-like view of "who may still come", for a step that waits on the database.
+   */
+  clockMoving(): number;
   /** Spread the workers over this many machines, each running as many as one runs now (all restart). */
   setMachines(machines: number): Promise<void>;
   /**

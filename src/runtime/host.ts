@@ -20,6 +20,8 @@ export class Host {
   readonly events = new EventStream<HostEvent>();
   readonly options: HostOptions;
   readonly seed: number;
+  /** Processes whose clock move (advanceClock) is still running. */
+  #moving = 0;
   #slots: WorkerSlot[] = [];
   #dispatcher: Dispatcher;
   #port = 0;
@@ -212,7 +214,24 @@ export class Host {
    */
   async advanceClock(ms: number): Promise<void> {
     this.#launcher.moveClock(ms);
-    await Promise.all(this.#processes().map((proc) => advanceClock(proc, ms)));
+    await Promise.all(
+      this.#processes().map(async (proc) => {
+        this.#moving++;
+        try {
+          await advanceClock(proc, ms);
+        } finally {
+          this.#moving--;
+        }
+      }),
+    );
+  }
+
+  /**
+   * How many processes are still running what a clock move woke: its timers due, and what they
+   * started (a Node worker's database calls; a Python worker's woken threads, for up to 2 s).
+   */
+  get clockMoving(): number {
+    return this.#moving;
   }
 
   /**

@@ -45,7 +45,7 @@ async function night(ctx: CheckContext, machines = 1): Promise<{ date: string; s
   if (now === undefined) fail({ expected: 'worker 1 to be running', got: 'no worker 1' });
   const due = nextRun(now);
   const before = await lastId(url);
-  const hold = await holdWrites(url);
+  const hold = await holdWrites(url, () => ctx.clockMoving());
   let atThree: Promise<void>;
   try {
     atThree = ctx.advanceClock(due - now);

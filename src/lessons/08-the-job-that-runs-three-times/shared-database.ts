@@ -2,8 +2,13 @@
 // make every process that runs the job at 03:00 reach the database before any of them writes.
 import type { Client } from 'pg';
 
-/** How long the sessions that came must wait, with nothing else running, when fewer than expected come. */
+/**
+ * How long the sessions that came must wait, with nothing else running, when fewer than expected
+ * come and the processes still at work are not all waiting (a last resort: see `stillMoving`).
+ */
 const CALM_MS = 800;
+/** How long "every process still at work waits here" must hold before it is believed (an app may await something else first). */
+const SETTLED_MS = 60;
 
 export interface Sent {
   readonly id: number;
@@ -61,7 +66,7 @@ export interface WriteHold {
  * lock, taken in the same breath), and the writes go only once every process that read has come
  * to its write.
  */
-export async function holdWrites(url: string): Promise<WriteHold> {
+export async function holdWrites(url: string, stillMoving: () => number = () => Infinity): Promise<WriteHold> {
   const client = await connect(url);
   const reads = await connect(url);
   const { rows } = await client.query<{ name: string }>(
@@ -78,6 +83,7 @@ export async function holdWrites(url: string): Promise<WriteHold> {
   async function waitersQueued(expected: number, limitMs: number, except: number[], noneMayCome = false): Promise<void> {
     const deadline = Date.now() + limitMs;
     let calmSince: number | undefined;
+    let settledSince: number | undefined;
     // The database has no event for "every client that will come now waits": look again until
     // `expected` wait, or until those that came have waited, with nothing else running, for a
     // while (a fix that runs the job in fewer processes; a process's connection takes time).
@@ -92,6 +98,10 @@ export async function holdWrites(url: string): Promise<WriteHold> {
         [except],
       );
       if (seen && seen.waiting >= expected) return;
+      // Every process still running what the clock woke waits here, and nothing else runs: no one else is coming.
+      if (seen && seen.busy === 0 && seen.waiting >= stillMoving()) settledSince ??= Date.now();
+      else settledSince = undefined;
+      if (settledSince !== undefined && Date.now() - settledSince >= SETTLED_MS) return;
       if (seen && (seen.waiting > 0 || noneMayCome) && seen.busy === 0) calmSince ??= Date.now();
       else calmSince = undefined;
       if (calmSince !== undefined && Date.now() - calmSince >= CALM_MS) return;
