@@ -63,59 +63,63 @@ export interface WriteHold {
  * insert" without a unique key lets each of them in, every run, whereas a claim the database
  * arbitrates (a unique key, a lock) still lets exactly one in. The release has two steps, so that
  * "at once" holds on a busy machine too: the queued reads go on while writes still wait (a share
- * lock, taken in the same breath), and the writes go only once every process that read has come
- * to its write.
+ * lock on each table, queued behind the reads before the hold goes), and the writes go only once
+ * every process that read has come to its write. `stillMoving` counts the processes still running
+ * what the clock woke: once all of them wait here, no one else is coming.
  */
 export async function holdWrites(url: string, stillMoving: () => number = () => Infinity): Promise<WriteHold> {
   const client = await connect(url);
-  const reads = await connect(url);
   const { rows } = await client.query<{ name: string }>(
     "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'outbox'",
   );
-  const tables = rows.map((r) => r.name).join(', ');
+  const names = rows.map((r) => r.name);
+  // One session per table for the share locks: `LOCK TABLE a, b` waits for a before it even asks
+  // for b, so a single session would queue on the first table only, and a process released by
+  // the hold could write to the second before the share lock reached it.
+  const shares = await Promise.all(names.map(() => connect(url)));
   await client.query('BEGIN');
-  if (tables) await client.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
+  if (names.length) await client.query(`LOCK TABLE ${names.join(', ')} IN ACCESS EXCLUSIVE MODE`);
   let released = false;
   /** How many of the sessions that queued on the hold came to read: each may come back to write. */
   let readers = 1;
 
-  /** Look until `expected` sessions wait on a lock, or those that came have waited, with nothing else running, for a while. */
-  async function waitersQueued(expected: number, limitMs: number, except: number[], noneMayCome = false): Promise<void> {
+  /** Look until `expected` sessions wait on a lock, or no one else is coming (see above), or, last, those that came have waited a while with nothing else running. */
+  async function waitersQueued(expected: number, limitMs: number, except: number[], afterRelease = false): Promise<void> {
     const deadline = Date.now() + limitMs;
     let calmSince: number | undefined;
     let settledSince: number | undefined;
-    // The database has no event for "every client that will come now waits": look again until
-    // `expected` wait, or until those that came have waited, with nothing else running, for a
-    // while (a fix that runs the job in fewer processes; a process's connection takes time).
     while (Date.now() < deadline) {
       // Inside a transaction the activity view keeps its first snapshot unless told to look again.
       await client.query('SELECT pg_stat_clear_snapshot()');
+      // Once the reads are let in, no read waits for a table (only writes do, on the share
+      // locks): a read still shown waiting for one has its lock and is about to run, and counts
+      // as running. Other waits (an advisory lock, another session's row) are real waits.
       const { rows: [seen] } = await client.query<{ waiting: number; busy: number }>(
-        `SELECT count(*) FILTER (WHERE wait_event_type = 'Lock')::int AS waiting,
-                count(*) FILTER (WHERE (state IS NULL OR state <> 'idle') AND wait_event_type IS DISTINCT FROM 'Lock')::int AS busy
-           FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> ALL($1::int[]) AND backend_type = 'client backend'`,
-        [except],
+        `WITH sessions AS (
+           SELECT state, wait_event_type = 'Lock' AND (NOT $2 OR wait_event <> 'relation' OR query ~* '^\\s*(insert|update|delete|merge)\\M') AS held
+             FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> ALL($1::int[]) AND backend_type = 'client backend')
+         SELECT count(*) FILTER (WHERE held)::int AS waiting,
+                count(*) FILTER (WHERE (state IS NULL OR state <> 'idle') AND NOT held)::int AS busy
+           FROM sessions`,
+        [except, afterRelease],
       );
       if (seen && seen.waiting >= expected) return;
       // Every process still running what the clock woke waits here, and nothing else runs: no one else is coming.
       if (seen && seen.busy === 0 && seen.waiting >= stillMoving()) settledSince ??= Date.now();
       else settledSince = undefined;
       if (settledSince !== undefined && Date.now() - settledSince >= SETTLED_MS) return;
-      if (seen && (seen.waiting > 0 || noneMayCome) && seen.busy === 0) calmSince ??= Date.now();
+      // The last resort, for a process that the clock's count cannot see coming.
+      if (seen && (seen.waiting > 0 || afterRelease) && seen.busy === 0) calmSince ??= Date.now();
       else calmSince = undefined;
       if (calmSince !== undefined && Date.now() - calmSince >= CALM_MS) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
-  const pids = async () => {
-    const [{ rows: [a] }, { rows: [b] }] = await Promise.all([
-      client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
-      reads.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
-    ]);
-    return [a!.pid, b!.pid];
-  };
-  const ours = await pids();
+  const pidOf = async (session: Client) => (await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const sharePids = await Promise.all(shares.map(pidOf));
+  const ours = [await pidOf(client), ...sharePids];
+  const endAll = () => Promise.all([client, ...shares].map((session) => session.end().catch(() => {})));
 
   return {
     async queued(expected, limitMs = 5000) {
@@ -133,30 +137,33 @@ export async function holdWrites(url: string, stillMoving: () => number = () => 
       if (released) return;
       released = true;
       try {
-        if (tables) {
-          // Step 1: the share lock joins the queue behind the waiting reads, then the hold goes:
-          // the reads are let in together, writes wait on the share lock.
-          await reads.query('BEGIN');
-          const share = reads.query(`LOCK TABLE ${tables} IN SHARE MODE`);
-          share.catch(() => {});
+        if (names.length) {
+          // Step 1: each table's share lock joins its queue behind the waiting reads, then the
+          // hold goes: the reads are let in together, writes wait on the share locks.
+          await Promise.all(shares.map((session) => session.query('BEGIN')));
+          const granted = Promise.all(shares.map((session, i) => session.query(`LOCK TABLE ${names[i]} IN SHARE MODE`)));
+          granted.catch(() => {});
           for (const deadline = Date.now() + 2000; Date.now() < deadline; ) {
             await client.query('SELECT pg_stat_clear_snapshot()');
-            const { rows: [me] } = await client.query<{ wait: string | null }>('SELECT wait_event_type AS wait FROM pg_stat_activity WHERE pid = $1', [ours[1]]);
-            if (me?.wait === 'Lock') break;
+            const { rows: [queued] } = await client.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'",
+              [sharePids],
+            );
+            if (queued && queued.n === shares.length) break;
             await new Promise((resolve) => setTimeout(resolve, 5));
           }
           await client.query('COMMIT').catch(() => {});
-          await share;
-          // Step 2: once every process that read has come to its write (or nothing else runs), the writes go.
+          await granted;
+          // Step 2: once every process that read has come to its write (or no one else is coming), the writes go.
           // (A claim the database arbitrated may have no write left to make: then nothing comes.)
-          // The writes that queued on the hold came before the share lock and are done by now.
+          // The writes that queued on the hold came before the share locks and are done by now.
           if (readers > 0) await waitersQueued(readers, 5000, ours, true);
-          await reads.query('COMMIT');
+          await Promise.all(shares.map((session) => session.query('COMMIT')));
         } else {
           await client.query('COMMIT').catch(() => {});
         }
       } finally {
-        await Promise.all([client.end().catch(() => {}), reads.end().catch(() => {})]);
+        await endAll();
       }
     },
   };
