@@ -66,9 +66,10 @@ describe('a disk per machine', () => {
     assert.notEqual(second.cwd, run.dir);
     assert.equal(second.env.DATABASE_URL, undefined, "the database's address comes from the run, not from the machine");
     assert.equal(run.machineDisk(2), second, 'a machine keeps its disk');
-    // And a temp folder of its own, on that disk (a lock file there is a lock on that machine only)
+    // And each machine has a temp folder of its own, on its disk (a lock file there is a lock on that machine only)
     assert.ok(second.env.TMPDIR?.startsWith(second.cwd + path.sep), `machine 2's TMPDIR (${second.env.TMPDIR}) is on its disk`);
-    assert.ok(existsSync(second.env.TMPDIR!));
+    assert.ok(run.env.TMPDIR?.startsWith(run.dir + path.sep), `machine 1's TMPDIR (${run.env.TMPDIR}) is on its disk`);
+    assert.ok(existsSync(second.env.TMPDIR!) && existsSync(run.env.TMPDIR!));
     const tables = (file: string) => {
       const db = new Database(file, { readonly: true });
       try {

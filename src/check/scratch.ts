@@ -50,7 +50,11 @@ export async function seedRun(lesson: Lesson, seed?: number): Promise<SeededRun>
     try {
       dir = mkdtempSync(path.join(os.tmpdir(), 'app-'));
       folders.push(dir);
-      return { cwd: dir, env: lesson.seed(dir, random()) };
+      // The machine's own temporary folder too, as each server or container has: a lock file in
+      // the temp folder is a lock on one machine (and one run: two checks at once share nothing).
+      const tmp = path.join(dir, 'tmp');
+      mkdirSync(tmp);
+      return { cwd: dir, env: { ...lesson.seed(dir, random()), TMPDIR: tmp } };
     } catch (error) {
       const code = (error as { code?: string }).code;
       const reason = code === 'ENOSPC' || code === 'SQLITE_FULL' ? 'the disk is full' : (error as Error).message;
@@ -89,11 +93,7 @@ export async function seedRun(lesson: Lesson, seed?: number): Promise<SeededRun>
       if (machine <= 1) return first;
       let disk = disks.get(machine);
       if (!disk) {
-        const seeded = seedFolder();
-        // Its own temporary folder too: a lock file in the temp folder is a lock on one machine.
-        const tmp = path.join(seeded.cwd, 'tmp');
-        mkdirSync(tmp);
-        disk = { cwd: seeded.cwd, env: { ...seeded.env, TMPDIR: tmp } };
+        disk = seedFolder();
         disks.set(machine, disk);
       }
       return disk;
