@@ -174,10 +174,12 @@ _advancing = threading.Lock()
 
 
 def _advance(clock, message, events):
-    with _advancing:  # one move at a time
-        if clock:
-            clock.advance(message["ms"])
-    events.send({"type": "clock-advanced", "id": message["id"], "now": _now_ms(clock)})
+    try:
+        with _advancing:  # one move at a time
+            if clock:
+                clock.advance(message["ms"])
+    finally:  # the course always hears back, whatever the sleepers did
+        events.send({"type": "clock-advanced", "id": message["id"], "now": _now_ms(clock)})
 
 
 def _now_ms(clock):
