@@ -152,6 +152,28 @@ describe('the Python host', { skip }, () => {
     });
   });
 
+  test('the host counts the processes still running what a clock move woke, until their work is done', async () => {
+    // (lazy: each worker imports the app and starts its own timer)
+    await withHost({ appFile: fixture('moving.py'), workers: 2, clock: 'manual', load: 'lazy' }, async (host) => {
+      assert.equal(host.clockMoving, 0);
+      const start = await Promise.all([1, 2].map(async (worker) => (await host.clockState(worker))!.now));
+      // When the clock passes the job's timer, the job goes on working (it waits for /release)
+      const moved = host.advanceClock(1500);
+      for (const worker of [1, 2]) {
+        for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+          if ((await host.clockState(worker))!.now >= start[worker - 1]! + 1000) break;
+        }
+      }
+      // Then, the timers fired, the move is still running on both workers, and the count says so
+      assert.equal(host.clockMoving, 2);
+      for (const worker of [1, 2]) assert.deepEqual(await getJson(host, '/release', worker), { ok: true });
+      await moved;
+      // And once the jobs are done, nothing is moving
+      assert.equal(host.clockMoving, 0);
+      for (const worker of [1, 2]) assert.equal((await getJson(host, '/', worker)).done, 1);
+    });
+  });
+
   test('manual clock: Event.wait(timeout) waits on the clock, and set() ends the wait at once', async () => {
     await withHost({ appFile: fixture('clock.py'), workers: 1, clock: 'manual' }, async (host) => {
       assert.deepEqual(await getJson(host, '/beat', 1), { ok: true });
