@@ -13,6 +13,15 @@ function renderer(width: number): Marked {
     // The lessons' Markdown is hard-wrapped for reading in an editor: reflow it to the box's
     // width (a resize renders it again at the new width).
     marked = new Marked(markedTerminal({ reflowText: true, width, tab: 2, showSectionPrefix: false, emoji: false }) as never);
+    // marked-terminal prints a list item's text as it was written (its `text` renderer drops the
+    // inline tokens): render them, so **bold** and `code` in a bullet look as in a paragraph.
+    marked.use({
+      renderer: {
+        text(token) {
+          return typeof token === 'object' && 'tokens' in token && token.tokens ? this.parser.parseInline(token.tokens) : false;
+        },
+      },
+    });
     renderers.set(width, marked);
   }
   return marked;
@@ -40,6 +49,7 @@ function hang(line: string, width: number): string {
   const room = Math.max(10, width - indent);
   const [first = '', ...rest] = wrapAnsi(line, room + indent, { hard: true, trim: false }).split('\n');
   if (rest.length === 0) return first;
-  const continuation = wrapAnsi(rest.join(' ').trimStart(), room, { hard: true }).split('\n');
+  // (the pieces keep the space they were cut at: joined, one space between words)
+  const continuation = wrapAnsi(rest.join(' ').replace(/ {2,}/g, ' ').trimStart(), room, { hard: true }).split('\n');
   return [first, ...continuation.map((l) => ' '.repeat(indent) + l)].join('\n');
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { stripVTControlCharacters } from 'node:util';
-import { lessons } from '../../src/lessons/catalogue.ts';
+import { lessons, lessonsFor } from '../../src/lessons/catalogue.ts';
 import { renderMarkdown } from '../../src/ui/markdown.ts';
 
 describe('renderMarkdown', () => {
@@ -16,6 +16,21 @@ describe('renderMarkdown', () => {
       }
     });
   }
+
+  test("a list item's **bold** and `code` are rendered as in a paragraph, not printed as written", () => {
+    const out = stripVTControlCharacters(renderMarkdown('- **Each worker** runs `every_day_at(3, job)` once\n- plain\n', 78));
+    assert.match(out, /Each worker runs every_day_at\(3, job\) once/);
+    // and in every lesson text and why note, on both tracks, at the course's usual width
+    for (const lesson of [...lessons, ...lessonsFor('flask')]) {
+      for (const text of [lesson.text(), lesson.why()]) {
+        // (code blocks, indented or fenced, keep their backticks and stars as written)
+        const prose = text.replace(/```[\s\S]*?```/g, '').replace(/^(?: {4}|\t).*$/gm, '');
+        const rendered = stripVTControlCharacters(renderMarkdown(prose, 100));
+        assert.doesNotMatch(rendered, /\*\*[^*\n]+\*\*/, `${lesson.slug} (${lesson.file}): bold printed as written`);
+        assert.doesNotMatch(rendered, /`[^`\n]+`/, `${lesson.slug} (${lesson.file}): code printed as written`);
+      }
+    }
+  });
 
   test('joins hard-wrapped paragraphs and keeps headings, lists and code', () => {
     const out = stripVTControlCharacters(
