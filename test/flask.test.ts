@@ -1,5 +1,5 @@
 // The Flask track as a whole: each lesson on it has its own app.py, text, hints and fixtures, and
-// a self-check file of its own (test/lessons/flask-NN.test.ts, over test/helpers/flask-suite.ts).
+// a self-check file of its own (test/lessons/flask-NN.test.ts, over test/helpers/lesson-suite.ts).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { exerciseFile, lessonsFor, solutionFile } from '../src/lessons/catalogue.ts';
 import { flaskAvailability } from './helpers/flask.ts';
-import { flaskFixturesOf as fixturesOf } from './helpers/flask-suite.ts';
+import { fixturesOf } from './helpers/lesson-suite.ts';
 
 const { skip } = await flaskAvailability();
 const flaskLessons = lessonsFor('flask');
@@ -22,7 +22,7 @@ test('the Flask track has lessons 1 to 3 at least, each with its own app.py, tex
     assert.ok(lesson.why().length > 200);
     assert.ok(lesson.hints.length >= 2 && lesson.hints.length <= 4);
     assert.ok(existsSync(exerciseFile(lesson)) && existsSync(solutionFile(lesson)));
-    const fixtures = fixturesOf(lesson);
+    const fixtures = fixturesOf(lesson, 'flask');
     assert.ok(fixtures.some((f) => f.failsAt) && fixtures.some((f) => !f.failsAt), `${lesson.slug}: right and wrong fixtures`);
   }
 });

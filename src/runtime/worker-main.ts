@@ -19,6 +19,7 @@
 // every import here is paid N times on each start and reload.
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import module from 'node:module';
 import path from 'node:path';
 import timers from 'node:timers';
@@ -138,9 +139,8 @@ Object.assign(process.env, assignment.env);
 process.chdir(assignment.cwd);
 // Each machine of the deployment has a name of its own, as each container or server has.
 if (assignment.env.HOSTNAME) {
-  const os = await import('node:os');
   const name = assignment.env.HOSTNAME;
-  os.default.hostname = () => name;
+  os.hostname = () => name;
   module.syncBuiltinESMExports();
 }
 // As `node app.js` (or a cluster worker of it) shows.

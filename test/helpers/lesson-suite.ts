@@ -1,19 +1,27 @@
-// The course checks itself, one lesson per test file (test/lessons/NN.test.ts, so that the runner
-// takes two lessons at a time): every starter fails, every reference fix passes, every right-fix
-// fixture passes, every wrong-fix fixture fails at the step its header names, and verdicts do
-// not change with the routing.
+// The course checks itself, one lesson per test file (test/lessons/NN.test.ts and, on the Flask
+// track, flask-NN.test.ts, so that the runner takes two lessons at a time): every starter fails,
+// every reference fix passes, every right-fix fixture passes, every wrong-fix fixture fails at the
+// step its header names, and verdicts do not change with the routing. The Flask track's are
+// skipped (saying so) without a Python that runs them, except under CI=true.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runCheck, type CheckResult } from '../../src/check/engine.ts';
-import { exerciseFile, lessons, solutionFile } from '../../src/lessons/catalogue.ts';
-import type { Lesson } from '../../src/lessons/types.ts';
+import { exerciseFile, lessonsFor, solutionFile } from '../../src/lessons/catalogue.ts';
+import type { AppTrack, Lesson } from '../../src/lessons/types.ts';
 import { variation } from '../../scripts/variations.ts';
+import { flaskAvailability } from './flask.ts';
 import { starterFailsAt } from './starters.ts';
 
 const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+
+/** Where a track's fixtures live, which files are apps, and how their first line says what to expect. */
+const TRACKS = {
+  node: { root: fixturesRoot, app: /\.m?js$/, comment: '//' },
+  flask: { root: path.join(fixturesRoot, 'flask'), app: /\.py$/, comment: '#' },
+} as const;
 
 interface Fixture {
   readonly file: string;
@@ -24,20 +32,22 @@ interface Fixture {
 
 /**
  * A fixture is one app file, or a folder holding the lesson's app file and its neighbours (a
- * jobs.js the host runs beside the app, say); the app file's first line says what to expect.
+ * jobs.js or jobs.py the host runs beside the app, say); the app file's first line says what to
+ * expect: `// expect: pass` or `// expect: fail at "<step title>"` (`#` in Python).
  */
-export function fixturesOf(lesson: Lesson): Fixture[] {
-  const dir = path.join(fixturesRoot, lesson.slug);
+export function fixturesOf(lesson: Lesson, track: AppTrack = 'node'): Fixture[] {
+  const { root, app, comment } = TRACKS[track];
+  const dir = path.join(root, lesson.slug);
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => (entry.isFile() && /\.m?js$/.test(entry.name)) || (entry.isDirectory() && existsSync(path.join(dir, entry.name, lesson.file))))
+    .filter((entry) => (entry.isFile() && app.test(entry.name)) || (entry.isDirectory() && existsSync(path.join(dir, entry.name, lesson.file))))
     .map((entry) => {
       const name = entry.name;
       const file = entry.isDirectory() ? path.join(dir, name, lesson.file) : path.join(dir, name);
-      const header = readFileSync(file, 'utf8').split('\n')[0];
-      const pass = /^\/\/ expect: pass\b/.test(header);
-      const failMatch = /^\/\/ expect: fail at "(.+)"/.exec(header);
-      if (!pass && !failMatch) throw new Error(`${file}: the first line must be // expect: pass, or // expect: fail at "<step title>"`);
+      const header = readFileSync(file, 'utf8').split('\n')[0] ?? '';
+      const pass = header.startsWith(`${comment} expect: pass`);
+      const failMatch = header.startsWith(`${comment} expect: fail at "`) ? /fail at "(.+)"/.exec(header) : null;
+      if (!pass && !failMatch) throw new Error(`${file}: the first line must be ${comment} expect: pass, or ${comment} expect: fail at "<step title>"`);
       return { file, name, failsAt: failMatch?.[1] };
     });
 }
@@ -58,13 +68,14 @@ function assertFailsAt(result: CheckResult, failsAt: string, what: string): void
 }
 
 
-/** The whole self-check of lesson `number`. */
-export function lessonSuite(number: number): void {
-  const found = lessons.find((l) => l.number === number);
-  if (!found) throw new Error(`no lesson ${number}`);
+/** The whole self-check of lesson `number` on `track`. */
+export async function lessonSuite(number: number, track: AppTrack = 'node'): Promise<void> {
+  const found = lessonsFor(track).find((l) => l.number === number);
+  if (!found) throw new Error(`no lesson ${number} on the ${track} track`);
   const lesson: Lesson = found;
-  const fixtures = fixturesOf(lesson);
-  describe(`lesson ${lesson.number}: ${lesson.title}`, () => {
+  const fixtures = fixturesOf(lesson, track);
+  const skip = track === 'flask' ? (await flaskAvailability({ database: Boolean(lesson.database) })).skip : undefined;
+  describe(`${track === 'flask' ? 'Flask lesson' : 'lesson'} ${lesson.number}: ${lesson.title}`, { skip }, () => {
     test('has its text, 2-3 hints, a why note, a starter and a reference fix', () => {
       assert.ok(lesson.text().length > 400, 'lesson text');
       assert.ok(lesson.why().length > 200, 'why it works');

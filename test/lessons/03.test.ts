@@ -1,3 +1,3 @@
 import { lessonSuite } from '../helpers/lesson-suite.ts';
 
-lessonSuite(3);
+await lessonSuite(3);

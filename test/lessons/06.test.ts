@@ -1,3 +1,3 @@
 import { lessonSuite } from '../helpers/lesson-suite.ts';
 
-lessonSuite(6);
+await lessonSuite(6);

@@ -1,3 +1,3 @@
-import { flaskSuite } from '../helpers/flask-suite.ts';
+import { lessonSuite } from '../helpers/lesson-suite.ts';
 
-await flaskSuite(3);
+await lessonSuite(3, 'flask');

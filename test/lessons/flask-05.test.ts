@@ -1,3 +1,3 @@
-import { flaskSuite } from '../helpers/flask-suite.ts';
+import { lessonSuite } from '../helpers/lesson-suite.ts';
 
-await flaskSuite(5);
+await lessonSuite(5, 'flask');

@@ -1,3 +1,3 @@
-import { flaskSuite } from '../helpers/flask-suite.ts';
+import { lessonSuite } from '../helpers/lesson-suite.ts';
 
-await flaskSuite(7);
+await lessonSuite(7, 'flask');

@@ -1,3 +1,3 @@
-import { flaskSuite } from '../helpers/flask-suite.ts';
+import { lessonSuite } from '../helpers/lesson-suite.ts';
 
-await flaskSuite(8);
+await lessonSuite(8, 'flask');

@@ -51,7 +51,8 @@ export async function readSubscribers(url: string): Promise<string[]> {
 export interface WriteHold {
   /**
    * Resolves once `expected` sessions wait on the hold, or, when fewer come (a fix that runs the
-   * job in fewer processes), once those that came wait and nothing else runs. Bounded.
+   * job in fewer processes), once every process still at work waits there (`stillMoving`) and
+   * nothing else runs. Bounded.
    */
   queued(expected: number, limitMs?: number): Promise<void>;
   release(): Promise<void>;

@@ -27,15 +27,13 @@ export class PythonMissingError extends Error {
 }
 
 const PROBE = [
-  'import json, sys',
+  'import importlib.metadata as m, importlib.util, json, sys',
   'info = {"executable": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3], "flask": None}',
   'try:',
-  '    import importlib.metadata as m',
   '    import flask',
   '    info["flask"] = m.version("flask")',
   'except Exception as e:',
   '    info["error"] = "%s: %s" % (type(e).__name__, e)',
-  'import importlib.metadata as m, importlib.util',
   'for name, dists in (("psycopg", ("psycopg",)), ("psycopg2", ("psycopg2", "psycopg2-binary"))):',
   '    if importlib.util.find_spec(name) is None:',
   '        continue',
