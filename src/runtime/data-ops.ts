@@ -3,18 +3,16 @@
 // gate can watch them and hold the worker after one. Always installed, in checks and in `serve`
 // alike; with the gate off a wrapper costs one load from shared memory.
 //
-// Holding is synchronous: the app's code between two operations is synchronous, so the main
-// thread blocks in Atomics.wait until the gate thread, which reads the course's commands in its
-// own event loop, lets it go.
+// Holding is synchronous: the app's code between two operations is synchronous, so the worker
+// waits for the course's "go on" right there (gate-channel.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MessagePort, Worker } from 'node:worker_threads';
-import { SLOT, type GateOperation, type GateReport } from './gate-protocol.ts';
+import type { GateOperation } from './gate-protocol.ts';
+import type { Gate } from './gate-channel.ts';
 
 interface Options {
-  readonly flags: Int32Array;
-  /** Where reports go: the gate thread. */
-  readonly thread: Pick<Worker | MessagePort, 'postMessage'>;
+  /** The worker's end of its gate. */
+  readonly gate: Gate;
   /** The course package's better-sqlite3 Database class, when it loaded. */
   readonly Database?: unknown;
   /** Files under these folders (the course package, any node_modules) are code, not data. */
@@ -23,13 +21,13 @@ interface Options {
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
-export function installDataOperations({ flags, thread, Database, codeRoots }: Options): void {
+export function installDataOperations({ gate, Database, codeRoots }: Options): void {
   let seq = 0;
-  const report = (message: GateReport) => thread.postMessage(message);
+  const report = gate.report;
 
   /** Run `fn` as one data operation: reports and holding when the gate is on, nothing more when off. */
   function around<T>(op: () => GateOperation | undefined, fn: () => T, inTransaction: () => boolean): T {
-    if (Atomics.load(flags, SLOT.MODE) === 0) return fn();
+    if (gate.mode() === 0) return fn();
     const operation = op();
     if (!operation) return fn();
     const n = ++seq;
@@ -47,19 +45,14 @@ export function installDataOperations({ flags, thread, Database, codeRoots }: Op
 
   /** Report an operation done; in hold mode, wait until the course lets it go (or the gate turns off). */
   function after(n: number, operation: GateOperation, inTransaction: () => boolean): void {
-    const ask = Atomics.load(flags, SLOT.MODE) === 2;
+    const ask = gate.mode() === 2;
     report({ t: 'finished', seq: n, op: operation, ask, failed: false, inTransaction: safely(inTransaction) });
-    if (!ask) return;
-    for (;;) {
-      const bell = Atomics.load(flags, SLOT.BELL);
-      if (Atomics.load(flags, SLOT.GO) >= n || Atomics.load(flags, SLOT.MODE) !== 2) return;
-      Atomics.wait(flags, SLOT.BELL, bell);
-    }
+    if (ask) gate.holdAfter(n);
   }
 
   /** An asynchronous operation: entered now, finished (and held) when its promise settles. */
   async function aroundAsync<T>(op: () => GateOperation | undefined, fn: () => Promise<T>): Promise<T> {
-    if (Atomics.load(flags, SLOT.MODE) === 0) return fn();
+    if (gate.mode() === 0) return fn();
     const operation = op();
     if (!operation) return fn();
     const n = ++seq;
@@ -110,7 +103,7 @@ export function installDataOperations({ flags, thread, Database, codeRoots }: Op
     const real = fsSync[name];
     fsSync[name] = function wrapped(this: unknown, ...args: unknown[]) {
       const callback = args[args.length - 1];
-      if (typeof callback !== 'function' || Atomics.load(flags, SLOT.MODE) === 0) return real.apply(this, args);
+      if (typeof callback !== 'function' || gate.mode() === 0) return real.apply(this, args);
       const operation = fileOp(args[at], write);
       if (!operation) return real.apply(this, args);
       const n = ++seq;
@@ -156,7 +149,7 @@ export function installDataOperations({ flags, thread, Database, codeRoots }: Op
   const realIterate = Statement.iterate;
   Statement.iterate = function iterate(this: unknown, ...args: unknown[]) {
     const iterator = realIterate.apply(this, args) as IterableIterator<unknown>;
-    if (Atomics.load(flags, SLOT.MODE) === 0) return iterator;
+    if (gate.mode() === 0) return iterator;
     const stmt = this as Stmt;
     const operation = statementOp(stmt);
     const n = ++seq;

@@ -5,8 +5,8 @@
 // import the app module, so module-level code runs once per worker start, exactly as on a
 // host; a process can wait as a warm spare so that a reload does not pay Node's boot again.
 // It serves the app on an ephemeral loopback port and reports over IPC. It exits when the IPC
-// channel closes; its gate thread (gate-thread.ts) also ends it when the course is gone, even
-// when the course was SIGKILLed and the app's code never yields.
+// channel closes; when the course is gone and the app's code never yields (a busy loop), the
+// course's reaper (processes/reaper.ts) ends it.
 //
 // The app sees what a real host gives it: the course's messages arrive as Node's internal IPC
 // messages (never on process.on('message')), the environment holds no course variable (this
@@ -17,7 +17,6 @@
 //
 // Self-contained on purpose (node built-ins and one library): it starts once per worker, and
 // every import here is paid N times on each start and reload.
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import module from 'node:module';
@@ -29,8 +28,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { COURSE_MESSAGE, type WorkerToHost, type HostToWorker, type AppProblem, type Assignment, type CourseEnvelope } from './protocol.ts';
 import { packageRoot as courseRoot } from './package-root.ts';
-import { SLOTS } from './gate-protocol.ts';
-import { startGateThread } from './gate-thread.ts';
+import { openGate } from './gate-channel.ts';
 import { installDataOperations } from './data-ops.ts';
 import { trackDatabaseIo, type DatabaseIo } from './clock-io.ts';
 import { enableCompileCache } from './compile-cache.ts';
@@ -60,9 +58,9 @@ function onCourse(listener: (message: HostToWorker) => void): () => void {
   return () => emitter.off('internalMessage', onInternal);
 }
 
-// The gate thread: the control channel to the course and the watchdog, in an event loop of its own.
-const gateFlags = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
-const gateThread = startGateThread(gateFlags);
+// node:http by require: an ES import of it makes Node build its ES module face, which reads every
+// export, loading the fetch library behind its lazy ones (a fifth of a worker's boot).
+const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 // Let the learner's files import express, better-sqlite3 and friends from the course package,
 // so a workspace needs no install of its own. A learner's own node_modules still wins: the
@@ -71,6 +69,17 @@ const courseRequire = createRequire(path.join(courseRoot, 'package.json'));
 const courseAnchor = pathToFileURL(path.join(courseRoot, 'package.json')).href;
 const isBare = (specifier: string) =>
   !specifier.startsWith('.') && !specifier.startsWith('/') && !specifier.includes(':');
+
+// Warm the cache with what most exercises import, while the worker has nothing else to do (before
+// the resolve hooks below, which every require() of these libraries would otherwise go through).
+const preloaded = new Map<string, unknown>();
+for (const name of PRELOAD) {
+  try {
+    preloaded.set(name, courseRequire(name));
+  } catch {
+    /* the app will say so if it needs it */
+  }
+}
 
 // The module loaded last: when compiling it fails, it is the one with the syntax error.
 let lastLoaded = '';
@@ -93,20 +102,9 @@ module.registerHooks({
   },
 });
 
-// Warm the cache with what most exercises import, while the worker has nothing else to do.
-const preloaded = new Map<string, unknown>();
-for (const name of PRELOAD) {
-  try {
-    preloaded.set(name, courseRequire(name));
-  } catch {
-    /* the app will say so if it needs it */
-  }
-}
-
 // Watch the app's data operations (the gate holds the worker after one when a check forces a race).
 installDataOperations({
-  flags: gateFlags,
-  thread: gateThread,
+  gate: openGate(),
   Database: preloaded.get('better-sqlite3'),
   codeRoots: [courseRoot],
 });
@@ -120,17 +118,6 @@ const assigned = new Promise<Assignment>((resolve) => {
     resolve(message);
   });
 });
-// The watchdog must run before the app's code can take the main thread (an app may spin at import).
-// Without it the worker has neither its watchdog nor its gate (a check's forced race would wait
-// on it forever): a worker whose thread cannot start says why and ends.
-await new Promise<void>((resolve) => {
-  gateThread.once('online', resolve);
-  gateThread.once('error', (error: Error) => {
-    send({ type: 'fatal', problem: { kind: 'exit', message: `The worker could not start its control thread: ${error.message}` } });
-    setImmediate(() => process.exit(70));
-  });
-});
-
 send({ type: 'waiting' });
 const assignment = await assigned;
 appFile = assignment.appFile;
@@ -283,7 +270,7 @@ net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown
   return this;
 } as typeof realListen;
 
-type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+type Listener = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 
 async function loadApp(): Promise<Listener | undefined> {
   let exported: unknown;

@@ -1,9 +1,9 @@
 // Starting a worker process: Node running worker-main with an IPC channel the worker watches
-// (it exits when the course goes, however it goes, even on SIGKILL), its own process group (a
-// terminal's Ctrl-C reaches the course, which then stops its workers in order), output read line
-// by line into a bounded buffer, and a control channel (its fd 3) that its gate thread owns: the
-// gate (gate.ts) and the watchdog that ends a worker whose course is gone even when the app's
-// code never yields. A launched process boots and waits for its app (spares.ts, node-workers.ts).
+// (it exits when the course goes), listed with the course's reaper (reaper.ts: it ends the
+// worker when the course is gone, however it went, even when the app's code never yields),
+// output read line by line into a bounded buffer, and a control channel (its fd 3) for the gate
+// (gate.ts, gate-channel.ts). A launched process boots and waits for its app (spares.ts,
+// node-workers.ts).
 //
 // A worker's environment is what a real host gives (host-env.ts): none of the course's own
 // variables; the worker finds its configuration without them.
@@ -14,6 +14,7 @@ import { baseEnvironment } from '../host-env.ts';
 import { WorkerGate } from '../gate.ts';
 import type { AppProblem, WorkerToHost } from '../protocol.ts';
 import { courseProgram, OUTPUT_LINES, splitLines, startCourseProgram } from './shared.ts';
+import { forget, reapIfOrphaned } from './reaper.ts';
 
 export const workerMainFile = courseProgram('worker-main');
 
@@ -40,7 +41,12 @@ export function launch(): Launched {
   // The worker moves to its run's folder when it takes an app.
   // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
   const child = startCourseProgram(workerMainFile, { env: baseEnvironment(), extendEnv: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], signal: abort.signal });
-  const exited = child.then((result) => ({ code: result.exitCode ?? null, signal: result.signal ?? null }));
+  const pid = child.nodeChildProcess.pid;
+  reapIfOrphaned(pid);
+  const exited = child.then((result) => {
+    forget(pid);
+    return { code: result.exitCode ?? null, signal: result.signal ?? null };
+  });
   const launched: Launched = {
     child,
     node: child.nodeChildProcess,
