@@ -9,14 +9,18 @@ import type { Lesson } from '../src/lessons/types.ts';
 import { sparePids } from '../src/runtime/processes.ts';
 import { alive } from './helpers/processes.ts';
 
-/** Run a check of the reference fix, counting the processes started meanwhile (every spawn goes through ChildProcess). */
+/**
+ * Run a check of the reference fix, counting the Node processes started meanwhile (every spawn
+ * goes through ChildProcess). The course's reaper, one shell per course process started with its
+ * first worker (src/runtime/processes/reaper.ts), is no process of the check's.
+ */
 async function countedCheck(lesson: Lesson, workers?: number) {
   const pids: number[] = [];
-  const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, ...args: unknown[]) => unknown };
+  const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, options: { file: string }) => unknown };
   const spawn = proto.spawn;
-  proto.spawn = function (...args) {
-    const result = spawn.apply(this, args);
-    if (this.pid) pids.push(this.pid);
+  proto.spawn = function (options) {
+    const result = spawn.call(this, options);
+    if (this.pid && options.file === process.execPath) pids.push(this.pid);
     return result;
   };
   try {

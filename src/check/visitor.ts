@@ -3,7 +3,8 @@
 // keep-alive connections, as a browser keeps its connection to a site; each is recorded for the
 // transcript. A browser visitor loads pages, submits the page's forms and follows redirects as
 // browsers do; its `get`/`post` are the page's own script calling the API.
-import http from 'node:http';
+import type * as Http from 'node:http';
+import { http } from '../runtime/node-http.ts';
 import zlib from 'node:zlib';
 import { CookieJar } from 'tough-cookie';
 import { CLIENT_HEADER, PIN_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
@@ -74,7 +75,7 @@ export class Visitor {
   readonly #base: URL;
   readonly #record: (reply: Reply) => void;
   readonly #timeoutMs: number;
-  readonly #agent: http.Agent;
+  readonly #agent: Http.Agent;
   /** The page the browser shows now: the Referer of its next form or script request. */
   #currentPage: string | undefined;
 

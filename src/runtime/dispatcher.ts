@@ -1,6 +1,7 @@
 // The load balancer in front of the workers: an HTTP server on 127.0.0.1 that hands each
 // request to one worker, as a host's front server does, and tells which one in a header.
-import http from 'node:http';
+import type * as Http from 'node:http';
+import { http } from './node-http.ts';
 import type { AddressInfo } from 'node:net';
 import type { EventStream, HostEvent } from './events.ts';
 
@@ -37,7 +38,7 @@ export interface Slot {
   inFlight: number;
   served: number;
   readonly waiting: Array<() => void>;
-  readonly agent: http.Agent;
+  readonly agent: Http.Agent;
   /** Set once the worker is being replaced (reload): queued requests move to the new workers. */
   readonly retired?: boolean;
 }
@@ -69,7 +70,7 @@ export function seededRandom(seed: number): () => number {
 
 export class Dispatcher {
   readonly #options: DispatcherOptions;
-  readonly #server: http.Server;
+  readonly #server: Http.Server;
   readonly #random: () => number;
   #next = 0;
   #requestId = 0;
@@ -148,7 +149,7 @@ export class Dispatcher {
     this.#options.onSlotChange?.(slot);
   }
 
-  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async #handle(req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> {
     const id = ++this.#requestId;
     const started = performance.now();
     const method = req.method ?? 'GET';
@@ -209,7 +210,7 @@ export class Dispatcher {
       return;
     }
 
-    const headers: http.OutgoingHttpHeaders = {};
+    const headers: Http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (HOP_BY_HOP.has(name) || name === PIN_HEADER || name === VISITOR_HEADER || name === CLIENT_HEADER) continue;
       headers[name] = value;
@@ -235,7 +236,7 @@ export class Dispatcher {
           }, timeoutMs);
 
     upstream.on('response', (answer) => {
-      const out: http.OutgoingHttpHeaders = {};
+      const out: Http.OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(answer.headers)) {
         if (!HOP_BY_HOP.has(name)) out[name] = value;
       }
@@ -294,14 +295,14 @@ function load(slot: Slot): number {
   return slot.inFlight + slot.waiting.length;
 }
 
-function header(req: http.IncomingMessage, name: string): string | undefined {
+function header(req: Http.IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-function reply(res: http.ServerResponse, status: number, body: object, worker?: number): void {
+function reply(res: Http.ServerResponse, status: number, body: object, worker?: number): void {
   const text = JSON.stringify(body);
-  const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) };
+  const headers: Http.OutgoingHttpHeaders = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) };
   if (worker !== undefined) headers[WORKER_HEADER] = String(worker);
   res.writeHead(status, headers);
   res.end(text);

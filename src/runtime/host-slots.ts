@@ -1,6 +1,6 @@
 // A host's worker slots: the place of worker k behind the dispatcher, the process serving it
 // now, and how a slot's process is retired or stopped.
-import http from 'node:http';
+import { http } from './node-http.ts';
 import type { Slot } from './dispatcher.ts';
 import type { EventStream, HostEvent, WorkerState } from './events.ts';
 import { AppStartError, type WorkerProcess } from './processes.ts';

@@ -24,7 +24,7 @@ import path from 'node:path';
 import timers from 'node:timers';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { COURSE_MESSAGE, type WorkerToHost, type HostToWorker, type AppProblem, type Assignment, type CourseEnvelope } from './protocol.ts';
 import { packageRoot as courseRoot } from './package-root.ts';
@@ -35,6 +35,8 @@ import { enableCompileCache } from './compile-cache.ts';
 
 /** Libraries most exercises import: a waiting worker loads them before it has an app. */
 const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
+/** Those the build bundled into one file each (scripts/bundle-vendor.mjs): loaded from it when it is there. */
+const BUNDLED: Readonly<Record<string, string>> = { express: 'express.cjs' };
 let appFile = '';
 let role: 'web' | 'jobs' = 'web';
 
@@ -73,7 +75,19 @@ const isBare = (specifier: string) =>
 // Warm the cache with what most exercises import, while the worker has nothing else to do (before
 // the resolve hooks below, which every require() of these libraries would otherwise go through).
 const preloaded = new Map<string, unknown>();
+/** A bundled library's file, by the name the app imports it by (when the copy loaded). */
+const bundledFiles = new Map<string, string>();
 for (const name of PRELOAD) {
+  const bundle = BUNDLED[name] && path.join(courseRoot, 'dist', 'vendor', BUNDLED[name]);
+  try {
+    if (bundle && existsSync(bundle)) {
+      preloaded.set(name, courseRequire(bundle));
+      bundledFiles.set(name, bundle);
+      continue;
+    }
+  } catch {
+    /* the package below */
+  }
   try {
     preloaded.set(name, courseRequire(name));
   } catch {
@@ -94,6 +108,8 @@ module.registerHooks({
       return nextResolve(specifier, context);
     } catch (error) {
       if (!courseRoot || !isBare(specifier)) throw error;
+      const bundle = bundledFiles.get(specifier);
+      if (bundle) return { url: pathToFileURL(bundle).href, format: 'commonjs', shortCircuit: true };
       if (context.conditions?.includes('require')) {
         return { url: pathToFileURL(courseRequire.resolve(specifier)).href, shortCircuit: true };
       }

@@ -1,6 +1,6 @@
 // Python: the Flask track's preforking host (src/runtime/python/host.py) and interpreter probes.
 // The Python side of the runtime (src/runtime/python/) starts its processes only through these.
-import { execa } from 'execa';
+import { execa } from './execa.ts';
 import { baseEnvironment } from '../host-env.ts';
 import { splitLines } from './shared.ts';
 

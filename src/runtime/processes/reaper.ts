@@ -9,7 +9,7 @@
 // Ctrl-C reaches the course, which stops its workers in order, and the reaper goes after it.
 // It is a POSIX shell loop of builtins (no process per line), so it costs about nothing.
 import type { Writable } from 'node:stream';
-import { execa } from 'execa';
+import { execa } from './execa.ts';
 
 const SCRIPT = `
 trap '' INT TERM HUP QUIT

@@ -3,7 +3,8 @@
 // line by line into a bounded buffer.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execaNode, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
+import { execaNode } from './execa.ts';
 import { packageRoot } from '../package-root.ts';
 
 const ownExtension = path.extname(fileURLToPath(import.meta.url));
