@@ -2,7 +2,7 @@
 // libraries themselves, and a worker gives the learner's `import express` the copy it preloaded,
 // never a second express. `npm test` builds first, so the copies exist here.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -37,4 +37,27 @@ test("a worker gives the app's `import express` the bundled copy it preloaded, a
   await host.start();
   const loaded = (await (await fetch(host.url)).json()) as string[];
   assert.deepEqual(loaded, [path.join(vendor, 'express.cjs')]);
+});
+
+test("an app inside the course's folder, which finds the course's own express package, gets the bundled copy too", async () => {
+  const host = new Host({ appFile: path.join(repo, 'test', 'fixtures', 'runtime', 'express-modules.js'), workers: 1, cwd: os.tmpdir() });
+  hosts.push(host);
+  await host.start();
+  const loaded = (await (await fetch(host.url)).json()) as string[];
+  assert.deepEqual(loaded, [path.join(vendor, 'express.cjs')]);
+});
+
+test("an app with a node_modules of its own gets its own express, not the course's", async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gsc-vendor-own-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const own = path.join(dir, 'node_modules', 'express');
+  mkdirSync(own, { recursive: true });
+  writeFileSync(path.join(own, 'package.json'), JSON.stringify({ name: 'express', version: '0.0.1', main: 'index.js' }));
+  writeFileSync(path.join(own, 'index.js'), "module.exports = () => (req, res) => res.end('the learner\\'s own express');\n");
+  const appFile = path.join(dir, 'app.js');
+  writeFileSync(appFile, "import express from 'express';\nexport default express();\n");
+  const host = new Host({ appFile, workers: 1, cwd: dir });
+  hosts.push(host);
+  await host.start();
+  assert.equal(await (await fetch(host.url)).text(), "the learner's own express");
 });

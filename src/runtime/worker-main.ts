@@ -77,12 +77,15 @@ const isBare = (specifier: string) =>
 const preloaded = new Map<string, unknown>();
 /** A bundled library's file, by the name the app imports it by (when the copy loaded). */
 const bundledFiles = new Map<string, string>();
+/** The bundled copy's URL, by the URL of the course package's own copy of the same library. */
+const bundledInstead = new Map<string, string>();
 for (const name of PRELOAD) {
   const bundle = BUNDLED[name] && path.join(courseRoot, 'dist', 'vendor', BUNDLED[name]);
   try {
     if (bundle && existsSync(bundle)) {
       preloaded.set(name, courseRequire(bundle));
       bundledFiles.set(name, bundle);
+      bundledInstead.set(pathToFileURL(courseRequire.resolve(name)).href, pathToFileURL(bundle).href);
       continue;
     }
   } catch {
@@ -105,7 +108,11 @@ module.registerHooks({
   },
   resolve(specifier, context, nextResolve) {
     try {
-      return nextResolve(specifier, context);
+      const resolved = nextResolve(specifier, context);
+      // The course package's own copy of a bundled library is the bundled copy (an app in a folder
+      // under the course's, as the course's own tests are); a node_modules of the learner's is theirs.
+      const bundle = bundledInstead.get(resolved.url);
+      return bundle ? { url: bundle, format: 'commonjs', shortCircuit: true } : resolved;
     } catch (error) {
       if (!courseRoot || !isBare(specifier)) throw error;
       const bundle = bundledFiles.get(specifier);
