@@ -104,26 +104,29 @@ export async function lessonSuite(number: number, track: AppTrack = 'node'): Pro
       assert.ok(result.steps.every((s) => s.passed));
     });
 
-    for (const fixture of fixtures) {
-      test(`${fixture.failsAt ? 'wrong' : 'right'} fix ${fixture.name} ${fixture.failsAt ? `fails at "${fixture.failsAt}"` : 'passes'}`, async () => {
-        const result = await runCheck(lesson, { appFile: fixture.file });
-        if (fixture.failsAt) assertFailsAt(result, fixture.failsAt, fixture.name);
-        else assert.ok(result.passed, `${fixture.name}: ${firstFailure(result)}`);
+    // Each fixture is judged once, on a set-up of its own: the lesson's own routing and worker
+    // count for the first, then the other routing policies and one more worker in turn, with a
+    // fresh seed every time (printed on failure, to replay). The flake gate (npm run flake) runs
+    // every app on all of them, many times.
+    fixtures.forEach((fixture, index) => {
+      const { policy, workers } = variation(lesson, index % 4);
+      const setUp = `${workers} workers, ${policy}`;
+      test(`${fixture.failsAt ? 'wrong' : 'right'} fix ${fixture.name} ${fixture.failsAt ? `fails at "${fixture.failsAt}"` : 'passes'} (${setUp})`, async () => {
+        const result = await runCheck(lesson, { appFile: fixture.file, policy, workers });
+        const what = `${fixture.name} (${setUp}, --seed ${result.seed})`;
+        if (fixture.failsAt) assertFailsAt(result, fixture.failsAt, what);
+        else assert.ok(result.passed, `${what}: ${firstFailure(result)}`);
       });
-    }
+    });
 
-    // A run of every app: longer than the suite's per-test limit on a loaded machine, so a limit
-    // of its own, in proportion to the apps it checks
-    test('verdicts stay the same with other routing, seeds and worker counts (the short flake gate)', { timeout: 30_000 * (fixtures.length + 2) }, async () => {
-      const apps = [exerciseFile(lesson), solutionFile(lesson), ...fixtures.map((f) => f.file)];
-      // One varied run per app here (the flake gate, npm run flake, runs many): another routing
-      // policy, seed and worker count, which of them taking turns from lesson to lesson.
+    // The starter and the reference fix once more, on another set-up (which one takes turns
+    // from lesson to lesson): the tests above ran them on the lesson's own.
+    test('the starter and the reference fix keep their verdicts with other routing, seeds and worker counts', { timeout: 30_000 * 2 }, async () => {
       const options = variation(lesson, 1 + (lesson.number % 3));
-      for (const appFile of apps) {
-        const expected = appFile === solutionFile(lesson) || fixtures.some((f) => f.file === appFile && !f.failsAt);
-        const result = await runCheck(lesson, { appFile, ...options });
-        assert.equal(result.passed, expected, `${path.basename(appFile)} with ${JSON.stringify(options)}: ${firstFailure(result)}`);
-      }
+      const starter = await runCheck(lesson, { appFile: exerciseFile(lesson), ...options });
+      assertFailsAt(starter, starterFailsAt[lesson.number]!, `the starter with ${JSON.stringify(options)}`);
+      const reference = await runCheck(lesson, { appFile: solutionFile(lesson), ...options });
+      assert.ok(reference.passed, `the reference fix with ${JSON.stringify(options)}: ${firstFailure(reference)}`);
     });
 
     if (lesson.worksLocally) {
