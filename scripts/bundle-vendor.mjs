@@ -12,24 +12,20 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-await build({
-  stdin: { contents: "export * from 'execa';", resolveDir: root, sourcefile: 'execa-entry.js' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  outfile: path.join(root, 'dist', 'vendor', 'execa.js'),
-  legalComments: 'inline',
-  logLevel: 'warning',
-});
-await build({
-  stdin: { contents: "module.exports = require('express');", resolveDir: root, sourcefile: 'express-entry.js' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node22',
-  outfile: path.join(root, 'dist', 'vendor', 'express.cjs'),
-  legalComments: 'inline',
-  logLevel: 'warning',
-});
+/** Bundle `contents` (an entry importing the library) into dist/vendor/`name`. */
+function bundle(name, contents, format) {
+  return build({
+    stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.js` },
+    bundle: true,
+    platform: 'node',
+    format,
+    target: 'node22',
+    outfile: path.join(root, 'dist', 'vendor', name),
+    legalComments: 'inline',
+    logLevel: 'warning',
+  });
+}
+
+await bundle('execa.js', "export * from 'execa';", 'esm');
+await bundle('express.cjs', "module.exports = require('express');", 'cjs');
 console.log('bundled execa and express into dist/vendor/');
