@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { scratchWorkspace } from './helpers/cli.ts';
-import { allGone } from './helpers/processes.ts';
+import { alive, allGone } from './helpers/processes.ts';
 
 const repo = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -102,6 +102,25 @@ describe('serve --host cluster', () => {
     assert.ok(workers.size > 1, served.printed());
     assert.match(served.printed(), /Your app calls listen\(3000\) itself\./);
     await stopsCleanly(served);
+  });
+
+  test('kill -9 of the course: cluster workers stuck in a busy loop are ended too, and the primary', async (t) => {
+    const scratch = await scratchWorkspace('gsc-cluster-spin-');
+    t.after(scratch.done);
+    // Given an app whose /spin handler never yields, served on node:cluster
+    copyFileSync(path.join(repo, 'test', 'fixtures', 'runtime', 'spins-in-handler.js'), path.join(scratch.ws, '03-two-workers-two-lists', 'app.js'));
+    const served = await serveOnCluster(t, '--workspace', scratch.ws);
+    // and every cluster worker spinning in it (each fresh connection goes to the next worker)
+    for (let i = 0; i < 3; i++) {
+      const socket = net.connect(served.port, '127.0.0.1', () => socket.write('GET /spin HTTP/1.1\r\nHost: x\r\n\r\n'));
+      socket.on('error', () => {});
+      t.after(() => socket.destroy());
+    }
+    await waitForText(served.printed, /(spinning[^]*){3}/, served.child);
+    // When the course is SIGKILLed, then none of them is left
+    served.child.kill('SIGKILL');
+    await once(served.child, 'exit');
+    assert.ok(await allGone(served.pids, 5000), `still alive 5 s after SIGKILL of the course: ${served.pids.filter(alive)}`);
   });
 
   test("lesson 3's reference fix on node:cluster: every worker shows the tea", async (t) => {
