@@ -110,7 +110,7 @@ export async function lessonSuite(number: number, track: AppTrack = 'node'): Pro
     // every app on all of them, many times.
     fixtures.forEach((fixture, index) => {
       const { policy, workers } = variation(lesson, index % 4);
-      const setUp = `${workers} workers, ${policy}`;
+      const setUp = `${workers} worker${workers === 1 ? '' : 's'}, ${policy}`;
       test(`${fixture.failsAt ? 'wrong' : 'right'} fix ${fixture.name} ${fixture.failsAt ? `fails at "${fixture.failsAt}"` : 'passes'} (${setUp})`, async () => {
         const result = await runCheck(lesson, { appFile: fixture.file, policy, workers });
         const what = `${fixture.name} (${setUp}, --seed ${result.seed})`;
