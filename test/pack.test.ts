@@ -24,6 +24,13 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+test("the tarball carries the build's bundled copies of execa and express", async () => {
+  const { stdout } = await run('tar', ['-tzf', tarball], { maxBuffer: 1 << 24 });
+  const files = stdout.split('\n');
+  assert.ok(files.includes('package/dist/vendor/execa.js'), 'dist/vendor/execa.js is packed');
+  assert.ok(files.includes('package/dist/vendor/express.cjs'), 'dist/vendor/express.cjs is packed');
+});
+
 test('npx runs the packed course from an empty folder, as the README tells workshops: init, then check 3 --solution, and lesson 8 on its database', { timeout: 600_000 }, async () => {
   const empty = mkdtempSync(path.join(dir, 'empty-'));
   // The README's command, word for word: the tarball handed out, beside the learner.
