@@ -38,11 +38,22 @@ async function until(source: AsyncIterableIterator<Record<string, unknown>>, mat
 async function killCourseAndExpectWorkersGone(course: ChildProcess, pids: number[]): Promise<void> {
   // Every process the course started: its workers and the reaper beside them.
   const children = childrenOf(course.pid!);
-  assert.ok(pids.every((pid) => children.includes(pid)), `the workers ${pids} are not among the course's children ${children}`);
-  assert.ok(children.length > pids.length, `no process beside the workers (the reaper) among the course's children ${children}`);
-  course.kill('SIGKILL');
-  await once(course, 'exit');
-  assert.ok(await allGone(children, 5000), `still alive 5 s after SIGKILL of the course: ${children.filter(alive)}`);
+  try {
+    assert.ok(pids.every((pid) => children.includes(pid)), `the workers ${pids} are not among the course's children ${children}`);
+    assert.ok(children.length > pids.length, `no process beside the workers (the reaper) among the course's children ${children}`);
+    course.kill('SIGKILL');
+    await once(course, 'exit');
+    assert.ok(await allGone(children, 5000), `still alive 5 s after SIGKILL of the course: ${children.filter(alive)}`);
+  } finally {
+    // Whatever failed above, no process of this test outlives it.
+    for (const pid of [course.pid!, ...children, ...pids]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
 }
 
 describe('a spinning app never outlives the course', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
