@@ -11,7 +11,7 @@
 //   ends at once. A worker that never yields is ended by the course's reaper (processes/reaper.ts).
 import fs from 'node:fs';
 import net from 'node:net';
-import { CONTROL_FD, type GateCommand, type GateMode, type GateReport } from './gate-protocol.ts';
+import { CONTROL_FD, jsonLines, type GateCommand, type GateMode, type GateReport } from './gate-protocol.ts';
 
 /** What the data-operation wrappers need of the gate. */
 export interface Gate {
@@ -28,7 +28,6 @@ const { writeSync, readSync } = fs;
 export function openGate(fd = CONTROL_FD): Gate {
   let mode: GateMode = 0;
   let go = 0;
-  let partial = '';
   let gone = false;
   const orphaned = () => {
     if (gone) return;
@@ -57,18 +56,7 @@ export function openGate(fd = CONTROL_FD): Gate {
       go = Math.max(go, message.seq);
     }
   };
-  const take = (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line) continue;
-      try {
-        command(JSON.parse(line) as GateCommand);
-      } catch {
-        /* not a command */
-      }
-    }
-  };
+  const take = jsonLines(command);
 
   // The channel in the event loop: it never keeps the worker alive by itself.
   const channel = new net.Socket({ fd, readable: true, writable: true });

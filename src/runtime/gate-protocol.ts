@@ -34,3 +34,25 @@ export type GateReport =
 export type GateCommand =
   | { readonly t: 'mode'; readonly id: number; readonly mode: GateMode }
   | { readonly t: 'go'; readonly seq: number };
+
+/**
+ * The channel's reader, both ends alike: feed it the text as it comes, in chunks of any size; it
+ * calls `onMessage` with each whole line's JSON object and skips lines that are not JSON.
+ */
+export function jsonLines<T>(onMessage: (message: T) => void): (chunk: string) => void {
+  let partial = '';
+  return (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line) continue;
+      let message: T;
+      try {
+        message = JSON.parse(line) as T;
+      } catch {
+        continue;
+      }
+      onMessage(message);
+    }
+  };
+}

@@ -1,7 +1,7 @@
 // The course's end of a worker's gate (see gate-protocol.ts): switch the worker between off,
 // watching its data operations and holding it after each, hear what it does, and let it go on.
 import type { Duplex } from 'node:stream';
-import type { GateCommand, GateMode, GateOperation, GateReport } from './gate-protocol.ts';
+import { jsonLines, type GateCommand, type GateMode, type GateOperation, type GateReport } from './gate-protocol.ts';
 
 export type { GateOperation, GateReport };
 
@@ -18,13 +18,8 @@ export class WorkerGate {
   constructor(channel: Duplex, exited: Promise<unknown>) {
     this.#channel = channel;
     channel.on('error', () => {});
-    let partial = '';
     channel.setEncoding('utf8');
-    channel.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line) this.#receive(line);
-    });
+    channel.on('data', jsonLines<GateReport>((report) => this.#receive(report)));
     this.#closed = exited.then(() => {
       this.#open = false;
       for (const done of this.#pending.values()) done();
@@ -68,13 +63,7 @@ export class WorkerGate {
     this.#channel.write(`${JSON.stringify(command)}\n`);
   }
 
-  #receive(line: string): void {
-    let report: GateReport;
-    try {
-      report = JSON.parse(line) as GateReport;
-    } catch {
-      return;
-    }
+  #receive(report: GateReport): void {
     if (report.t === 'mode-set') {
       this.#pending.get(report.id)?.();
       this.#pending.delete(report.id);

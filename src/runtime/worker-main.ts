@@ -17,6 +17,7 @@
 //
 // Self-contained on purpose (node built-ins and one library): it starts once per worker, and
 // every import here is paid N times on each start and reload.
+import type * as Http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import module from 'node:module';
@@ -29,6 +30,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { COURSE_MESSAGE, type WorkerToHost, type HostToWorker, type AppProblem, type Assignment, type CourseEnvelope } from './protocol.ts';
 import { packageRoot as courseRoot } from './package-root.ts';
 import { openGate } from './gate-channel.ts';
+import { http } from './node-http.ts';
 import { installDataOperations } from './data-ops.ts';
 import { trackDatabaseIo, type DatabaseIo } from './clock-io.ts';
 import { enableCompileCache } from './compile-cache.ts';
@@ -59,10 +61,6 @@ function onCourse(listener: (message: HostToWorker) => void): () => void {
   emitter.on('internalMessage', onInternal);
   return () => emitter.off('internalMessage', onInternal);
 }
-
-// node:http by require: an ES import of it makes Node build its ES module face, which reads every
-// export, loading the fetch library behind its lazy ones (a fifth of a worker's boot).
-const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 // Let the learner's files import express, better-sqlite3 and friends from the course package,
 // so a workspace needs no install of its own. A learner's own node_modules still wins: the
@@ -293,7 +291,7 @@ net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown
   return this;
 } as typeof realListen;
 
-type Listener = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+type Listener = (req: Http.IncomingMessage, res: Http.ServerResponse) => void;
 
 async function loadApp(): Promise<Listener | undefined> {
   let exported: unknown;

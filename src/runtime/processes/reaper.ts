@@ -66,4 +66,3 @@ export function reapIfOrphaned(pid: number | undefined): void {
 export function forget(pid: number | undefined): void {
   if (pid && pid > 0 && input) input.write(`-${pid}\n`);
 }
-
