@@ -8,7 +8,7 @@ import { lessonsFor } from './lessons/catalogue.ts';
 import { findPython, INSTALL_HINT, POSTGRES_INSTALL_HINT, type PythonInfo } from './runtime/python/find.ts';
 import { pythonHostFile } from './runtime/python/runtime.ts';
 import { ProgressStore } from './progress/store.ts';
-import { clusterPrimaryFile, databaseKeeperFile, packageRoot, workerMainFile } from './runtime/processes.ts';
+import { clusterPrimaryFile, databaseKeeperFile, packageRoot, probeMachineViews, workerMainFile } from './runtime/processes.ts';
 import { command } from './invocation.ts';
 import { learnerFile, resolveWorkspace } from './workspace.ts';
 
@@ -267,6 +267,19 @@ export function checkTerminal(stream: NodeJS.WriteStream = process.stdout, env: 
   return { item: 'Terminal', verdict: 'ok', detail: `${columns}x${rows}, ${colour}` };
 }
 
+/** Lesson 8 runs two machines: each needs a disk of its own, or a lock file on disk would pass for a claim. */
+async function checkMachineViews(): Promise<Finding> {
+  const missing = await probeMachineViews();
+  return missing === undefined
+    ? { item: 'Separate machines', verdict: 'ok', detail: "each simulated machine (lesson 8) gets a disk of its own: its own /tmp, home and app folder (a Linux mount namespace)" }
+    : {
+        item: 'Separate machines',
+        verdict: 'warn',
+        detail: `lesson 8's two machines share this computer's files: ${missing}. A lock file on disk would pass its check here, and fail on two real machines.`,
+        fix: 'On Linux: install util-linux (unshare, nsenter), and allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, or the AppArmor setting kernel.apparmor_restrict_unprivileged_userns=0), or run as root.',
+      };
+}
+
 async function checkDatabaseServer(): Promise<Finding> {
   const { probeDatabaseServer } = await import('./runtime/postgres.ts');
   return { item: 'Database server', ...(await probeDatabaseServer()) };
@@ -274,6 +287,6 @@ async function checkDatabaseServer(): Promise<Finding> {
 
 export async function runDoctor(options: { workspace?: string } = {}): Promise<DoctorReport> {
   const python = await checkPython(options.workspace);
-  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), python.finding, await checkLoopback(), await checkDatabaseServer(), checkLeftovers(), checkTerminal()];
+  const findings: Finding[] = [checkNode(), ...checkWorkspace(options.workspace), checkDependencies(), python.finding, await checkLoopback(), await checkDatabaseServer(), await checkMachineViews(), checkLeftovers(), checkTerminal()];
   return { healthy: findings.every((f) => f.verdict !== 'problem'), findings, ...(python.python ? { python: python.python } : {}) };
 }

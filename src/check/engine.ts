@@ -104,6 +104,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     env,
     cwd: dataDir,
     machineDisk: (machine) => run.machineDisk(machine),
+    isolatedMachines: lesson.machines,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     spares: options.warmPool ?? false,
   });

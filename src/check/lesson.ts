@@ -192,6 +192,11 @@ export interface Lesson {
    * named to the app by DATABASE_URL (seed data on disk stays per machine).
    */
   readonly database?: { readonly sql: string };
+  /**
+   * The most machines a step spreads the workers over (ctx.setMachines), when more than one:
+   * each machine's processes then see a disk of their own from the start of the check.
+   */
+  readonly machines?: number;
   readonly steps: readonly CheckStep[];
   /** Python apps: load once and fork the workers (the default), or import in each worker (gunicorn without --preload). */
   readonly load?: 'preload' | 'lazy';

@@ -1,8 +1,9 @@
 // How a host's processes start: which machine a worker runs on and its number there, the
 // environment and clock each process gets, and the generation (a start, a reload) it belongs to.
+import path from 'node:path';
 import type { HostOptions } from './host-types.ts';
 import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
-import type { SpareReserve, SpawnWorkerOptions, WorkerProcess } from './processes.ts';
+import { openMachineView, type MachineView, type SpareReserve, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
 import type { WorkerGeneration, WorkerRuntime } from './worker-runtime.ts';
 
 type OnOutput = NonNullable<SpawnWorkerOptions['onOutput']>;
@@ -22,6 +23,9 @@ export class Launcher {
   machines: number;
   /** Spares booked for this host (reserveSpares): its next processes start from them. */
   reserve: SpareReserve | undefined;
+  /** Each machine's view of the disk (machine-view.ts), by machine from 1, when the host has them. */
+  #views: (MachineView | undefined)[] = [];
+  #viewsClosed = false;
 
   constructor(options: HostOptions, seed: number, runtime: WorkerRuntime) {
     this.#options = options;
@@ -52,16 +56,46 @@ export class Launcher {
     this.#generation = this.#makeGeneration('web');
   }
 
+  /**
+   * For a host whose workers will spread over several machines (`isolatedMachines`): give each
+   * machine its own view of the disk before any of its processes starts, the first machine's too,
+   * so that nothing on disk tells one machine from another. Without namespaces here, none.
+   */
+  async openViews(): Promise<void> {
+    const machines = Math.floor(this.#options.isolatedMachines ?? 1);
+    if (machines < 2 || this.#views.length > 0) return;
+    const folders = Array.from({ length: machines }, (_, i) => this.#disk(i + 1)?.cwd ?? this.#options.cwd);
+    const appFolders = [this.#options.appFile, this.#options.jobsFile].filter((file) => file !== undefined).flatMap((file) => [path.dirname(file), path.dirname(path.dirname(file))]);
+    const views = await Promise.all(
+      folders.map((own) => openMachineView({ keep: [own], blank: folders.filter((other) => other !== own), private: appFolders })),
+    );
+    this.#views = views;
+    // The host stopped meanwhile.
+    if (this.#viewsClosed) this.closeViews();
+  }
+
+  /** End the machines' views (their holders); a view goes once its last process has. */
+  closeViews(): void {
+    this.#viewsClosed = true;
+    for (const view of this.#views.splice(0)) view?.close();
+  }
+
+  #disk(machine: number) {
+    return machine > 1 ? this.#options.machineDisk?.(machine) : undefined;
+  }
+
   /** Start worker `index` of `count`: on its machine (its own disk there, if any), with its instance variables. */
   worker(index: number, count: number, onOutput: OnOutput): WorkerProcess {
     const { machine, number } = this.placement(index, count);
-    const disk = machine > 1 ? this.#options.machineDisk?.(machine) : undefined;
+    const disk = this.#disk(machine);
+    const cwd = disk?.cwd ?? this.#options.cwd;
     this.#generation ??= this.#makeGeneration('web');
     return this.#generation.spawn({
       ...this.#common(),
       appFile: this.#options.appFile,
       env: { ...this.#env(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.#seed, machine)) },
-      cwd: disk?.cwd ?? this.#options.cwd,
+      cwd,
+      enter: this.#views[machine - 1]?.enter(cwd),
       onOutput,
     });
   }
@@ -74,6 +108,7 @@ export class Launcher {
       role: 'jobs',
       env: { ...this.#env(), ...instanceVariables(0, machineHostname(this.#seed, 1), this.perMachine(workerCount)) },
       cwd: this.#options.cwd,
+      enter: this.#views[0]?.enter(this.#options.cwd),
       onOutput,
     });
   }

@@ -51,6 +51,13 @@ export interface HostOptions {
    * points at its data, on top of `env`. Without it every machine shares machine 1's folder.
    */
   readonly machineDisk?: (machine: number) => { readonly cwd: string; readonly env: Readonly<Record<string, string>> };
+  /**
+   * The most machines this host will run (setMachines), when more than one: from the start,
+   * each machine's processes see a disk of their own (processes/machine-view.ts), as two
+   * computers do: /tmp, the home folder and the app's folder are the machine's, and so is its
+   * data folder (`machineDisk`).
+   */
+  readonly isolatedMachines?: number;
 }
 
 /** A process's time and the timers waiting on its manual clock (null on a real clock). */

@@ -85,6 +85,7 @@ export class Host {
     await this.#runtime.available({ database: Boolean(this.options.env?.DATABASE_URL) });
     this.#port = await this.#dispatcher.listen(this.options.port ?? 0);
     try {
+      await this.#launcher.openViews();
       await settleAll([this.#startWorkers(this.options.workers), this.#startJobs()]);
     } catch (error) {
       await this.stop();
@@ -273,6 +274,7 @@ export class Host {
     // Workers first: requests queued for them are answered 503 as their slots retire; only
     // then does the dispatcher close its connections.
     await Promise.all([this.#stopWorkers(), this.#stopJobs(), this.#launcher.reserve?.stop()]);
+    this.#launcher.closeViews();
     await this.#dispatcher.close();
   }
 

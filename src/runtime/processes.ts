@@ -13,4 +13,5 @@ export { AppStartError, spawnWorker, type ExitInfo, type SpawnWorkerOptions, typ
 export { prewarm, reserveSpares, sparePids, stopSpares, type SpareReserve } from './processes/spares.ts';
 export { probePython, spawnPythonHost, type PythonHostOptions, type PythonHostProcess } from './processes/python.ts';
 export { databaseKeeperFile, spawnDatabaseKeeper, type DatabaseKeeper } from './processes/keeper.ts';
+export { openMachineView, probeMachineViews, unavailableReason as machineViewUnavailable, type MachineView, type MachineDiskPlan } from './processes/machine-view.ts';
 export { clusterPrimaryFile, spawnClusterPrimary, type ClusterPrimary, type ClusterPrimaryOptions } from './processes/cluster.ts';

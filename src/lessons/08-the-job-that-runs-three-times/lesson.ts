@@ -164,7 +164,7 @@ function perMachine(ctx: CheckContext): string {
     'One copy per machine: whatever decided who runs the job decided on each machine alone. ' +
     'A worker number (NODE_APP_INSTANCE, pm_id...) is counted on each machine, so there are now two workers 0; ' +
     "a claim in SHOP_DB is a claim in this machine's own SQLite file, which the other machine never sees; " +
-    (flask ? 'a lock file is a lock on one machine\'s disk; ' : '') +
+    "a lock file (in /tmp, beside the app, anywhere on disk) is a lock on one machine's disk; " +
     'a claim keyed by machine (its host name, its id) lets one process per machine in. ' +
     `Claim the night's run in the PostgreSQL database every machine shares (DATABASE_URL), keyed by job and night only, or run the job in the deployment's one scheduled process (${flask ? 'jobs.py' : 'jobs.js'}).`
   );
@@ -182,7 +182,7 @@ const lesson: Lesson = {
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
     'Count the processes that run `everyDayAt(3, sendDailyDeals)`. It sits at module level, so it runs wherever app.js is imported: on every worker, three times, and on every machine.',
-    'Two ways out. Run the schedule in exactly one process: the host runs jobs.js, beside app.js, once for the whole deployment (move the job there and take it out of app.js). Or keep it on every worker and let the database every machine shares pick one per night: a claim row whose key, (job, night), can exist only once. SHOP_DB will not do for that: each machine has its own file.',
+    'Two ways out. Run the schedule in exactly one process: the host runs jobs.js, beside app.js, once for the whole deployment (move the job there and take it out of app.js). Or keep it on every worker and let the database every machine shares pick one per night: a claim row whose key, (job, night), can exist only once. SHOP_DB will not do for that: each machine has its own file, and a lock file lives on one machine\'s disk too.',
     'For the claim, in PostgreSQL (create the table with the starter\'s `migrate()`): `CREATE TABLE IF NOT EXISTS job_runs (job text NOT NULL, period text NOT NULL, PRIMARY KEY (job, period))`, then at the start of the job `INSERT INTO job_runs (job, period) VALUES ($1, $2) ON CONFLICT DO NOTHING` and go on only when `rowCount === 1`. (Or take `pg_advisory_xact_lock` in a transaction, look for tonight\'s row, and insert it.) Looking first and inserting after, with no unique key and no lock, is not enough: every process looks before any of them writes. And "only the worker whose NODE_APP_INSTANCE is 0" breaks on the second machine, with its own worker 0.',
   ],
   flask: {
@@ -227,6 +227,8 @@ const lesson: Lesson = {
       INSERT INTO subscribers (email) VALUES ${SUBSCRIBERS.map((email) => `('${email}')`).join(', ')};
     `,
   },
+  // The last step runs two machines: each has a disk of its own from the first step on.
+  machines: 2,
   steps: [
     {
       title: 'The first night, each subscriber gets the deals email once',

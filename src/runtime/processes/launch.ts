@@ -36,11 +36,12 @@ export interface Launched {
   onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 
-export function launch(): Launched {
+/** Start a worker process; `enter` runs it inside a machine's view (machine-view.ts). */
+export function launch(enter?: readonly string[]): Launched {
   const abort = new AbortController();
   // The worker moves to its run's folder when it takes an app.
   // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
-  const child = startCourseProgram(workerMainFile, { env: baseEnvironment(), extendEnv: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], signal: abort.signal });
+  const child = startCourseProgram(workerMainFile, { env: baseEnvironment(), extendEnv: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], signal: abort.signal, enter });
   const pid = child.nodeChildProcess.pid;
   reapIfOrphaned(pid);
   const exited = child.then((result) => {

@@ -22,6 +22,11 @@ export interface SpawnWorkerOptions extends ClockSetting {
   readonly onOutput?: (stream: 'stdout' | 'stderr', line: string) => void;
   /** Spares booted for this host (reserveSpares): taken before the warm pool's. */
   readonly reserve?: SpareReserve;
+  /**
+   * The command prefix that puts the process on its machine (a view of the disk of its own,
+   * machine-view.ts): such a worker starts fresh, as spares run outside every machine's view.
+   */
+  readonly enter?: readonly string[];
 }
 
 export interface ExitInfo {
@@ -61,9 +66,10 @@ export class AppStartError extends Error {
 }
 
 export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
-  const reserved = (options.reserve as Spares | undefined)?.take();
-  const pooled = reserved ? undefined : pool.take();
-  const launched = reserved ?? pooled ?? launch();
+  const fresh = options.enter !== undefined;
+  const reserved = fresh ? undefined : (options.reserve as Spares | undefined)?.take();
+  const pooled = reserved || fresh ? undefined : pool.take();
+  const launched = reserved ?? pooled ?? launch(options.enter);
   launched.onOutput = options.onOutput;
   const { child, node, abort, lines, listeners } = launched;
   const post = (message: HostToWorker) => {

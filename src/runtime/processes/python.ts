@@ -11,6 +11,8 @@ export interface PythonHostOptions {
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
+  /** The command prefix that puts the host on its machine (machine-view.ts). */
+  readonly enter?: readonly string[];
 }
 
 /** The started Python host: commands in on its stdin, JSON events out on its fd 3, output on stdout/stderr. */
@@ -27,7 +29,8 @@ export interface PythonHostProcess {
 
 export function spawnPythonHost(options: PythonHostOptions): PythonHostProcess {
   const abort = new AbortController();
-  const child = execa(options.python, [...options.args], {
+  const [command, ...prefix] = [...(options.enter ?? []), options.python];
+  const child = execa(command!, [...prefix, ...options.args], {
     // What a host gives its app (the course's start environment, cleaned, and the lesson's
     // settings), as for Node workers; the forked workers add their own variables.
     env: { ...baseEnvironment(), ...options.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' },

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
-import { execaNode } from './execa.ts';
+import { execa, execaNode } from './execa.ts';
 import { packageRoot } from '../package-root.ts';
 
 const ownExtension = path.extname(fileURLToPath(import.meta.url));
@@ -31,10 +31,16 @@ export function nodeOptions(): string[] {
  */
 export function startCourseProgram(
   file: string,
-  options: { readonly env: Readonly<Record<string, string>>; readonly extendEnv: boolean; readonly stdio: ['ignore', 'pipe', 'pipe'] | ['ignore', 'pipe', 'pipe', 'pipe']; readonly signal: AbortSignal },
+  options: {
+    readonly env: Readonly<Record<string, string>>;
+    readonly extendEnv: boolean;
+    readonly stdio: ['ignore', 'pipe', 'pipe'] | ['ignore', 'pipe', 'pipe', 'pipe'];
+    readonly signal: AbortSignal;
+    /** A command that runs Node where it must run (a machine's view, machine-view.ts): nsenter's, which execs Node in the same process. */
+    readonly enter?: readonly string[];
+  },
 ): ResultPromise {
-  return execaNode(file, [], {
-    nodeOptions: nodeOptions(),
+  const common = {
     env: options.env,
     extendEnv: options.extendEnv,
     cwd: packageRoot,
@@ -46,7 +52,12 @@ export function startCourseProgram(
     killDescendants: true,
     cancelSignal: options.signal,
     forceKillAfterDelay: 1500,
-  });
+  } as const;
+  if (options.enter) {
+    const [command, ...args] = options.enter;
+    return execa(command!, [...args, process.execPath, ...nodeOptions(), file], { ...common, ipc: true });
+  }
+  return execaNode(file, [], { ...common, nodeOptions: nodeOptions() });
 }
 
 /**

@@ -58,7 +58,7 @@ class PythonGeneration implements WorkerGeneration {
     if (!session || session.closing) {
       // The machine's environment (its data, its name), without this worker's own variables.
       const env = { ...this.#options.env, ...withoutWorkerVariables(options.env) };
-      session = new HostSession({ ...this.#options, env, cwd: options.cwd });
+      session = new HostSession({ ...this.#options, env, cwd: options.cwd, enter: options.enter });
       this.#sessions.set(options.cwd, session);
     }
     const id = ++this.#nextId;
@@ -74,6 +74,9 @@ class PythonGeneration implements WorkerGeneration {
   }
 }
 
+/** A machine's run of host.py: the generation's settings, on that machine (its view of the disk, machine-view.ts). */
+type SessionOptions = GenerationOptions & { readonly enter?: readonly string[] };
+
 /** One run of host.py: the app's load (when preloaded) and the workers forked from it. */
 class HostSession {
   readonly workers = new Map<number, PythonWorker>();
@@ -87,7 +90,7 @@ class HostSession {
   closing = false;
   #problem: AppProblem | undefined;
 
-  constructor(options: GenerationOptions) {
+  constructor(options: SessionOptions) {
     this.host = this.#launch(options);
     this.host.catch(() => {});
   }
@@ -105,7 +108,7 @@ class HostSession {
     }
   }
 
-  async #launch(options: GenerationOptions): Promise<PythonHostProcess> {
+  async #launch(options: SessionOptions): Promise<PythonHostProcess> {
     const python = await findPython();
     const env = withoutWorkerVariables(options.env);
     const role = options.role ?? 'web';
@@ -119,7 +122,7 @@ class HostSession {
       clockSentAt: options.clockSentAt,
       threads: options.threads ?? 1,
     };
-    const host = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: options.cwd });
+    const host = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: options.cwd, enter: options.enter });
     this.pid = host.pid;
     host.onOutput((stream, line) => {
       this.lines.push(line);
