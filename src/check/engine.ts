@@ -13,6 +13,7 @@ import { race, watchData } from './race.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
 import { drawAddress, drawApiClient, drawBrowser } from './people.ts';
 import { problemLine } from './problem-line.ts';
+import { HttpCache, withCacheNote } from './http-cache.ts';
 
 export { problemLine };
 
@@ -144,6 +145,8 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     }
 
     const visitors = new Map<string, Visitor>();
+    // The cache in front of the host (a CDN, a proxy): one for the run's visitors, as for a site's.
+    const sharedCache = new HttpCache<Reply>('shared');
     visitorsOfRun = visitors.values();
     // The run's people: drawn from their own seeded stream, in the order the steps meet them.
     const peopleRandom = seededRandom(seed ^ 0x9e3779b9);
@@ -159,7 +162,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
           /* keep the raw summary */
         }
       }
-      const entry: RequestRecord = { visitor, method, path: p, worker, status, body, ...(reply.kind ? { kind: reply.kind } : {}) };
+      const entry: RequestRecord = { visitor, method, path: p, worker, status, body, ...(reply.kind ? { kind: reply.kind } : {}), ...(reply.cache ? { cache: reply.cache } : {}) };
       records.push(entry);
       emit({ type: 'request', step: stepIndex, record: entry });
     };
@@ -176,6 +179,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
             profile,
             address: colleague?.address ?? drawAddress(peopleRandom),
             record,
+            sharedCache,
             timeoutMs: (options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + 2000,
           });
           visitors.set(name, v);
@@ -247,7 +251,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
             title: step.title,
             passed: false,
             message: error.message,
-            diagnosis: problem ? `${problemLine(problem)}${error.diagnosis ? `\n${error.diagnosis}` : ''}` : error.diagnosis,
+            diagnosis: withCacheNote(problem ? `${problemLine(problem)}${error.diagnosis ? `\n${error.diagnosis}` : ''}` : error.diagnosis, records),
             problem,
             output: tail.length ? tail : undefined,
             requests: records,

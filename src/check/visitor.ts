@@ -8,6 +8,7 @@ import { http } from '../runtime/node-http.ts';
 import zlib from 'node:zlib';
 import { CookieJar } from 'tough-cookie';
 import { CLIENT_HEADER, PIN_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
+import { HttpCache, type CacheKind } from './http-cache.ts';
 import type { Profile, RequestPurpose } from './people.ts';
 import { formsOf, summarize } from './pages.ts';
 
@@ -23,6 +24,8 @@ export interface RequestRecord {
   readonly body: string;
   /** What the request was: a page a browser loaded, a form it submitted, or an API call. */
   readonly kind?: 'page' | 'form' | 'api';
+  /** Set when a cache answered (the visitor's browser, or the shared cache in front of the host): no worker saw it. */
+  readonly cache?: CacheKind;
 }
 
 export interface Reply extends RequestRecord {
@@ -60,6 +63,8 @@ export interface VisitorSetup {
   readonly address: string;
   readonly record: (reply: Reply) => void;
   readonly timeoutMs?: number;
+  /** The cache in front of the host that every visitor's requests pass (a CDN, a proxy). */
+  readonly sharedCache?: HttpCache<Reply>;
 }
 
 /** The fields of a form, as a browser sends them. */
@@ -76,6 +81,8 @@ export class Visitor {
   readonly #record: (reply: Reply) => void;
   readonly #timeoutMs: number;
   readonly #agent: Http.Agent;
+  /** Caches this visitor's requests meet, in order: its browser's own (browsers only), then the shared one. */
+  readonly #caches: HttpCache<Reply>[];
   /** The page the browser shows now: the Referer of its next form or script request. */
   #currentPage: string | undefined;
 
@@ -88,6 +95,8 @@ export class Visitor {
     this.#timeoutMs = setup.timeoutMs ?? 5000;
     // A browser keeps up to six connections to a site open and reuses them.
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
+    // A browser keeps an HTTP cache; a program calling the API (curl, a script) does not.
+    this.#caches = [...(setup.profile.kind === 'browser' ? [new HttpCache<Reply>('browser')] : []), ...(setup.sharedCache ? [setup.sharedCache] : [])];
   }
 
   get kind(): 'browser' | 'api' {
@@ -195,6 +204,15 @@ export class Visitor {
           const cookie = await this.jar.getCookieString(url.href);
           if (cookie) outgoing.cookie = cookie;
         }
+        // What the caches see of the request: what the app would see, without the course's own headers.
+        const cacheRequest = { url: url.href, method, headers: withoutCourseHeaders(outgoing) };
+        for (const cache of this.#caches) {
+          const kept = cache.lookup(cacheRequest);
+          if (kept) {
+            resolve(this.#fromCache(kept, cache.kind, kind));
+            return;
+          }
+        }
         if (worker !== undefined) outgoing[PIN_HEADER] = String(worker);
         if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body));
         let settled = false;
@@ -227,7 +245,7 @@ export class Visitor {
                 }
               }
               const location = response.headers.location;
-              done({
+              const reply: Reply = {
                 visitor: this.name,
                 method,
                 path,
@@ -239,7 +257,10 @@ export class Visitor {
                 json,
                 setCookie,
                 ...(location ? { location } : {}),
-              });
+              };
+              // The answer passes the shared cache, then the browser's, each keeping what it may.
+              for (const cache of [...this.#caches].reverse()) cache.store(cacheRequest, { status: reply.status, headers: response.headers }, reply);
+              done(reply);
             })();
           });
         });
@@ -253,6 +274,21 @@ export class Visitor {
       })();
     });
   }
+
+  /** A kept answer given again: to this visitor, by the cache, with no cookies set again. */
+  #fromCache(kept: Reply, cache: CacheKind, kind: 'page' | 'form' | 'api'): Reply {
+    const { redirects: _redirects, ...answer } = kept;
+    const reply: Reply = { ...answer, visitor: this.name, worker: null, setCookie: [], cache, kind };
+    this.#record(reply);
+    return reply;
+  }
+}
+
+const COURSE_HEADERS = new Set([VISITOR_HEADER, CLIENT_HEADER, PIN_HEADER].map((name) => name.toLowerCase()));
+
+/** A request's headers as the app (and any cache in front of it) sees them: without the course's own. */
+function withoutCourseHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !COURSE_HEADERS.has(name.toLowerCase())));
 }
 
 function toList(value: string | string[] | undefined): string[] {

@@ -1,0 +1,127 @@
+// HTTP caches between the visitors and the app, as real traffic meets them: each browser keeps
+// its own cache, and a shared cache (a CDN, a proxy) sits in front of the host for everyone.
+// They keep what the app's own headers allow them to keep (Cache-Control, Expires, Vary), and
+// answer the next GET of that address from it without asking the app: a page of changing data
+// that the app lets a browser keep shows old data, and a page of one person's data that the app
+// lets a shared cache keep (`public`, `s-maxage`) is shown to the next person.
+//
+// The rules are http-cache-semantics' (RFC 9111). The caches' clock stands still during a check:
+// whatever the app lets them keep for any time at all is still fresh when the check comes back,
+// so the verdict never depends on how fast the machine is. A shared cache keeps only what the app
+// marks for shared caches explicitly, as CDNs in front of dynamic pages do by default.
+import CachePolicy from 'http-cache-semantics';
+
+/** Who answered from a cache. */
+export type CacheKind = 'browser' | 'shared';
+
+/** The caches' time: the same for every entry and every lookup of a run. */
+const STILL = Date.now();
+
+class StillPolicy extends CachePolicy {
+  now(): number {
+    return STILL;
+  }
+}
+
+export interface CacheRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface CacheResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+interface Entry<T> {
+  readonly policy: CachePolicy;
+  readonly value: T;
+}
+
+export class HttpCache<T> {
+  readonly kind: CacheKind;
+  readonly #entries = new Map<string, Entry<T>[]>();
+
+  constructor(kind: CacheKind) {
+    this.kind = kind;
+  }
+
+  /** A stored answer this request may be given without asking the app, if any. */
+  lookup(request: CacheRequest): T | undefined {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+    const asked = toPolicyRequest(request);
+    return this.#entries.get(keyOf(request.url))?.find((entry) => entry.policy.satisfiesWithoutRevalidation(asked))?.value;
+  }
+
+  /**
+   * Keep the app's answer if its headers allow this cache to, and to keep it for some time;
+   * an unsafe method's answer drops what was kept for its address and where it redirects.
+   */
+  store(request: CacheRequest, response: CacheResponse, value: T): void {
+    if (!['GET', 'HEAD', 'OPTIONS', 'TRACE'].includes(request.method)) {
+      if (response.status >= 200 && response.status < 400) {
+        this.#entries.delete(keyOf(request.url));
+        const location = headerValue(response.headers.location);
+        if (location) this.#entries.delete(keyOf(new URL(location, request.url).href));
+      }
+      return;
+    }
+    if (request.method !== 'GET') return;
+    const cacheControl = headerValue(response.headers['cache-control']) ?? '';
+    // A shared cache in front of an app keeps only what the app marks for it.
+    if (this.kind === 'shared' && !/(^|[\s,])(public|s-maxage\s*=)/i.test(cacheControl)) return;
+    const policy = new StillPolicy(toPolicyRequest(request), { status: response.status, headers: plainHeaders(response.headers) }, {
+      shared: this.kind === 'shared',
+      cacheHeuristic: 0,
+    });
+    if (!policy.storable() || policy.timeToLive() <= 0) return;
+    const key = keyOf(request.url);
+    const kept = (this.#entries.get(key) ?? []).filter((entry) => !sameVariant(entry.policy, request));
+    this.#entries.set(key, [{ policy, value }, ...kept]);
+  }
+}
+
+function keyOf(url: string): string {
+  const parsed = new URL(url);
+  parsed.hash = '';
+  return parsed.href;
+}
+
+function toPolicyRequest(request: CacheRequest): CachePolicy.Request {
+  const url = new URL(request.url);
+  return { url: url.pathname + url.search, method: request.method, headers: { host: url.host, ...lowerCase(request.headers) } };
+}
+
+function sameVariant(policy: CachePolicy, request: CacheRequest): boolean {
+  return policy.satisfiesWithoutRevalidation(toPolicyRequest(request));
+}
+
+function lowerCase(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+function plainHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string | string[]> {
+  const plain: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) plain[name.toLowerCase()] = value;
+  return plain;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** A failed step's diagnosis, with a sentence about caching when some of its answers came from a cache. */
+export function withCacheNote(diagnosis: string | undefined, records: readonly { readonly cache?: CacheKind }[]): string | undefined {
+  const kinds = new Set(records.flatMap((record) => (record.cache ? [record.cache] : [])));
+  if (kinds.size === 0) return diagnosis;
+  const note = cacheNote(kinds);
+  return diagnosis ? `${note}\n${diagnosis}` : note;
+}
+
+function cacheNote(kinds: ReadonlySet<CacheKind>): string {
+  const parts: string[] = [];
+  if (kinds.has('browser')) parts.push("some answers above came from the visitor's own browser cache, never reaching the app: its Cache-Control (or Expires) let the browser keep them");
+  if (kinds.has('shared')) parts.push('some answers came from the shared cache in front of the host (a CDN or proxy), kept from an answer meant for someone else or from before the change: the app marked them `public` (or `s-maxage`)');
+  return `Caching: ${parts.join('; ')}. A page or API answer whose data changes, or that belongs to one person, must not be kept fresh by caches: send \`Cache-Control: no-cache\` (caches then ask the app each time) or \`no-store\`, or no caching header at all, and \`private\` for one person's data.`;
+}
