@@ -162,6 +162,23 @@ export class Visitor {
     return this.#navigate('POST', target, encoded, 'form', options);
   }
 
+  /**
+   * Let `ms` pass for this visitor's browser, which stays open: cookies whose Max-Age or Expires
+   * runs out meanwhile are gone at the next request; session cookies stay.
+   */
+  async passTime(ms: number): Promise<void> {
+    const store = this.jar.store;
+    for (const cookie of await store.getAllCookies()) {
+      const aged = cookie.clone();
+      if (!aged) continue;
+      if (aged.expires instanceof Date) aged.expires = new Date(aged.expires.getTime() - ms);
+      // A Max-Age counts from when the cookie was set (tough-cookie: from its last use).
+      if (aged.creation instanceof Date) aged.creation = new Date(aged.creation.getTime() - ms);
+      if (aged.lastAccessed instanceof Date) aged.lastAccessed = new Date(aged.lastAccessed.getTime() - ms);
+      await store.updateCookie(cookie, aged);
+    }
+  }
+
   /** Close the visitor's connections, as a browser closed at the end of a visit. */
   close(): void {
     this.#agent.destroy();

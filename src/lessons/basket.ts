@@ -3,9 +3,20 @@ import { describe, fail, show, stringList } from '../check/expect.ts';
 import { formsOf, pageText, type Reply } from '../check/visitor.ts';
 import type { CheckContext } from './types.ts';
 
-export async function addItem(ctx: CheckContext, visitor: string, item: string, worker?: number): Promise<void> {
+/**
+ * Add `item` through the API, as the page's script (or an app) does. The answer lists the basket
+ * as it is now: when `want` is given, it must be exactly that (the script shows it to the visitor).
+ */
+export async function addItem(ctx: CheckContext, visitor: string, item: string, worker?: number, want?: readonly string[]): Promise<void> {
   const reply = await ctx.visitor(visitor).post('/api/basket', { item }, { worker });
-  stringList(reply, 'items');
+  const items = stringList(reply, 'items');
+  if (want && show(items) !== show(want)) {
+    fail({
+      expected: `the answer to ${describe(reply)} to list ${visitor}'s basket as it is now, ${show(want)}`,
+      got: items.length ? show(items) : 'an empty list',
+      diagnosis: `The answer to adding an item is what the page's script shows ${visitor} as the basket: build it the way GET /api/basket does, from ${visitor}'s own items as every worker keeps them, not from anything this worker remembers or from everyone's items.`,
+    });
+  }
 }
 
 export async function basketOf(ctx: CheckContext, visitor: string, worker?: number): Promise<{ items: string[]; where: string }> {

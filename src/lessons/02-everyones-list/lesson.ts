@@ -138,7 +138,7 @@ const lesson: Lesson = {
       async run(ctx) {
         const { alice, bob } = itemsOf(ctx);
         // This time the page's script adds it, as a shop's "add" button does.
-        await addItem(ctx, 'alice', alice[1]);
+        await addItem(ctx, 'alice', alice[1], undefined, alice);
         await expectBasket(ctx, 'alice', alice, leak(ctx, 'alice', { bob: [bob] }));
         expectOnPage(await loadBasketPage(ctx, 'alice'), 'alice', alice, [bob], pageLeak(ctx, 'alice', { bob: [bob] }));
         expectOnPage(await loadBasketPage(ctx, 'bob'), 'bob', [bob], alice, pageLeak(ctx, 'bob', { alice }));
@@ -146,7 +146,7 @@ const lesson: Lesson = {
       },
     },
     {
-      title: 'carol, who comes later, starts empty too, and so does an app calling the API',
+      title: 'carol, who comes later, starts empty too, and so do two apps calling the API from one office',
       async run(ctx) {
         const { alice, bob, dave } = itemsOf(ctx);
         const everyone = { alice, bob: [bob] };
@@ -156,9 +156,25 @@ const lesson: Lesson = {
         // dave's shopping app calls the API from the same office network.
         ctx.visitor('dave', { kind: 'api', like: 'alice' });
         await expectBasket(ctx, 'dave', [], leak(ctx, 'dave', everyone));
-        await addItem(ctx, 'dave', dave);
+        await addItem(ctx, 'dave', dave, undefined, [dave]);
         await expectBasket(ctx, 'dave', [dave], leak(ctx, 'dave', everyone));
         await expectBasket(ctx, 'alice', alice, leak(ctx, 'alice', { dave: [dave] }));
+        // erin runs the same app as dave, on the same office network: another person all the same.
+        ctx.visitor('erin', { like: 'dave' });
+        await expectBasket(ctx, 'erin', [], leak(ctx, 'erin', { ...everyone, dave: [dave] }));
+      },
+    },
+    {
+      title: 'alice comes back twenty minutes later, in the same browser: her basket is still there',
+      async run(ctx) {
+        const { alice, bob } = itemsOf(ctx);
+        await ctx.visitor('alice').passTime(20 * 60_000);
+        const page = await loadBasketPage(ctx, 'alice');
+        expectOnPage(page, 'alice', alice, [bob], (missing) =>
+          missing.length
+            ? "alice's browser no longer sends the cookie that says who she is: it ran out. A basket cookie must last as long as people keep a basket (no Max-Age, the browser session, or days); note that Express's cookie `maxAge` is in milliseconds."
+            : undefined,
+        );
       },
     },
   ],

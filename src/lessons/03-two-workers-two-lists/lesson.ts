@@ -66,7 +66,7 @@ const lesson: Lesson = {
       async run(ctx) {
         const { alice, workers: [, w2, w3] } = planOf(ctx);
         // The page's script adds one; the form adds the next.
-        await addItem(ctx, 'alice', alice[1], w2);
+        await addItem(ctx, 'alice', alice[1], w2, alice.slice(0, 2));
         await addByForm(ctx, 'alice', alice[2], w3);
         await everyWorkerShows(ctx, 'alice', alice.slice(0, 3), elsewhere);
       },
@@ -79,7 +79,7 @@ const lesson: Lesson = {
         await addByForm(ctx, 'bob', bob, w3);
         // dave's shopping app calls the API.
         ctx.visitor('dave', { kind: 'api' });
-        await addItem(ctx, 'dave', dave, w1);
+        await addItem(ctx, 'dave', dave, w1, [dave]);
         await everyWorkerShows(ctx, 'bob', [bob], elsewhere, [...alice, dave]);
         await everyWorkerShows(ctx, 'dave', [dave], elsewhere);
         await expectBasket(ctx, 'alice', alice.slice(0, 3), elsewhere('alice', w1), w1);

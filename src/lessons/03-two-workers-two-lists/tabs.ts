@@ -2,7 +2,7 @@
 // tab's request is held on its worker right after it has read the shared data; the second runs
 // meanwhile; then the first goes on. A basket read and written back whole loses one item,
 // every run; one row per item (or a transaction that takes the write lock first) keeps both.
-import { fail, show, stringList } from '../../check/expect.ts';
+import { describe, fail, show, stringList } from '../../check/expect.ts';
 import type { CheckContext } from '../types.ts';
 import { basketOf, expectOnPage, loadBasketPage } from '../basket.ts';
 import { planOf } from './plan.ts';
@@ -26,8 +26,22 @@ export async function twoTabsAtOnce(ctx: CheckContext): Promise<void> {
     { worker: w1, send: () => tabs.post('/api/basket', { item: item1 }, { worker: w1 }) },
     { worker: w2, send: () => tabs.post('/api/basket', { item: item2 }, { worker: w2 }) },
   );
-  for (const reply of replies) stringList(reply, 'items');
   const before = alice.slice(0, 3);
+  // Each tab's script shows the basket its answer lists: alice's items so far and its own, and at
+  // most the other tab's too (which may or may not have been added first).
+  replies.forEach((reply, i) => {
+    const items = stringList(reply, 'items');
+    const own = [item1, item2][i]!;
+    const allowed = new Set([...before, item1, item2]);
+    if (![...before, own].every((item) => items.includes(item)) || !items.every((item) => allowed.has(item))) {
+      fail({
+        expected: `the answer to ${describe(reply)} to list alice's basket with ${show([own])}: ${show([...before, own])}, and perhaps ${show([[item2, item1][i]!])}`,
+        got: show(items),
+        diagnosis:
+          "The answer to adding an item is what the page's script shows alice as her basket: build it from her items as every worker keeps them (the database), as GET /api/basket does, not from what this worker remembers.",
+      });
+    }
+  });
   let agreed: readonly string[] | undefined;
   for (const worker of workers.slice(0, ctx.workers)) {
     const { items, where } = await basketOf(ctx, 'alice', worker);

@@ -1,6 +1,5 @@
 // A worker process given the learner's app: from a spare when one waits (a host's reserve
 // first, then the warm pool), else launched now; its readiness, its exit and why, its stop.
-import { baseEnvironment } from '../host-env.ts';
 import type { WorkerGate } from '../gate.ts';
 import { COURSE_MESSAGE, type AppProblem, type ClockSetting, type CourseEnvelope, type HostToWorker, type WorkerToHost } from '../protocol.ts';
 import { launch } from './launch.ts';
@@ -79,7 +78,10 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     type: 'assign',
     appFile: options.appFile,
     role: options.role ?? 'web',
-    env: { ...options.env, NODE_ENV: options.env.NODE_ENV ?? baseEnvironment().NODE_ENV ?? 'development' },
+    // Hosting platforms run Node apps with NODE_ENV=production, whatever the shell that started
+    // the course says: an app that behaves one way in production and another in development is
+    // judged, every time, as it runs in production.
+    env: { ...options.env, NODE_ENV: options.env.NODE_ENV ?? 'production' },
     cwd: options.cwd,
     clock: options.clock ?? 'real',
     clockStart: options.clockStart,
