@@ -32,11 +32,17 @@ export async function timersOn(ctx: CheckContext, worker: number): Promise<numbe
  * something that is not the clock.
  */
 export async function untilWaiting(ctx: CheckContext, worker: number, timers: number, request: InFlight, limitMs = 1500): Promise<Progress> {
+  return (await untilParked(ctx, worker, timers, request, limitMs)).progress;
+}
+
+/** untilWaiting, and the number of timers the worker held when the request was seen parked. */
+async function untilParked(ctx: CheckContext, worker: number, timers: number, request: InFlight, limitMs: number): Promise<{ progress: Progress; timers: number }> {
   const deadline = performance.now() + limitMs;
   for (;;) {
-    if (request.answered()) return 'answered';
-    if ((await timersOn(ctx, worker)) >= timers) return request.answered() ? 'answered' : 'waiting';
-    if (performance.now() > deadline) return 'stuck';
+    if (request.answered()) return { progress: 'answered', timers };
+    const held = await timersOn(ctx, worker);
+    if (held >= timers) return { progress: request.answered() ? 'answered' : 'waiting', timers: held };
+    if (performance.now() > deadline) return { progress: 'stuck', timers };
     await new Promise((resolve) => setTimeout(resolve, 4));
   }
 }
@@ -79,11 +85,13 @@ export async function inTurn(ctx: CheckContext, turns: readonly Turn[]): Promise
   for (const turn of turns) {
     const request = inFlight(turn.send());
     requests.push(request);
-    const expected = parked.get(turn.worker)! + 1;
-    const result = await untilWaiting(ctx, turn.worker, expected, request);
-    progress.push(result);
-    if (result === 'waiting') parked.set(turn.worker, expected);
-    if (result === 'stuck') break;
+    // Parked: the worker holds more timers than before this request came. A request may add
+    // more than one (its network call, and a timeout of the app's own around it): the next
+    // request is judged against all of them, not against one more than before.
+    const result = await untilParked(ctx, turn.worker, parked.get(turn.worker)! + 1, request, 1500);
+    progress.push(result.progress);
+    if (result.progress === 'waiting') parked.set(turn.worker, result.timers);
+    if (result.progress === 'stuck') break;
   }
   return { requests, progress };
 }
