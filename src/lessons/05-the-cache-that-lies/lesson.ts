@@ -4,11 +4,10 @@ import type { DataOperation } from '../../check/lesson.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { drawProducts, otherPrice, seedProducts, type Product } from '../products.ts';
-import { changePriceInDatabase, euros, everyWorkerShows, expectPrices, productsInDatabase, type Stale } from './prices.ts';
+import { euros, everyWorkerShows, expectPrices, productsInDatabase, where, type Stale } from './prices.ts';
+import { changePriceInDatabase, stockTeamSteps } from './stock-team.ts';
 
 const MINUTE = 60_000;
-
-const where = ({ worker, route }: Stale) => (route === 'page' ? `The price page on worker ${worker}` : `The price list (GET /api/products) on worker ${worker}`);
 
 /** The diagnosis for a worker still showing the old price after a change made through the app on `editedOn`. */
 function staleAfterEdit(editedOn: number) {
@@ -59,6 +58,9 @@ async function changeWithApi(ctx: CheckContext, id: number, price: number, worke
   expectStored(ctx, id, price, `${describe(reply)}`);
 }
 
+/** Hold the reloading worker just after it has read the products table. */
+const readOfProducts = (operation: DataOperation) => operation.kind === 'sql' && !operation.write && /\bfrom\s+(?:main\.)?["`[]?products\b/i.test(operation.sql);
+
 /** Hold the editing worker after its first write of data (not BEGIN or COMMIT). */
 const firstDataWrite = (operation: DataOperation) =>
   operation.write && (operation.kind === 'file' || !/^\s*(?:begin|commit|end|rollback|savepoint|release)\b/i.test(operation.sql));
@@ -75,7 +77,7 @@ const lesson: Lesson = {
   hints: [
     'The worker that handles the change forgets its copy. How would the other two workers learn that a price changed? Nothing in their memory tells them. And the page `/` uses the same copy as `/api/products`.',
     'The simplest fix is no copy at all: run the prepared statement in `products()` on every request. Reading a few rows from SQLite takes microseconds.',
-    'To keep a copy, check it on every request against a version that every change moves, kept in the database: a one-row table `catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)` bumped by a trigger, `CREATE TRIGGER IF NOT EXISTS products_changed AFTER UPDATE ON products BEGIN UPDATE catalogue_version SET version = version + 1 WHERE id = 1; END` (and the same for INSERT and DELETE), so that edits made outside the app move it too. Read the version per request and reload the copy when it moved. Never move the version before the data: a worker that reads in between keeps the old prices under the new version.',
+    'To keep a copy, check it on every request against a version that every change moves, kept in the database: a one-row table `catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)` bumped by a trigger, `CREATE TRIGGER IF NOT EXISTS products_changed AFTER UPDATE ON products BEGIN UPDATE catalogue_version SET version = version + 1 WHERE id = 1; END` (and the same for INSERT and DELETE), so that edits made outside the app move it too. Read the version per request and reload the copy when it moved. Never move the version before the data, and on a reload read the version before the rows (or both in one transaction): a worker that reads the rows, then a version a change moved in between, keeps the old prices under the new version.',
   ],
   workers: 3,
   mode: 'sequential',
@@ -97,7 +99,7 @@ const lesson: Lesson = {
     hints: [
       'The worker that handles the change sets its own `cached_products` to None. How would the other two workers learn that a price changed? Nothing in their memory tells them. And the page `/` uses the same copy as `/api/products`.',
       'The simplest fix is no copy at all: call `load_products()` in `products()` on every request. Reading a few rows from SQLite takes microseconds. A copy that expires after a few seconds (`time.time()` against a TTL) is still wrong right after a change.',
-      'To keep a copy, check it on every request against a version that every change moves, kept in the database: a one-row table `catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)` bumped by a trigger, `CREATE TRIGGER IF NOT EXISTS products_changed AFTER UPDATE ON products BEGIN UPDATE catalogue_version SET version = version + 1 WHERE id = 1; END` (and the same for INSERT and DELETE), so that edits made outside the app move it too. Read the version per request and reload the copy when it moved. Never move the version before the data: a worker that reads in between keeps the old prices under the new version.',
+      'To keep a copy, check it on every request against a version that every change moves, kept in the database: a one-row table `catalogue_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)` bumped by a trigger, `CREATE TRIGGER IF NOT EXISTS products_changed AFTER UPDATE ON products BEGIN UPDATE catalogue_version SET version = version + 1 WHERE id = 1; END` (and the same for INSERT and DELETE), so that edits made outside the app move it too. Read the version per request and reload the copy when it moved. Never move the version before the data, and on a reload read the version before the rows (or both in one transaction): a worker that reads the rows, then a version a change moved in between, keeps the old prices under the new version.',
     ],
   },
   steps: [
@@ -161,17 +163,26 @@ const lesson: Lesson = {
         );
       },
     },
+    ...stockTeamSteps,
     {
-      title: 'The stock team changes a price in the database itself: every worker shows it at once',
-      skip: (ctx) =>
-        ctx.workers < 2
-          ? 'with one worker the check stops at edits made through the app; an edit made in the database itself would leave a copy stale on a laptop too (lesson 1), and the run with several workers checks it'
-          : undefined,
+      title: 'A worker that reloads the prices while another worker changes one keeps no old price',
+      skip: (ctx) => (ctx.workers < 2 ? 'a race between two workers needs two workers' : undefined),
       async run(ctx) {
+        // The stock team changes a price: every copy is old now, and the next read reloads it.
+        const before = pickChange(ctx);
+        changePriceInDatabase(ctx, before.product.id, before.price);
         const { product, price, shelf } = pickChange(ctx);
-        changePriceInDatabase(ctx, product.id, price);
-        await everyWorkerShows(ctx, withPrice(shelf, product.id, price), Math.floor(ctx.random() * ctx.workers), (stale) =>
-          `${where(stale)} still shows the old price of ${product.name}, changed in the database by a program that is not the app. No worker ran any code for this change: a copy checked against something only the app moves (a version the app bumps in its own handler, a note from the worker that made the change) never hears of it. Whatever tells a worker its copy is old must move with every change of the data, wherever it comes from.`,
+        const reader = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const editor = ctx.workerAt(reader + 1);
+        const [read, change] = await ctx.race(
+          { worker: reader, send: () => ctx.visitor('bob', { kind: 'api' }).get('/api/products', { worker: reader }), holdAfter: readOfProducts },
+          { worker: editor, send: () => ctx.visitor('stock-script', { kind: 'api' }).post('/api/admin/price', { id: product.id, price }, { worker: editor }) },
+        );
+        expectJson(read, 'the price list');
+        expectJson(change, 'an answer to the price change');
+        expectStored(ctx, product.id, price, describe(change));
+        await everyWorkerShows(ctx, withPrice(shelf, product.id, price), editor, (stale) =>
+          `${where(stale)} shows the old price of ${product.name}. Worker ${reader} was reloading the prices when worker ${editor} changed it: the check held worker ${reader} just after it read the products, let the change finish, then let worker ${reader} go on. What it did next marked the rows it had read before the change as current (a version read after the rows, or old rows written into a copy the workers share), and nothing will make a worker read them again. Read the version before the rows, or both in one transaction; fill a shared copy in a transaction that holds the write lock (BEGIN IMMEDIATE), so that no change can commit between the read and the fill.`,
         );
       },
     },

@@ -19,17 +19,6 @@ export function productsInDatabase(ctx: CheckContext): Product[] {
   }
 }
 
-/** Change a price in the database itself, as the stock team's script does: no worker hears of it. */
-export function changePriceInDatabase(ctx: CheckContext, id: number, price: number): void {
-  const db = new Database(ctx.env.SHOP_DB!, { fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    db.prepare('UPDATE products SET price = ? WHERE id = ?').run(price, id);
-  } finally {
-    db.close();
-  }
-}
-
 /** The price the page shows for `product`, in cents; undefined when the page does not list it. */
 export async function priceOnPage(html: string, product: Product, all: readonly Product[]): Promise<number | undefined> {
   const text = await pageText(html);
@@ -63,19 +52,24 @@ export interface Stale {
   readonly route: Route;
 }
 
+/** Which answer was wrong, to open a diagnosis: "The price page on worker 2". */
+export const where = ({ worker, route }: Stale) => (route === 'page' ? `The price page on worker ${worker}` : `The price list (GET /api/products) on worker ${worker}`);
+
 /**
- * The price list `reply` (a page or the API) must show `want` for every product. Fails with
- * `diagnose(stale)` for a wrong price.
+ * The price list `reply` (a page or the API) must show `want` for every product: each one listed,
+ * under its name, at its price. Fails with `diagnose(stale)` for a wrong price, and for a product
+ * of `changed` (just added or renamed) that is missing; any other missing product is a page or an
+ * answer that lost its shape.
  */
-export async function expectPrices(reply: Reply, route: Route, want: readonly Product[], diagnose: (stale: Stale) => string): Promise<void> {
+export async function expectPrices(reply: Reply, route: Route, want: readonly Product[], diagnose: (stale: Stale) => string, changed: readonly number[] = []): Promise<void> {
+  const stale = () => diagnose({ worker: reply.worker ?? 0, route });
   if (route === 'api') {
     const { products } = readProducts(reply);
     for (const product of want) {
       const found = products.find((p) => p.id === product.id);
-      if (!found) fail({ expected: `product ${product.id} (${product.name}) in ${describe(reply)}`, got: reply.body });
-      if (found.price !== product.price) {
-        fail({ expected: `${product.name} at ${euros(product.price)} from ${describe(reply)}`, got: euros(found.price), diagnosis: diagnose({ worker: reply.worker ?? 0, route }) });
-      }
+      if (!found) fail({ expected: `product ${product.id} (${product.name}) in ${describe(reply)}`, got: reply.body, diagnosis: changed.includes(product.id) ? stale() : undefined });
+      if (found.name !== product.name) fail({ expected: `product ${product.id} named ${product.name} in ${describe(reply)}`, got: found.name, diagnosis: stale() });
+      if (found.price !== product.price) fail({ expected: `${product.name} at ${euros(product.price)} from ${describe(reply)}`, got: euros(found.price), diagnosis: stale() });
     }
     return;
   }
@@ -88,23 +82,21 @@ export async function expectPrices(reply: Reply, route: Route, want: readonly Pr
       fail({
         expected: `the page from ${describe(reply)} to list ${product.name} with its price`,
         got: reply.body,
-        diagnosis: 'Keep the price page as it was: each product\'s name, then its price in euros (like 4.50).',
+        diagnosis: changed.includes(product.id) ? stale() : 'Keep the price page as it was: each product\'s name, then its price in euros (like 4.50).',
       });
     }
-    if (shown !== product.price) {
-      fail({ expected: `the page from ${describe(reply)} to show ${product.name} at ${euros(product.price)}`, got: euros(shown), diagnosis: diagnose({ worker: reply.worker ?? 0, route }) });
-    }
+    if (shown !== product.price) fail({ expected: `the page from ${describe(reply)} to show ${product.name} at ${euros(product.price)}`, got: euros(shown), diagnosis: stale() });
   }
 }
 
 /**
  * Every worker, starting with the one after `from`, must show `want` on the page (alice's
- * browser) and through the API (bob's program).
+ * browser) and through the API (bob's program); `changed` as in expectPrices.
  */
-export async function everyWorkerShows(ctx: CheckContext, want: readonly Product[], from: number, diagnose: (stale: Stale) => string): Promise<void> {
+export async function everyWorkerShows(ctx: CheckContext, want: readonly Product[], from: number, diagnose: (stale: Stale) => string, changed: readonly number[] = []): Promise<void> {
   for (let i = 1; i <= ctx.workers; i++) {
     const worker = ctx.workerAt(from + i);
-    await expectPrices(await ctx.visitor('alice').page('/', { worker }), 'page', want, diagnose);
-    await expectPrices(await ctx.visitor('bob', { kind: 'api' }).get('/api/products', { worker }), 'api', want, diagnose);
+    await expectPrices(await ctx.visitor('alice').page('/', { worker }), 'page', want, diagnose, changed);
+    await expectPrices(await ctx.visitor('bob', { kind: 'api' }).get('/api/products', { worker }), 'api', want, diagnose, changed);
   }
 }
