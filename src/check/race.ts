@@ -6,7 +6,8 @@
 //      race to force: send `second` and return;
 //   3. send `second`, and wait until it has answered, or is blocked inside a data operation
 //      (entered and not finished for BLOCKED_MS while `first` holds a transaction: waiting for
-//      a lock `first` holds);
+//      a lock `first` holds), or a write of its failed (a lock file that exists, a busy
+//      database: a lock `first` holds, which the app waits for or retries);
 //   4. let `first` go on, and wait for both answers.
 //
 // The gate (src/runtime/gate.ts) is always there in every worker, checks and `serve` alike, so an
@@ -81,6 +82,11 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
       } else {
         clearTimeout(open.get(report.seq));
         open.delete(report.seq);
+        // An operation of `second` that failed while `first` is held (a lock file that exists
+        // already, a database that is busy) is `second` finding a lock that `first` holds: the
+        // app will wait or retry until `first` lets go, so `first` goes on now.
+        const op = report.op as DataOperation;
+        if (report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) blocked();
       }
     });
     await watched.setMode('watch');

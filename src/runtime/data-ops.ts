@@ -6,6 +6,7 @@
 // Holding is synchronous: the app's code between two operations is synchronous, so the worker
 // waits for the course's "go on" right there (gate-channel.ts).
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { GateOperation } from './gate-protocol.ts';
 import type { Gate } from './gate-channel.ts';
@@ -25,20 +26,26 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
   let seq = 0;
   const report = gate.report;
 
+  /** Synchronous operations under way: one made inside another (readFileSync's own openSync) is part of it. */
+  let depth = 0;
+
   /** Run `fn` as one data operation: reports and holding when the gate is on, nothing more when off. */
   function around<T>(op: () => GateOperation | undefined, fn: () => T, inTransaction: () => boolean): T {
-    if (gate.mode() === 0) return fn();
+    if (gate.mode() === 0 || depth > 0) return fn();
     const operation = op();
     if (!operation) return fn();
     const n = ++seq;
     report({ t: 'entered', seq: n, op: operation });
     let result: T;
+    depth++;
     try {
       result = fn();
     } catch (error) {
+      depth--;
       report({ t: 'finished', seq: n, op: operation, ask: false, failed: true, inTransaction: safely(inTransaction) });
       throw error;
     }
+    depth--;
     after(n, operation, inTransaction);
     return result;
   }
@@ -71,7 +78,9 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
   // --- files --------------------------------------------------------------------------------
   const isCode = (file: string) =>
     /\.(?:[cm]?[jt]s|node)$/.test(file) || file.includes(`${path.sep}node_modules${path.sep}`) || codeRoots.some((root) => file.startsWith(root + path.sep));
-  const fileOp = (target: unknown, write: boolean): GateOperation | undefined => {
+  const fileOp = (target: unknown, write: boolean | undefined): GateOperation | undefined => {
+    // Opening a file to read it reads nothing yet: the read that follows is the operation.
+    if (write === undefined) return undefined;
     let file: string;
     if (typeof target === 'number') file = `fd ${target}`;
     else if (typeof target === 'string') file = path.resolve(target);
@@ -81,30 +90,45 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     return isCode(file) ? undefined : { kind: 'file', file, write };
   };
   const never = () => false;
-
-  const fsSync = fs as unknown as Record<string, AnyFunction>;
-  for (const [name, write, at] of [
-    ['readFileSync', false, 0],
-    ['writeFileSync', true, 0],
-    ['appendFileSync', true, 0],
-    ['renameSync', true, 1],
-  ] as const) {
-    const real = fsSync[name];
-    fsSync[name] = function wrapped(this: unknown, ...args: unknown[]) {
-      return around(() => fileOp(args[at], write), () => real.apply(this, args), never);
-    };
-  }
-  for (const [name, write, at] of [
+  /** Whether an open() with these flags may change the file (write, append, create, truncate). */
+  const opensToWrite = (flags: unknown) =>
+    typeof flags === 'number' ? (flags & (fs.constants.O_WRONLY | fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_APPEND)) !== 0 : /[wax+]/.test(String(flags ?? 'r'));
+  /** Each watched function: its name, whether it writes (or how to tell from its arguments), and which argument names the file. */
+  type Watched = readonly [name: string, write: boolean | ((args: unknown[]) => boolean | undefined), at: number];
+  const writes = (write: Watched[1], args: unknown[]) => (typeof write === 'function' ? write(args) : write);
+  const openFlags = (args: unknown[]) => (opensToWrite(typeof args[1] === 'function' ? undefined : args[1]) ? true : undefined);
+  // Reads and writes of whole files, their renames, and the calls a lock is made of: open with
+  // flags (an exclusive create is a lock), mkdir and unlink (a lock folder, a lock released).
+  const fileCalls: Watched[] = [
     ['readFile', false, 0],
     ['writeFile', true, 0],
     ['appendFile', true, 0],
     ['rename', true, 1],
-  ] as const) {
+    ['copyFile', true, 1],
+    ['open', openFlags, 0],
+    ['mkdir', true, 0],
+    ['unlink', true, 0],
+    ['rmdir', true, 0],
+    ['rm', true, 0],
+    ['truncate', true, 0],
+  ];
+
+  const fsSync = fs as unknown as Record<string, AnyFunction>;
+  for (const [base, write, at] of [...fileCalls, ['read', false, 0], ['write', true, 0], ['ftruncate', true, 0]] as Watched[]) {
+    const name = `${base}Sync`;
     const real = fsSync[name];
+    if (typeof real !== 'function') continue;
+    fsSync[name] = function wrapped(this: unknown, ...args: unknown[]) {
+      return around(() => fileOp(args[at], writes(write, args)), () => real.apply(this, args), never);
+    };
+  }
+  for (const [name, write, at] of fileCalls) {
+    const real = fsSync[name];
+    if (typeof real !== 'function') continue;
     fsSync[name] = function wrapped(this: unknown, ...args: unknown[]) {
       const callback = args[args.length - 1];
       if (typeof callback !== 'function' || gate.mode() === 0) return real.apply(this, args);
-      const operation = fileOp(args[at], write);
+      const operation = fileOp(args[at], writes(write, args));
       if (!operation) return real.apply(this, args);
       const n = ++seq;
       report({ t: 'entered', seq: n, op: operation });
@@ -117,17 +141,36 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     };
   }
   const promises = fs.promises as unknown as Record<string, AnyFunction>;
-  for (const [name, write, at] of [
-    ['readFile', false, 0],
-    ['writeFile', true, 0],
-    ['appendFile', true, 0],
-    ['rename', true, 1],
-  ] as const) {
+  for (const [name, write, at] of fileCalls) {
     const real = promises[name];
+    if (typeof real !== 'function') continue;
     promises[name] = function wrapped(this: unknown, ...args: unknown[]) {
-      return aroundAsync(() => fileOp(args[at], write), () => real.apply(this, args) as Promise<unknown>);
+      return aroundAsync(() => fileOp(args[at], writes(write, args)), () => real.apply(this, args) as Promise<unknown>);
     };
   }
+  // An open file's own reads and writes (fs.promises.open's FileHandle), by the path it was opened with.
+  const handlePaths = new WeakMap<object, unknown>();
+  const realOpen = promises.open;
+  promises.open = async function open(this: unknown, ...args: unknown[]) {
+    const handle = (await realOpen.apply(this, args)) as object;
+    handlePaths.set(handle, args[0]);
+    return handle;
+  };
+  void (async () => {
+    // The FileHandle class is not exported: its prototype is reached through one handle.
+    const probe = (await realOpen.call(fs.promises, process.execPath, 'r')) as { close(): Promise<void> };
+    const Handle = Object.getPrototypeOf(probe) as Record<string, AnyFunction>;
+    await probe.close();
+    for (const [name, write] of [['read', false], ['readFile', false], ['write', true], ['writeFile', true], ['appendFile', true], ['truncate', true]] as const) {
+      const real = Handle[name];
+      if (typeof real !== 'function') continue;
+      Handle[name] = function wrapped(this: unknown, ...args: unknown[]) {
+        return aroundAsync(() => fileOp(handlePaths.get(this as object) ?? -1, write), () => real.apply(this, args) as Promise<unknown>);
+      };
+    }
+  })().catch(() => {});
+
+  installNodeSqlite(around);
 
   // --- SQLite (the course package's better-sqlite3) -------------------------------------------
   if (typeof Database !== 'function') return;
@@ -187,6 +230,46 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
       () => realExec.apply(this, args),
       () => db.inTransaction,
     );
+  };
+}
+
+type Around = <T>(op: () => GateOperation | undefined, fn: () => T, inTransaction: () => boolean) => T;
+
+/** Node's own SQLite (node:sqlite): its statements and exec, watched as better-sqlite3's are. */
+function installNodeSqlite(around: Around): void {
+  let sqlite: { DatabaseSync: { prototype: Record<string, AnyFunction> }; StatementSync: { prototype: Record<string, AnyFunction> } };
+  try {
+    sqlite = createRequire(import.meta.url)('node:sqlite') as typeof sqlite;
+  } catch {
+    return;
+  }
+  const sources = new WeakMap<object, { sql: string; db: { isTransaction?: boolean } }>();
+  const Db = sqlite.DatabaseSync.prototype;
+  const realPrepare = Db.prepare;
+  Db.prepare = function prepare(this: unknown, ...args: unknown[]) {
+    const statement = realPrepare.apply(this, args) as object;
+    sources.set(statement, { sql: String(args[0]), db: this as { isTransaction?: boolean } });
+    return statement;
+  };
+  const isWrite = (sql: string) => !/^\s*(?:select|with\b[\s\S]*\bselect\b(?![\s\S]*\b(?:insert|update|delete)\b)|begin|commit|end|rollback|savepoint|release|pragma|explain)\b/i.test(sql);
+  const Statement = sqlite.StatementSync.prototype;
+  for (const name of ['run', 'get', 'all', 'iterate'] as const) {
+    const real = Statement[name];
+    if (typeof real !== 'function') continue;
+    Statement[name] = function wrapped(this: unknown, ...args: unknown[]) {
+      const source = sources.get(this as object);
+      return around(
+        () => (source ? { kind: 'sql', sql: source.sql, write: isWrite(source.sql) } : undefined),
+        () => real.apply(this, args),
+        () => Boolean(source?.db.isTransaction),
+      );
+    };
+  }
+  const realExec = Db.exec;
+  Db.exec = function exec(this: unknown, ...args: unknown[]) {
+    const sql = String(args[0]);
+    const db = this as { isTransaction?: boolean };
+    return around(() => ({ kind: 'sql', sql, write: isWrite(sql) }), () => realExec.apply(this, args), () => Boolean(db.isTransaction));
   };
 }
 
