@@ -1,9 +1,11 @@
 // A forced race between two requests on two workers, the same interleaving every run:
 //
 //   1. hold `first.worker` (its gate in hold mode) and send `first`;
-//   2. wait until it has done the data operation `first.holdAfter` picks (by default its first
-//      read of shared data) and is held there; if its request ends without one, there is no
-//      race to force: send `second` and return;
+//   2. wait until it has done the data operation `first.holdAfter` picks and is held there (by
+//      default: on a Node worker, just before its first write that follows a read of shared
+//      data, so that all it read is read and nothing it will write is written; on a worker that
+//      asks only after operations, just after its first read); if its request ends without
+//      that, there is no race to force: send `second` and return;
 //   3. send `second`, and wait until it has answered, or is blocked inside a data operation
 //      (entered and not finished for BLOCKED_MS while `first` holds a transaction: waiting for
 //      a lock `first` holds), or a write of its failed (a lock file that exists, a busy
@@ -46,18 +48,34 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
   const held = host.gate(first.worker);
   const watched = host.gate(second.worker);
   if (!held || !watched) throw new RaceError(`Worker ${held ? second.worker : first.worker} is not running.`);
+  // Where first is held. A side may pick the operation to hold after; by default, a worker that
+  // asks before each write is held just before its first write that follows a read (everything
+  // it read is read, nothing it will write is written), and any other just after its first read.
+  const beforeWrite = first.holdAfter === undefined && held.holdsBeforeWrites;
   const pick = first.holdAfter ?? firstRead;
+  let hasRead = false;
 
   // Step 1: hold first, and answer each of its operations: go on, or stay (the picked one).
   let pausedAt: { seq: number; inTransaction: boolean } | undefined;
   let onPaused: () => void = () => {};
   const paused = new Promise<void>((resolve) => (onPaused = resolve));
+  const pause = (seq: number, inTransaction: boolean) => {
+    pausedAt = { seq, inTransaction };
+    onPaused();
+  };
   const offHeld = held.on((report) => {
-    if (report.t !== 'finished' || !report.ask) return;
-    if (!pausedAt && pick(report.op as DataOperation)) {
-      pausedAt = { seq: report.seq, inTransaction: report.inTransaction };
-      onPaused();
-    } else held.go(report.seq);
+    if (!report.ask) return;
+    const op = report.op as DataOperation;
+    if (report.t === 'entered') {
+      if (!pausedAt && beforeWrite && hasRead) pause(report.seq, report.inTransaction ?? false);
+      else held.go(report.seq, true);
+      return;
+    }
+    if (beforeWrite) {
+      if (!report.failed && firstRead(op)) hasRead = true;
+      held.go(report.seq);
+    } else if (!pausedAt && pick(op)) pause(report.seq, report.inTransaction);
+    else held.go(report.seq);
   });
   let offWatched = () => {};
   try {

@@ -35,7 +35,7 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     const operation = op();
     if (!operation) return fn();
     const n = ++seq;
-    report({ t: 'entered', seq: n, op: operation });
+    enter(n, operation, inTransaction);
     let result: T;
     depth++;
     try {
@@ -48,6 +48,14 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     depth--;
     after(n, operation, inTransaction);
     return result;
+  }
+
+  /** Report an operation begun; in hold mode, a write waits until the course lets it begin. */
+  function enter(n: number, operation: GateOperation, inTransaction: () => boolean): void {
+    if (gate.mode() === 2 && operation.write) {
+      report({ t: 'entered', seq: n, op: operation, ask: true, inTransaction: safely(inTransaction) });
+      gate.holdBefore(n);
+    } else report({ t: 'entered', seq: n, op: operation });
   }
 
   /** Report an operation done; in hold mode, wait until the course lets it go (or the gate turns off). */
@@ -63,7 +71,7 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     const operation = op();
     if (!operation) return fn();
     const n = ++seq;
-    report({ t: 'entered', seq: n, op: operation });
+    enter(n, operation, () => false);
     let result: T;
     try {
       result = await fn();
@@ -131,7 +139,7 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
       const operation = fileOp(args[at], writes(write, args));
       if (!operation) return real.apply(this, args);
       const n = ++seq;
-      report({ t: 'entered', seq: n, op: operation });
+      enter(n, operation, never);
       args[args.length - 1] = function done(this: unknown, error: unknown, ...rest: unknown[]) {
         if (error) report({ t: 'finished', seq: n, op: operation, ask: false, failed: true, inTransaction: false });
         else after(n, operation, never);

@@ -20,6 +20,8 @@ export interface Gate {
   report(message: GateReport): void;
   /** In hold mode: return once the course lets operation `seq` go on (or the gate leaves hold mode). */
   holdAfter(seq: number): void;
+  /** In hold mode: return once the course lets operation `seq` begin (or the gate leaves hold mode). */
+  holdBefore(seq: number): void;
 }
 
 // fs.writeSync and readSync as they were before the app (and the data-operation wrappers) could touch fs.
@@ -28,6 +30,7 @@ const { writeSync, readSync } = fs;
 export function openGate(fd = CONTROL_FD): Gate {
   let mode: GateMode = 0;
   let go = 0;
+  let goBefore = 0;
   let gone = false;
   const orphaned = () => {
     if (gone) return;
@@ -53,7 +56,8 @@ export function openGate(fd = CONTROL_FD): Gate {
       mode = message.mode;
       report({ t: 'mode-set', id: message.id, mode: message.mode });
     } else if (message.t === 'go') {
-      go = Math.max(go, message.seq);
+      if (message.before) goBefore = Math.max(goBefore, message.seq);
+      else go = Math.max(go, message.seq);
     }
   };
   const take = jsonLines(command);
@@ -85,6 +89,9 @@ export function openGate(fd = CONTROL_FD): Gate {
     report,
     holdAfter(seq) {
       while (go < seq && mode === 2 && !gone) readNow();
+    },
+    holdBefore(seq) {
+      while (goBefore < seq && mode === 2 && !gone) readNow();
     },
   };
 }

@@ -16,7 +16,18 @@ export const CONTROL_FD = 3;
 
 /** Worker to course, one JSON object a line. */
 export type GateReport =
-  | { readonly t: 'entered'; readonly seq: number; readonly op: GateOperation }
+  | {
+      readonly t: 'entered';
+      readonly seq: number;
+      readonly op: GateOperation;
+      /**
+       * Hold mode, a write (Node workers): the worker waits for a 'go' with this seq before it
+       * makes the write. A later 'finished' for the same seq needs no second go.
+       */
+      readonly ask?: boolean;
+      /** With `ask`: the connection is inside a transaction as the write begins. */
+      readonly inTransaction?: boolean;
+    }
   | {
       readonly t: 'finished';
       readonly seq: number;
@@ -33,7 +44,12 @@ export type GateReport =
 /** Course to worker, one JSON object a line. */
 export type GateCommand =
   | { readonly t: 'mode'; readonly id: number; readonly mode: GateMode }
-  | { readonly t: 'go'; readonly seq: number };
+  | {
+      readonly t: 'go';
+      readonly seq: number;
+      /** Let operation `seq` begin (an 'entered' report that asked), rather than go on after it. */
+      readonly before?: boolean;
+    };
 
 /**
  * The channel's reader, both ends alike: feed it the text as it comes, in chunks of any size; it

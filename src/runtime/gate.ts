@@ -14,8 +14,11 @@ export class WorkerGate {
   readonly #closed: Promise<void>;
   #id = 0;
   #open = true;
+  /** The worker asks before each write in hold mode (Node workers), not only after each operation. */
+  readonly holdsBeforeWrites: boolean;
 
-  constructor(channel: Duplex, exited: Promise<unknown>) {
+  constructor(channel: Duplex, exited: Promise<unknown>, options: { readonly holdsBeforeWrites?: boolean } = {}) {
+    this.holdsBeforeWrites = options.holdsBeforeWrites ?? false;
     this.#channel = channel;
     channel.on('error', () => {});
     channel.setEncoding('utf8');
@@ -42,9 +45,9 @@ export class WorkerGate {
     });
   }
 
-  /** Let a held worker go on after operation `seq`. */
-  go(seq: number): void {
-    this.#send({ t: 'go', seq });
+  /** Let a held worker go on after operation `seq` (or, `before`, begin operation `seq`). */
+  go(seq: number, before = false): void {
+    this.#send(before ? { t: 'go', seq, before } : { t: 'go', seq });
   }
 
   /** Hear the worker's operations (in watch and hold modes). */
