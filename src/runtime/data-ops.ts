@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { cloak } from './cloak.ts';
 import type { GateOperation } from './gate-protocol.ts';
 import type { Gate } from './gate-channel.ts';
 
@@ -126,14 +127,14 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     const name = `${base}Sync`;
     const real = fsSync[name];
     if (typeof real !== 'function') continue;
-    fsSync[name] = function wrapped(this: unknown, ...args: unknown[]) {
+    fsSync[name] = cloak(function wrapped(this: unknown, ...args: unknown[]) {
       return around(() => fileOp(args[at], writes(write, args)), () => real.apply(this, args), never);
-    };
+    }, real);
   }
   for (const [name, write, at] of fileCalls) {
     const real = fsSync[name];
     if (typeof real !== 'function') continue;
-    fsSync[name] = function wrapped(this: unknown, ...args: unknown[]) {
+    fsSync[name] = cloak(function wrapped(this: unknown, ...args: unknown[]) {
       const callback = args[args.length - 1];
       if (typeof callback !== 'function' || gate.mode() === 0) return real.apply(this, args);
       const operation = fileOp(args[at], writes(write, args));
@@ -146,24 +147,24 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
         return (callback as AnyFunction).call(this, error, ...rest);
       };
       return real.apply(this, args);
-    };
+    }, real);
   }
   const promises = fs.promises as unknown as Record<string, AnyFunction>;
   for (const [name, write, at] of fileCalls) {
     const real = promises[name];
     if (typeof real !== 'function') continue;
-    promises[name] = function wrapped(this: unknown, ...args: unknown[]) {
+    promises[name] = cloak(function wrapped(this: unknown, ...args: unknown[]) {
       return aroundAsync(() => fileOp(args[at], writes(write, args)), () => real.apply(this, args) as Promise<unknown>);
-    };
+    }, real);
   }
   // An open file's own reads and writes (fs.promises.open's FileHandle), by the path it was opened with.
   const handlePaths = new WeakMap<object, unknown>();
   const realOpen = promises.open;
-  promises.open = async function open(this: unknown, ...args: unknown[]) {
+  promises.open = cloak(async function open(this: unknown, ...args: unknown[]) {
     const handle = (await realOpen.apply(this, args)) as object;
     handlePaths.set(handle, args[0]);
     return handle;
-  };
+  }, realOpen);
   void (async () => {
     // The FileHandle class is not exported: its prototype is reached through one handle.
     const probe = (await realOpen.call(fs.promises, process.execPath, 'r')) as { close(): Promise<void> };
@@ -172,9 +173,9 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     for (const [name, write] of [['read', false], ['readFile', false], ['write', true], ['writeFile', true], ['appendFile', true], ['truncate', true]] as const) {
       const real = Handle[name];
       if (typeof real !== 'function') continue;
-      Handle[name] = function wrapped(this: unknown, ...args: unknown[]) {
+      Handle[name] = cloak(function wrapped(this: unknown, ...args: unknown[]) {
         return aroundAsync(() => fileOp(handlePaths.get(this as object) ?? -1, write), () => real.apply(this, args) as Promise<unknown>);
-      };
+      }, real);
     }
   })().catch(() => {});
 
@@ -191,14 +192,14 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
   const statementInTransaction = (stmt: Stmt) => () => stmt.database.inTransaction;
   for (const name of ['run', 'get', 'all'] as const) {
     const real = Statement[name];
-    Statement[name] = function wrapped(this: unknown, ...args: unknown[]) {
+    Statement[name] = cloak(function wrapped(this: unknown, ...args: unknown[]) {
       const stmt = this as Stmt;
       return around(() => statementOp(stmt), () => real.apply(this, args), statementInTransaction(stmt));
-    };
+    }, real);
   }
   // iterate(): the rows are read as the iterator is stepped, so the operation ends when it is done.
   const realIterate = Statement.iterate;
-  Statement.iterate = function iterate(this: unknown, ...args: unknown[]) {
+  Statement.iterate = cloak(function iterate(this: unknown, ...args: unknown[]) {
     const iterator = realIterate.apply(this, args) as IterableIterator<unknown>;
     if (gate.mode() === 0) return iterator;
     const stmt = this as Stmt;
@@ -227,10 +228,10 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
       },
     };
     return wrapped;
-  };
+  }, realIterate);
   const proto = (Database as { prototype: Record<string, AnyFunction> }).prototype;
   const realExec = proto.exec;
-  proto.exec = function exec(this: unknown, ...args: unknown[]) {
+  proto.exec = cloak(function exec(this: unknown, ...args: unknown[]) {
     const db = this as { inTransaction: boolean };
     const sql = String(args[0]);
     return around(
@@ -238,7 +239,7 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
       () => realExec.apply(this, args),
       () => db.inTransaction,
     );
-  };
+  }, realExec);
 }
 
 type Around = <T>(op: () => GateOperation | undefined, fn: () => T, inTransaction: () => boolean) => T;
@@ -254,31 +255,31 @@ function installNodeSqlite(around: Around): void {
   const sources = new WeakMap<object, { sql: string; db: { isTransaction?: boolean } }>();
   const Db = sqlite.DatabaseSync.prototype;
   const realPrepare = Db.prepare;
-  Db.prepare = function prepare(this: unknown, ...args: unknown[]) {
+  Db.prepare = cloak(function prepare(this: unknown, ...args: unknown[]) {
     const statement = realPrepare.apply(this, args) as object;
     sources.set(statement, { sql: String(args[0]), db: this as { isTransaction?: boolean } });
     return statement;
-  };
+  }, realPrepare);
   const isWrite = (sql: string) => !/^\s*(?:select|with\b[\s\S]*\bselect\b(?![\s\S]*\b(?:insert|update|delete)\b)|begin|commit|end|rollback|savepoint|release|pragma|explain)\b/i.test(sql);
   const Statement = sqlite.StatementSync.prototype;
   for (const name of ['run', 'get', 'all', 'iterate'] as const) {
     const real = Statement[name];
     if (typeof real !== 'function') continue;
-    Statement[name] = function wrapped(this: unknown, ...args: unknown[]) {
+    Statement[name] = cloak(function wrapped(this: unknown, ...args: unknown[]) {
       const source = sources.get(this as object);
       return around(
         () => (source ? { kind: 'sql', sql: source.sql, write: isWrite(source.sql) } : undefined),
         () => real.apply(this, args),
         () => Boolean(source?.db.isTransaction),
       );
-    };
+    }, real);
   }
   const realExec = Db.exec;
-  Db.exec = function exec(this: unknown, ...args: unknown[]) {
+  Db.exec = cloak(function exec(this: unknown, ...args: unknown[]) {
     const sql = String(args[0]);
     const db = this as { isTransaction?: boolean };
     return around(() => ({ kind: 'sql', sql, write: isWrite(sql) }), () => realExec.apply(this, args), () => Boolean(db.isTransaction));
-  };
+  }, realExec);
 }
 
 function safely(read: () => boolean): boolean {

@@ -31,6 +31,7 @@ import { COURSE_MESSAGE, type WorkerToHost, type HostToWorker, type AppProblem, 
 import { packageRoot as courseRoot } from './package-root.ts';
 import { openGate } from './gate-channel.ts';
 import { http } from './node-http.ts';
+import { cloak } from './cloak.ts';
 import { installDataOperations } from './data-ops.ts';
 import { trackDatabaseIo, type DatabaseIo } from './clock-io.ts';
 import { enableCompileCache } from './compile-cache.ts';
@@ -180,6 +181,7 @@ if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
     install(config: object): Clock;
   };
   const manual = assignment.clock === 'manual';
+  const realTimers = { setTimeout, clearTimeout, setInterval, clearInterval } as const;
   clock = FakeTimers.install({
     // Manual: the fake clock counts the course's moves only; the date adds them to real time.
     now: manual ? 0 : (assignment.clockStart ?? Date.now()),
@@ -200,7 +202,7 @@ if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
   }
   const patched = timers as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
-    patched[name] = globalThis[name];
+    patched[name] = cloak(globalThis[name], realTimers[name]);
   }
   module.syncBuiltinESMExports();
   if (assignment.env.DATABASE_URL) databaseIo = trackDatabaseIo(courseRequire);
@@ -400,8 +402,11 @@ function dueLater(lag: () => number): void {
  * the date alone.
  */
 function moveMonotonicClocks(moved: () => number): void {
-  const realPerformanceNow = performance.now.bind(performance);
-  performance.now = () => realPerformanceNow() + moved();
+  const ownPerformanceNow = performance.now;
+  const realPerformanceNow = ownPerformanceNow.bind(performance);
+  performance.now = cloak(function now() {
+    return realPerformanceNow() + moved();
+  }, ownPerformanceNow);
   const realHrtime = process.hrtime;
   const realBigint = process.hrtime.bigint;
   const NS = 1_000_000_000n;
@@ -411,8 +416,8 @@ function moveMonotonicClocks(moved: () => number): void {
     if (previous) ns -= BigInt(previous[0]) * NS + BigInt(previous[1]);
     return [Number(ns / NS), Number(ns % NS)];
   };
-  hrtime.bigint = bigint;
-  process.hrtime = hrtime as typeof realHrtime;
+  hrtime.bigint = cloak(bigint, realBigint);
+  process.hrtime = cloak(hrtime, realHrtime) as typeof realHrtime;
 }
 
 /**
@@ -420,12 +425,24 @@ function moveMonotonicClocks(moved: () => number): void {
  * which is `now()` (`new Date()`, `Date.now()`, `Date()`).
  */
 function courseDate(now: () => number): DateConstructor {
-  const proxy: DateConstructor = new Proxy(RealDate, {
-    construct: (target, args, newTarget) => Reflect.construct(target, args.length ? args : [now()], newTarget === proxy ? target : newTarget),
-    apply: () => new RealDate(now()).toString(),
-    get: (target, key, receiver) => (key === 'now' ? now : Reflect.get(target, key, receiver)),
-  });
-  return proxy;
+  // A function, not a Proxy (util.types.isProxy would tell), standing for Date in every way:
+  // its prototype (whose constructor it becomes), its statics, its name, length and source.
+  const CourseDate = function Date(this: unknown, ...args: unknown[]) {
+    if (!new.target) return new RealDate(now()).toString();
+    return Reflect.construct(RealDate, args.length ? args : [now()], new.target === CourseDate ? RealDate : new.target);
+  } as unknown as DateConstructor;
+  Object.defineProperty(CourseDate, 'prototype', { value: RealDate.prototype, writable: false, enumerable: false, configurable: false });
+  Object.defineProperty(RealDate.prototype, 'constructor', { value: CourseDate, writable: true, enumerable: false, configurable: true });
+  const courseNow = cloak(function now() {
+    return now_();
+  }, RealDate.now);
+  const now_ = now;
+  for (const key of Reflect.ownKeys(RealDate)) {
+    if (key === 'prototype' || key === 'name' || key === 'length') continue;
+    const descriptor = Object.getOwnPropertyDescriptor(RealDate, key)!;
+    Object.defineProperty(CourseDate, key, key === 'now' ? { ...descriptor, value: courseNow } : descriptor);
+  }
+  return cloak(CourseDate, RealDate);
 }
 
 /**
