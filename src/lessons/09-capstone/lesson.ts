@@ -144,7 +144,8 @@ const lesson: Lesson = {
             fail({
               expected: `mallory, who copied bob's cookie and wrote "alice" into it, not to be signed in as alice on worker ${k}`,
               got: name === 'alice' ? reply.body : `a page greeting ${alice.fullName}`,
-              diagnosis: 'A cookie is text the visitor can edit. If it says who they are, its signature must be checked; or it must hold only a random session id that the server looks up.',
+              diagnosis:
+                'A cookie is text the visitor can edit, even when it looks scrambled: base64, hex or the middle of a token decode in one step, and encode back as easily. If it says who they are, its signature must be checked on every request; or it must hold only a random session id that the server looks up.',
             });
           }
         }
