@@ -34,7 +34,10 @@ const FIRST = ['Martin', 'Okafor', 'Nguyen', 'Schmidt', 'Rossi', 'Haddad', 'Kowa
 
 /** Draw the run's shop: three products from the shelf, then honey with two jars left. */
 export function drawShop(random: () => number): ShopData {
-  const shelf = drawProducts(random, 3);
+  // The shelf never holds a second "Honey": the page and the check tell products apart by name.
+  const shelf = drawProducts(random, 4)
+    .filter((p) => p.name !== 'Honey')
+    .slice(0, 3);
   const honeyId = shelf.at(-1)!.id + 1 + Math.floor(random() * 5);
   const products: Product[] = [
     ...shelf.map((p) => ({ ...p, stock: 10 + Math.floor(random() * 30) })),
