@@ -1,29 +1,11 @@
 import { describe, expectJson, fail } from '../../check/expect.ts';
-import type { Reply } from '../../check/visitor.ts';
-import type { CheckContext, Lesson } from '../types.ts';
+import type { Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { otherPrice } from '../products.ts';
-import { inTurn, LET_TIME_PASS_MS, settle, type Turn } from '../waiting.ts';
-import {
-  briefOf, drawShop, euros, forgedFrom, lastOrderId, lineOf, ordersSince, pageOf, productsOf, rememberShop, shopOf, withDb, writeShop,
-} from './shop.ts';
+import { inTurn, LET_TIME_PASS_MS, type Turn } from '../waiting.ts';
+import { briefOf, drawShop, euros, forgedFrom, lastOrderId, ordersSince, pageOf, rememberShop, shopOf, withDb, writeShop } from './shop.ts';
+import { pricesStep, signIn } from './prices.ts';
+import { everyWorkerShowsStock, expectVerdict, lastJarStep } from './stock.ts';
 import { randomBytes } from 'node:crypto';
-
-async function signIn(ctx: CheckContext, name: string, worker: number): Promise<void> {
-  const reply = await ctx.visitor(name).post('/login', { name }, { worker });
-  expectJson(reply, `JSON like {"name": "${name}"}`);
-}
-
-/** A purchase's answer must be an answer: bought, sold out, or the page again (a form); never an error or a hang. */
-function expectVerdict(reply: Reply): void {
-  const last = reply;
-  if (last.status === 0 || last.status >= 500 || (last.status >= 400 && last.status !== 409)) {
-    expectJson(last, 'JSON like {"order": 5} (201), {"error": "... sold out"} (409), or the shop page after the form');
-  }
-}
-
-const STALE_COPY = (k: number, where: string) =>
-  `Worker ${k} answers ${where} from a copy of the products it made earlier (when it started, or on some earlier request), not from the database. Every worker must show, and charge, the price the database holds now.`;
 
 const lesson: Lesson = {
   number: 9,
@@ -35,7 +17,7 @@ const lesson: Lesson = {
   text: () => markdown(import.meta.url, 'text.md'),
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
-    'The check has four steps, and each one is a different problem you have met before in another costume. Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
+    'Each step of the check is a problem you have met before in another costume (the last two are the same one, seen twice). Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
     'The four, by behaviour: prices that stay old on some workers (lessons 1 and 5); customers who are signed out when another worker answers (lesson 4); one customer\'s page showing another\'s details when both load at once (lesson 7); more jars sold than the shop had (lesson 6).',
     'Concretely: read the products from the database in every request that shows or sells them; keep the session in a signed cookie (`cookie-session` with SESSION_SECRET) instead of express-session\'s memory; keep the customer on `req`; and take a jar with `UPDATE products SET stock = stock - 1 WHERE id = ? AND stock > 0`, going on only when `.changes` is 1.',
   ],
@@ -46,7 +28,7 @@ const lesson: Lesson = {
     text: () => markdown(import.meta.url, 'text.flask.md'),
     why: () => markdown(import.meta.url, 'why.flask.md'),
     hints: [
-      'The check has four steps, and each one is a different problem you have met before in another costume. Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
+      'Each step of the check is a problem you have met before in another costume (the last two are the same one, seen twice). Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
       "The four, by behaviour: prices that stay old on some workers (lessons 1 and 5); customers who are signed out when another worker answers (lesson 4); one customer's page showing another's details when two threads of one worker serve them at once (lesson 7); more jars sold than the shop had (lesson 6).",
       'Concretely: read the products from the database in every view that shows or sells them; keep the customer in Flask\'s `session` (a signed cookie) with `app.secret_key = os.environ["SESSION_SECRET"]` instead of the `sessions` dict; keep the customer on `flask.g`; and take a jar with `UPDATE products SET stock = stock - 1 WHERE id = ? AND stock > 0`, going on only when `cursor.rowcount` is 1, in the same transaction as the order and before the payment.',
     ],
@@ -62,56 +44,7 @@ const lesson: Lesson = {
     return { SHOP_DB: file, SESSION_SECRET: randomBytes(16).toString('hex') };
   },
   steps: [
-    {
-      title: 'A price changed in the database shows at once, on every worker: in the list, on the page and at the checkout',
-      async run(ctx) {
-        const shop = shopOf(ctx);
-        const item = shop.repriced;
-        const price = otherPrice(ctx.random, item.price);
-        for (let k = 1; k <= ctx.workers; k++) {
-          productsOf(await ctx.visitor('alice').get('/api/products', { worker: k }));
-          await pageOf(await ctx.visitor('dora').page('/', { worker: k }), 'the shop page');
-        }
-        withDb(ctx, (db) => db.prepare('UPDATE products SET price = ? WHERE id = ?').run(price, item.id));
-        for (let k = 1; k <= ctx.workers; k++) {
-          const reply = await ctx.visitor('alice').get('/api/products', { worker: k });
-          const found = productsOf(reply).find((p) => p.id === item.id);
-          if (found?.price !== price) {
-            fail({
-              expected: `${item.name} at ${euros(price)} from ${describe(reply)}, after the price was changed in the database`,
-              got: found ? euros(found.price) : `no ${item.name} at all`,
-              diagnosis: STALE_COPY(k, 'the product list'),
-            });
-          }
-        }
-        for (let k = 1; k <= ctx.workers; k++) {
-          const page = await ctx.visitor('dora').page('/', { worker: k });
-          await pageOf(page, 'the shop page');
-          const line = await lineOf(page, item.name);
-          if (!line?.includes(euros(price)) || line.includes(euros(item.price))) {
-            fail({
-              expected: `the shop page to show ${item.name} at ${euros(price)} (${describe(page)})`,
-              got: line ? `"${line}"` : `no line for ${item.name}`,
-              diagnosis: STALE_COPY(k, 'the shop page'),
-            });
-          }
-        }
-        for (let k = 1; k <= ctx.workers; k++) {
-          await signIn(ctx, 'carol', k);
-          const before = lastOrderId(ctx);
-          const reply = await settle(ctx, k, () => ctx.visitor('carol').post('/api/buy', { product: item.id }, { worker: k }));
-          expectJson(reply, 'JSON like {"order": 5, ...} (201)');
-          const order = ordersSince(ctx, before).find((o) => o.productId === item.id);
-          if (!order || order.price !== price) {
-            fail({
-              expected: `carol's order of ${item.name} on worker ${k} to be charged ${euros(price)}, the price the database holds`,
-              got: order ? `an order charged ${euros(order.price)}` : 'no order in the database',
-              diagnosis: STALE_COPY(k, 'the checkout'),
-            });
-          }
-        }
-      },
-    },
+    pricesStep,
     {
       title: 'A signed-in customer stays signed in on every worker, on every page, and after a deploy; an edited cookie signs nobody in',
       reloads: true,
@@ -144,7 +77,8 @@ const lesson: Lesson = {
             fail({
               expected: `mallory, who copied bob's cookie and wrote "alice" into it, not to be signed in as alice on worker ${k}`,
               got: name === 'alice' ? reply.body : `a page greeting ${alice.fullName}`,
-              diagnosis: 'A cookie is text the visitor can edit. If it says who they are, its signature must be checked; or it must hold only a random session id that the server looks up.',
+              diagnosis:
+                'A cookie is text the visitor can edit, even when it looks scrambled: base64, hex or the middle of a token decode in one step, and encode back as easily. If it says who they are, its signature must be checked on every request; or it must hold only a random session id that the server looks up.',
             });
           }
         }
@@ -226,10 +160,13 @@ const lesson: Lesson = {
         }
       },
     },
+    lastJarStep,
     {
-      title: 'Three customers buy the last two jars of honey at once, on three workers: exactly two are sold',
+      title: 'Three customers buy the last two jars of honey at once, on three workers: exactly two are sold, and every worker shows the stock that is left',
       async run(ctx) {
         const { honey } = shopOf(ctx);
+        // A delivery: the stock team enters the two jars of honey it brought.
+        withDb(ctx, (db) => db.prepare('UPDATE products SET stock = ? WHERE id = ?').run(honey.stock, honey.id));
         await signIn(ctx, 'carol', ctx.workerAt(3));
         const buyers = ['alice', 'bob', 'carol'];
         const offset = Math.floor(ctx.random() * 3);
@@ -286,6 +223,7 @@ const lesson: Lesson = {
             diagnosis: oversold,
           });
         }
+        await everyWorkerShowsStock(ctx);
       },
     },
   ],

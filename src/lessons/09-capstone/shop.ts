@@ -34,7 +34,10 @@ const FIRST = ['Martin', 'Okafor', 'Nguyen', 'Schmidt', 'Rossi', 'Haddad', 'Kowa
 
 /** Draw the run's shop: three products from the shelf, then honey with two jars left. */
 export function drawShop(random: () => number): ShopData {
-  const shelf = drawProducts(random, 3);
+  // The shelf never holds a second "Honey": the page and the check tell products apart by name.
+  const shelf = drawProducts(random, 4)
+    .filter((p) => p.name !== 'Honey')
+    .slice(0, 3);
   const honeyId = shelf.at(-1)!.id + 1 + Math.floor(random() * 5);
   const products: Product[] = [
     ...shelf.map((p) => ({ ...p, stock: 10 + Math.floor(random() * 30) })),
@@ -145,29 +148,77 @@ export async function pageOf(reply: Reply, what: string): Promise<string> {
   return pageText(reply.text);
 }
 
+/** A cookie's piece read as text one way, and written back the same way. */
+interface Encoding {
+  decode(piece: string): string | undefined;
+  encode(text: string, like: string, inToken: boolean): string;
+}
+
+/** Text a person could read and edit: no control characters, no bytes that are not UTF-8. */
+const readable = (text: string): boolean => text.length > 0 && !/[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/.test(text);
+
+/**
+ * Padding as the original suggests: a piece with padding keeps it; a piece of a token (pieces
+ * joined by dots, as a JWT's) stays bare; a cookie of one piece whose length is a multiple of
+ * four is written padded, as most encoders do and strict decoders want.
+ */
+const padLike = (encoded: string, like: string, inToken: boolean): string =>
+  like.endsWith('=') || (!inToken && like.length % 4 === 0) ? encoded : encoded.replace(/=+$/, '');
+
+const ENCODINGS: readonly Encoding[] = [
+  { decode: (piece) => piece, encode: (text) => text },
+  {
+    decode: (piece) => (/^[A-Za-z0-9+/]+={0,2}$/.test(piece) && piece.length % 4 !== 1 ? Buffer.from(piece, 'base64').toString('utf8') : undefined),
+    encode: (text, like, inToken) => padLike(Buffer.from(text).toString('base64'), like, inToken),
+  },
+  {
+    decode: (piece) => (/^[A-Za-z0-9_-]+={0,2}$/.test(piece) && piece.length % 4 !== 1 ? Buffer.from(piece, 'base64url').toString('utf8') : undefined),
+    encode: (text, like, inToken) => padLike(Buffer.from(text).toString('base64').replaceAll('+', '-').replaceAll('/', '_'), like, inToken),
+  },
+  {
+    decode: (piece) => (/^(?:[0-9a-f]{2})+$/i.test(piece) ? Buffer.from(piece, 'hex').toString('utf8') : undefined),
+    encode: (text, like) => (/[A-F]/.test(like) ? Buffer.from(text).toString('hex').toUpperCase() : Buffer.from(text).toString('hex')),
+  },
+];
+
+/** One piece of a cookie with `from` written over as `to`, in the first encoding that shows `from`; the piece itself when none does. */
+function editPiece(piece: string, from: string, to: string, inToken: boolean): string {
+  for (const encoding of ENCODINGS) {
+    const text = encoding.decode(piece);
+    if (text === undefined || !readable(text) || !text.includes(from)) continue;
+    // Only a faithful reading: decoding and encoding again gives the piece back.
+    if (encoding.encode(text, piece, inToken) !== piece) continue;
+    return encoding.encode(text.replaceAll(from, to), piece, inToken);
+  }
+  return piece;
+}
+
+/** A cookie's value edited: URL-encoded or not, each dot-separated piece read as text (plain, base64, base64url or hex). */
+function editValue(value: string, from: string, to: string): string {
+  const edit = (text: string) => {
+    const pieces = text.split('.');
+    return pieces.map((piece) => editPiece(piece, from, to, pieces.length > 1)).join('.');
+  };
+  let decoded = value;
+  try {
+    decoded = decodeURIComponent(value);
+  } catch {
+    /* not URL-encoded */
+  }
+  if (decoded === value) return edit(value);
+  const edited = edit(decoded);
+  return edited === decoded ? value : encodeURIComponent(edited);
+}
+
 /**
  * Bob's cookies, edited as a visitor could edit them in the browser: "bob" becomes "alice"
- * wherever it shows, in plain text, URL-encoded or inside base64 JSON.
+ * wherever it can be read, in plain text, URL-encoded, or in any dot-separated piece written in
+ * base64, base64url or hex (a session id a worker keeps, a JSON payload, a token's body). A
+ * signature, where there is one, is left as it was: a worker that checks it refuses the edit.
  */
 export function forgedFrom(ctx: CheckContext, from: string, to: string): string {
   const cookies = ctx.visitor(from).jar.serializeSync()?.cookies ?? [];
-  return cookies
-    .map((c) => {
-      const value = String(c.value ?? '');
-      let forged = value.replaceAll(from, to);
-      try {
-        const decoded = decodeURIComponent(value);
-        if (decoded !== value && decoded.includes(from)) forged = encodeURIComponent(decoded.replaceAll(from, to));
-      } catch {
-        /* not URL-encoded */
-      }
-      const json = Buffer.from(value, 'base64').toString('utf8');
-      if (/^[\s{[]/.test(json) && json.includes(from)) {
-        forged = Buffer.from(json.replaceAll(from, to)).toString('base64');
-      }
-      return `${c.key}=${forged}`;
-    })
-    .join('; ');
+  return cookies.map((c) => `${c.key}=${editValue(String(c.value ?? ''), from, to)}`).join('; ');
 }
 
 export function briefOf(json: unknown): string | undefined {

@@ -1,0 +1,144 @@
+// The capstone's stock: what every worker shows of it after sales, and the last jar bought by two
+// customers on two workers, one held by the check between its look at the stock and the rest of
+// its purchase while the other buys.
+import { describe, expectJson, fail } from '../../check/expect.ts';
+import { firstRead } from '../../check/race.ts';
+import type { Reply } from '../../check/visitor.ts';
+import type { CheckContext, CheckStep, DataOperation } from '../types.ts';
+import { LET_TIME_PASS_MS, timersOn } from '../waiting.ts';
+import { lastOrderId, lineOf, ordersSince, pageOf, productsOf, shopOf, withDb } from './shop.ts';
+
+/** A purchase's answer must be an answer: bought, sold out, or the page again (a form); never an error or a hang. */
+export function expectVerdict(reply: Reply): void {
+  if (reply.status === 0 || reply.status >= 500 || (reply.status >= 400 && reply.status !== 409)) {
+    expectJson(reply, 'JSON like {"order": 5} (201), {"error": "... sold out"} (409), or the shop page after the form');
+  }
+}
+
+const stockInDatabase = (ctx: CheckContext) =>
+  new Map(withDb(ctx, (db) => db.prepare('SELECT id, name, stock FROM products').all() as Array<{ id: number; name: string; stock: number }>).map((p) => [p.id, p]));
+
+const STALE_STOCK = (k: number, where: string) =>
+  `Worker ${k} shows in ${where} a stock it read earlier (when it started, or on some earlier request), not what the database holds after the sales. The stock changes with every purchase, on whichever worker it happens: read it from the database, as the prices, on every request that shows it.`;
+
+/** Every worker's list and page show the stock the database holds now, for every product. */
+export async function everyWorkerShowsStock(ctx: CheckContext): Promise<void> {
+  const stock = stockInDatabase(ctx);
+  const first = Math.floor(ctx.random() * ctx.workers);
+  for (let i = 0; i < ctx.workers; i++) {
+    const k = ctx.workerAt(first + i + 1);
+    const reply = await ctx.visitor('dora').get('/api/products', { worker: k });
+    for (const p of productsOf(reply)) {
+      const want = stock.get(p.id);
+      if (want && p.stock !== want.stock) {
+        fail({
+          expected: `${want.name} with ${want.stock} left, as the database says, from ${describe(reply)}`,
+          got: `${JSON.stringify(p.stock)} left`,
+          diagnosis: STALE_STOCK(k, 'the product list'),
+        });
+      }
+    }
+    const page = await ctx.visitor('dora').page('/', { worker: k });
+    await pageOf(page, 'the shop page');
+    for (const want of stock.values()) {
+      const line = await lineOf(page, want.name);
+      const shows = line && (line.includes(`${want.stock} left`) || (want.stock === 0 && /sold out/i.test(line)));
+      if (!shows) {
+        fail({
+          expected: `the shop page from ${describe(page)} to show ${want.name} with ${want.stock === 0 ? 'none' : want.stock} left, as the database says`,
+          got: line ? `"${line}"` : `no line for ${want.name}`,
+          diagnosis: STALE_STOCK(k, 'the shop page'),
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Run `work` (requests on `workers`) and let the simulated network answer meanwhile: whenever one
+ * of those workers parks a request on a timer (a payment), move the clock. A worker the check
+ * holds does not answer until it goes on, so each worker is watched on its own.
+ */
+async function withNetwork<T>(ctx: CheckContext, workers: readonly number[], work: () => Promise<T>, parked: (worker: number) => void): Promise<T> {
+  const base = new Map<number, number>();
+  for (const w of workers) base.set(w, await timersOn(ctx, w));
+  let done = false;
+  const result = work().finally(() => {
+    done = true;
+  });
+  const moves: Promise<void>[] = [];
+  const watch = async (w: number) => {
+    while (!done) {
+      const timers = await timersOn(ctx, w);
+      if (done) break;
+      if (timers > base.get(w)!) {
+        parked(w);
+        moves.push(ctx.advanceClock(LET_TIME_PASS_MS));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 4));
+    }
+  };
+  const watching = Promise.all(workers.map(watch));
+  try {
+    return await result;
+  } finally {
+    await watching;
+    await Promise.all(moves);
+  }
+}
+
+/** The buyer's look at the stock: a read of the products that mentions the stock (or all columns). */
+const readsStock = (op: DataOperation) => op.kind === 'file' || /\bstock\b/i.test(op.sql) || /^\s*select\s+\*[\s\S]*\bproducts\b/i.test(op.sql);
+const readsProducts = (op: DataOperation) => op.kind === 'file' || /\bproducts\b/i.test(op.sql);
+
+export const lastJarStep: CheckStep = {
+  title: 'Two customers buy the last jar of honey on two workers, one while the other is half-way through its purchase: exactly one is sold',
+  skip: (ctx) => (ctx.workers < 2 ? 'a race between two workers needs two workers' : undefined),
+  async run(ctx) {
+    const { honey } = shopOf(ctx);
+    // The warehouse counts the honey: one jar left, and the stock team enters it in the database.
+    withDb(ctx, (db) => db.prepare('UPDATE products SET stock = 1 WHERE id = ?').run(honey.id));
+    const held = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+    const other = ctx.workerAt(held + 1);
+    const before = lastOrderId(ctx);
+    // alice's purchase is held just after it looks at the stock: before her payment if it looks
+    // then, or at its first look at the products after the payment.
+    let paid = false;
+    const replies = await withNetwork(
+      ctx,
+      [held, other],
+      () =>
+        ctx.race(
+          {
+            worker: held,
+            send: () => ctx.visitor('alice').post('/api/buy', { product: honey.id }, { worker: held }),
+            holdAfter: (op) => firstRead(op) && readsProducts(op) && (paid || readsStock(op)),
+          },
+          { worker: other, send: () => ctx.visitor('bob').post('/api/buy', { product: honey.id }, { worker: other }) },
+        ),
+      (w) => {
+        if (w === held) paid = true;
+      },
+    );
+    for (const reply of replies) expectVerdict(reply);
+    const orders = ordersSince(ctx, before).filter((o) => o.productId === honey.id);
+    const stock = withDb(ctx, (db) => db.prepare('SELECT stock FROM products WHERE id = ?').pluck().get(honey.id) as number);
+    if (orders.length > 1 || stock < 0) {
+      fail({
+        expected: `one jar of honey sold (there was one), the other buyer told it is sold out`,
+        got: `${orders.length} sold (${orders.map((o) => o.customer).join(', ')}), stock now ${stock}`,
+        diagnosis: `The check held worker ${held} just after alice's purchase looked at the stock${paid ? ' (after her payment)' : ''}, and let bob buy on worker ${other} meanwhile: bob took the last jar, and worker ${held} then went on with what it had read and sold it again. Looking at the stock and taking the jar must be one step the database decides, one buyer at a time: a conditional update of the stock (going on only when it changed a row), or both inside one transaction that takes the write lock first.`,
+      });
+    }
+    if (orders.length === 0 || stock !== 0) {
+      fail({
+        expected: 'the last jar of honey sold to one of the two buyers, and none left',
+        got: `${orders.length} sold (${replies.map((r) => `${r.visitor}: ${r.status}`).join(', ')}), stock now ${stock}`,
+        diagnosis:
+          orders.length === 0
+            ? 'Both buyers were turned away while there was a jar on the shelf.'
+            : 'The order was placed but the stock does not show the jar as taken: take it and record the order together.',
+      });
+    }
+  },
+};
