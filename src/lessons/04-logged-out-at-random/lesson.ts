@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { expectJson, fail } from '../../check/expect.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, PASSWORDS, type Diagnose, type Route } from './account.ts';
+import { expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, NEWCOMERS, PASSWORDS, type Diagnose, type Route } from './account.ts';
 import { cookiesOf, forgeries, replaceCookies, signedWith, tampered } from './cookies.ts';
 
 const where = (worker: number, route: Route) => (route === 'page' ? `the page / on worker ${worker}` : `GET /api/me on worker ${worker}`);
@@ -47,6 +47,11 @@ const reloaded = (ctx: CheckContext): Diagnose => (got) =>
   got === null
     ? `The reload started every worker afresh, and what the sessions depended on went with the old processes: sessions kept in process memory, or a signing ${ctx.track === 'flask' ? 'key made when the module was imported' : 'secret made when the app started'} (a new one after every reload). A deploy would log everyone out. Keep sessions in the database, or in a cookie signed with SESSION_SECRET.`
     : `After the reload the app answered as ${got}: who is logged in must come from each visitor's own session.`;
+
+const takenOver = (ctx: CheckContext, visitor: string): Diagnose => (got, worker, route) =>
+  got !== null && got !== visitor
+    ? `After the reload ${got} logged in, and ${visitor}'s cookie now opens ${got}'s session (${where(worker, route)}): the new session was given the id of ${visitor}'s, which the store still holds. Ids that count from a start (a counter, the worker's number and a counter, the time) start again at every reload and come out again: ${ctx.track === 'flask' ? 'make session ids long and random (secrets.token_urlsafe(32))' : "let express-session make the ids (its default is long and random), or make them with crypto.randomBytes"}.`
+    : `After the reload others logged in, and ${where(worker, route)} answers ${visitor} as ${got ?? 'nobody'}: a new login replaced or removed ${visitor}'s session. Give every new session an id no other session has had, long and random.`;
 
 const loggedOut = (visitor: string, on: number, how: string): Diagnose => (got, worker, route) =>
   got === visitor
@@ -134,7 +139,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       },
     },
     {
-      title: 'alice and bob stay logged in across a reload',
+      title: 'alice and bob stay logged in across a reload, and when others log in after it',
       reloads: true,
       // Every worker starts again: on a busy machine that alone can take several seconds.
       timeoutMs: 30_000,
@@ -143,6 +148,22 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         for (let k = 1; k <= ctx.workers; k++) {
           await expectUser(ctx, 'alice', k, 'alice', reloaded(ctx));
           await expectUser(ctx, 'bob', k, 'bob', reloaded(ctx));
+        }
+        // The shop goes on after the deploy: customers who were not logged in log in, one on each worker.
+        const start = someWorker(ctx);
+        const newcomers = Array.from({ length: ctx.workers }, (_, i) => {
+          const name = NEWCOMERS[i % NEWCOMERS.length]!;
+          return { visitor: i < NEWCOMERS.length ? name : `${name}-${i + 1}`, name, worker: ctx.workerAt(start + i) };
+        });
+        for (const { visitor, name, worker } of newcomers) await logInWithApi(ctx, visitor, worker, name);
+        for (let k = 1; k <= ctx.workers; k++) {
+          await expectUser(ctx, 'alice', k, 'alice', takenOver(ctx, 'alice'));
+          await expectUser(ctx, 'bob', k, 'bob', takenOver(ctx, 'bob'));
+        }
+        for (const { visitor, name, worker } of newcomers) {
+          await expectUser(ctx, visitor, ctx.workerAt(worker + 1), name, (got, w, route) =>
+            `${name} logged in on worker ${worker} after the reload, and ${where(w, route)} answers as ${got ?? 'nobody'}: a login must start a session of its own, under an id no other session has had.`,
+          );
         }
       },
     },
