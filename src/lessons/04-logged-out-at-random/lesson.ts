@@ -15,6 +15,12 @@ const someWorker = (ctx: CheckContext) => ctx.workerAt(1 + Math.floor(ctx.random
 /** At most this many rounds of two logins at once: the held login is held after its first read, its second... */
 const AT_ONCE_ROUNDS = 6;
 
+/** A customer's account, and the browser they log in from. */
+interface Customer {
+  readonly name: string;
+  readonly visitor: string;
+}
+
 const lesson: Lesson = {
   number: 4,
   slug: '04-logged-out-at-random',
@@ -130,15 +136,15 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         // holds the first worker after one more read of its login (its first, then its second...),
         // while the other worker serves the other login from start to end.
         for (let round = 1; round <= AT_ONCE_ROUNDS; round++) {
-          const pair = [0, 1].map((i) => {
+          // Two customers in fresh browsers (the same people again, on other devices, in later rounds).
+          const customer = (i: number): Customer => {
             const name = NEWCOMERS[(2 * round - 2 + i) % NEWCOMERS.length]!;
             return { name, visitor: round <= NEWCOMERS.length / 2 ? name : `${name}-${round}` };
-          });
-          if (ctx.random() < 0.5) pair.reverse();
-          const [held, other] = pair as [(typeof pair)[0], (typeof pair)[0]];
+          };
+          const [held, other] = ctx.random() < 0.5 ? [customer(0), customer(1)] : [customer(1), customer(0)];
           const first = someWorker(ctx);
           const second = ctx.workerAt(first + 1);
-          const logIn = (who: typeof held, worker: number) => () => ctx.visitor(who.visitor).post('/api/login', { name: who.name, password: PASSWORDS[who.name] }, { worker });
+          const logIn = (who: Customer, worker: number) => () => ctx.visitor(who.visitor).post('/api/login', { name: who.name, password: PASSWORDS[who.name] }, { worker });
           let reads = 0;
           const replies = await ctx.race(
             { worker: first, send: logIn(held, first), holdAfter: (operation) => firstRead(operation) && ++reads === round },
@@ -157,7 +163,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
           }
           for (const who of [held, other]) {
             for (let k = 0; k < ctx.workers; k++) {
-              await expectUser(ctx, who.visitor, ctx.workerAt(first + k), who.name, loginLostAtOnce(ctx, who.name, pair.find((p) => p !== who)!.name, [first, second]));
+              await expectUser(ctx, who.visitor, ctx.workerAt(first + k), who.name, loginLostAtOnce(ctx, who.name, (who === held ? other : held).name, [first, second]));
             }
           }
           // The held login made no more reads than this: no later point of it is left to hold at.
