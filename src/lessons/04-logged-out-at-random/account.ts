@@ -7,7 +7,18 @@ import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext } from '../types.ts';
 
 /** The shop's accounts and their passwords (the seed stores only salted hashes). */
-export const PASSWORDS: Readonly<Record<string, string>> = { alice: 'wonderland', bob: 'builder', mallory: 'mischief' };
+export const PASSWORDS: Readonly<Record<string, string>> = {
+  alice: 'wonderland',
+  bob: 'builder',
+  mallory: 'mischief',
+  dave: 'driftwood',
+  erin: 'evergreen',
+  frank: 'fiddlesticks',
+  grace: 'gooseberry',
+};
+
+/** Customers who log in once the host has reloaded, one on each worker. */
+export const NEWCOMERS = ['dave', 'erin', 'frank', 'grace'] as const;
 const ACCOUNTS = Object.keys(PASSWORDS);
 
 export type Route = 'api' | 'page';
@@ -92,9 +103,9 @@ export async function expectNotUser(ctx: CheckContext, visitor: string, worker: 
   if ((await userOnPage(page)) === not) fail({ expected: `the account page from ${describe(page)} to show anyone but ${not}`, got: `${not} logged in`, diagnosis: diagnose(worker, 'page') });
 }
 
-/** Log `name` in through the API (the page's script, or a program), on `worker`. */
-export async function logInWithApi(ctx: CheckContext, name: string, worker: number): Promise<void> {
-  const reply = await ctx.visitor(name).post('/api/login', { name, password: PASSWORDS[name] }, { worker });
+/** `visitor` logs in as `name` (their own account by default) through the API (the page's script, or a program), on `worker`. */
+export async function logInWithApi(ctx: CheckContext, visitor: string, worker: number, name = visitor): Promise<void> {
+  const reply = await ctx.visitor(visitor).post('/api/login', { name, password: PASSWORDS[name] }, { worker });
   const user = userIn(reply);
   if (user !== name) fail({ expected: `${describe(reply)} to log ${name} in`, got: reply.body });
 }

@@ -4,60 +4,22 @@ import Database from 'better-sqlite3';
 import { expectJson, fail } from '../../check/expect.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, PASSWORDS, type Diagnose, type Route } from './account.ts';
-import { cookiesOf, forgeries, replaceCookies, signedWith, tampered } from './cookies.ts';
-
-const where = (worker: number, route: Route) => (route === 'page' ? `the page / on worker ${worker}` : `GET /api/me on worker ${worker}`);
-
-/** Why `visitor`, logged in on `loggedInOn`, was not themselves on another worker. */
-function sessionLost(ctx: CheckContext, visitor: string, loggedInOn: number): Diagnose {
-  return (got, worker, route) => {
-    if (got !== null) {
-      return `${visitor}'s request was answered as ${got}: who is logged in must come from ${visitor}'s own session, found through ${visitor}'s own cookie, not from anything every visitor shares.`;
-    }
-    if (route === 'page') {
-      return `GET /api/me on worker ${worker} knows ${visitor}, but ${where(worker, route)} shows the login form: the page must find who is logged in the same way the API does, from the session every worker shares.`;
-    }
-    if (ctx.track === 'flask') {
-      return `${visitor} logged in on worker ${loggedInOn}, but worker ${worker} does not find that login: what remembers it lives in one worker only (its memory, or a key that worker made itself). Keep it where every worker finds it: in Flask's session cookie signed with the host's SESSION_SECRET, or in the sessions table on ACCOUNTS_DB.`;
-    }
-    return `${visitor} logged in on worker ${loggedInOn}, but worker ${worker} has never heard of that session. express-session keeps sessions in the memory of the worker that created them (its default MemoryStore), and every worker has its own memory. Keep sessions where every worker finds them: in a store on ACCOUNTS_DB, or in the cookie itself, signed with SESSION_SECRET (cookie-session).`;
-  };
-}
-
-/**
- * Like sessionLost, but first looks at the cookie: one signed with a key that is not the host's
- * SESSION_SECRET, and refused by another worker, was signed with a key each worker made itself.
- */
-async function sessionLostOrOwnKey(ctx: CheckContext, visitor: string, loggedInOn: number): Promise<Diagnose> {
-  const { cookies } = await cookiesOf(ctx.visitor(visitor));
-  const signature = signedWith(cookies, ctx.env.SESSION_SECRET!);
-  const lost = sessionLost(ctx, visitor, loggedInOn);
-  const ownKey =
-    ctx.track === 'flask'
-      ? `A key made when the module is imported (os.urandom at module level) is a different key in every worker that imports it, and a new one after every reload: this lesson's bug again, one level down. Sign with os.environ["SESSION_SECRET"], which the host gives every worker alike.`
-      : `A secret generated when the app starts (crypto.randomBytes at module level) is a different secret in every worker, and a new one after every reload: this lesson's bug again, one level down. Sign with process.env.SESSION_SECRET, which the host gives every worker alike.`;
-  return (got, worker, route) =>
-    got === null && route === 'api' && signature === 'other'
-      ? `${visitor}'s cookie from worker ${loggedInOn} is signed, but not with the host's SESSION_SECRET, and worker ${worker} refuses the signature. ${ownKey}`
-      : lost(got, worker, route);
-}
-
-const reloaded = (ctx: CheckContext): Diagnose => (got) =>
-  got === null
-    ? `The reload started every worker afresh, and what the sessions depended on went with the old processes: sessions kept in process memory, or a signing ${ctx.track === 'flask' ? 'key made when the module was imported' : 'secret made when the app started'} (a new one after every reload). A deploy would log everyone out. Keep sessions in the database, or in a cookie signed with SESSION_SECRET.`
-    : `After the reload the app answered as ${got}: who is logged in must come from each visitor's own session.`;
-
-const loggedOut = (visitor: string, on: number, how: string): Diagnose => (got, worker, route) =>
-  got === visitor
-    ? `${visitor} logged out ${how} on worker ${on}, but ${where(worker, route)} still finds her session: a copy survived somewhere. Logging out must remove the session where every worker looks (or clear the session cookie), and every worker must look there on every request.`
-    : `${visitor} logged out, and ${where(worker, route)} answers as ${got}.`;
-
-const stillIn = (visitor: string, other: string): Diagnose => (got, worker, route) =>
-  got === null ? `${other} logged out, and ${visitor} lost the session too (${where(worker, route)}): log out only the session of the visitor who asked.` : `${where(worker, route)} answered ${visitor} as ${got}.`;
+import { firstRead } from '../../check/race.ts';
+import { expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, NEWCOMERS, PASSWORDS, userIn } from './account.ts';
+import { cookiesOf, forgeries, replaceCookies, tampered } from './cookies.ts';
+import { loggedOut, loginLostAtOnce, reloaded, sessionLost, sessionLostOrOwnKey, stillIn, takenOver, where } from './diagnoses.ts';
 
 /** A worker of this run drawn from the seed, so that no worker number is special. */
 const someWorker = (ctx: CheckContext) => ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+
+/** At most this many rounds of two logins at once: the held login is held after its first read, its second... */
+const AT_ONCE_ROUNDS = 6;
+
+/** A customer's account, and the browser they log in from. */
+interface Customer {
+  readonly name: string;
+  readonly visitor: string;
+}
 
 const lesson: Lesson = {
   number: 4,
@@ -134,7 +96,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       },
     },
     {
-      title: 'alice and bob stay logged in across a reload',
+      title: 'alice and bob stay logged in across a reload, and when others log in after it',
       reloads: true,
       // Every worker starts again: on a busy machine that alone can take several seconds.
       timeoutMs: 30_000,
@@ -143,6 +105,69 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         for (let k = 1; k <= ctx.workers; k++) {
           await expectUser(ctx, 'alice', k, 'alice', reloaded(ctx));
           await expectUser(ctx, 'bob', k, 'bob', reloaded(ctx));
+        }
+        // The shop goes on after the deploy: on every worker, someone who was not logged in
+        // loads the page and logs in with its form, as alice did before it.
+        const newcomers = Array.from({ length: ctx.workers }, (_, i) => {
+          const name = NEWCOMERS[i % NEWCOMERS.length]!;
+          return { visitor: `${name}'s phone${i < NEWCOMERS.length ? '' : ` ${i + 1}`}`, name, worker: i + 1 };
+        });
+        for (const { visitor, name, worker } of newcomers) {
+          const page = await ctx.visitor(visitor).page('/', { worker });
+          await logInWithForm(ctx, visitor, name, page, worker, sessionLost(ctx, name, worker));
+        }
+        for (let k = 1; k <= ctx.workers; k++) {
+          await expectUser(ctx, 'alice', k, 'alice', takenOver(ctx, 'alice'));
+          await expectUser(ctx, 'bob', k, 'bob', takenOver(ctx, 'bob'));
+        }
+        for (const { visitor, name, worker } of newcomers) {
+          await expectUser(ctx, visitor, ctx.workerAt(worker + 1), name, (got, w, route) =>
+            `${name} logged in on worker ${worker} after the reload, and ${where(w, route)} answers as ${got ?? 'nobody'}: a login must start a session of its own, under an id no other session has had.`,
+          );
+        }
+      },
+    },
+    {
+      title: 'Two customers logging in at the same moment on two workers both stay logged in',
+      skip: (ctx) => (ctx.workers < 2 ? 'a race between two workers needs two workers' : undefined),
+      timeoutMs: 30_000,
+      async run(ctx) {
+        // Two customers press "Log in" at the same moment, answered by two workers. Each round
+        // holds the first worker after one more read of its login (its first, then its second...),
+        // while the other worker serves the other login from start to end.
+        for (let round = 1; round <= AT_ONCE_ROUNDS; round++) {
+          // Two customers in fresh browsers (the same people again, on other devices, in later rounds).
+          const customer = (i: number): Customer => {
+            const name = NEWCOMERS[(2 * round - 2 + i) % NEWCOMERS.length]!;
+            return { name, visitor: round <= NEWCOMERS.length / 2 ? name : `${name}-${round}` };
+          };
+          const [held, other] = ctx.random() < 0.5 ? [customer(0), customer(1)] : [customer(1), customer(0)];
+          const first = someWorker(ctx);
+          const second = ctx.workerAt(first + 1);
+          const logIn = (who: Customer, worker: number) => () => ctx.visitor(who.visitor).post('/api/login', { name: who.name, password: PASSWORDS[who.name] }, { worker });
+          let reads = 0;
+          const replies = await ctx.race(
+            { worker: first, send: logIn(held, first), holdAfter: (operation) => firstRead(operation) && ++reads === round },
+            { worker: second, send: logIn(other, second) },
+          );
+          for (const [i, who] of [held, other].entries()) {
+            const reply = replies[i]!;
+            if (reply.status >= 500) {
+              fail({
+                expected: `${who.name}'s login on worker ${reply.worker ?? (i ? second : first)} to log ${who.name} in`,
+                got: `status ${reply.status}: ${reply.body}`,
+                diagnosis: `${held.name} and ${other.name} logged in at the same moment, and ${who.name}'s login failed. Two logins at once must both work. A new session that takes its id from what the table already holds (the largest id plus one) takes the same id as the other login's: make session ids long and random. The error and its line are in the output below.`,
+              });
+            }
+            if (userIn(reply) !== who.name) fail({ expected: `${who.name}'s login on worker ${i ? second : first} to log ${who.name} in`, got: reply.body });
+          }
+          for (const who of [held, other]) {
+            for (let k = 0; k < ctx.workers; k++) {
+              await expectUser(ctx, who.visitor, ctx.workerAt(first + k), who.name, loginLostAtOnce(ctx, who.name, (who === held ? other : held).name, [first, second]));
+            }
+          }
+          // The held login made no more reads than this: no later point of it is left to hold at.
+          if (reads < round) break;
         }
       },
     },

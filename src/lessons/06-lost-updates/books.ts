@@ -131,6 +131,7 @@ export function expectBooks(ctx: CheckContext, before: Shop, all: readonly Bough
     });
   }
   const charged = [...now.paid].filter(([id]) => !before.paid.has(id)).map(([, buyer]) => buyer);
+  expectChargesOfTheirOwn(ctx, now, newOrders, charged.length);
   const forNothing = charged.filter((buyer) => !ordered.includes(buyer));
   const unpaid = newOrders.filter((o) => o.charge === null || now.paid.get(o.charge) !== o.buyer).map((o) => o.buyer);
   if (forNothing.length || unpaid.length || charged.length !== newOrders.length) {
@@ -142,6 +143,25 @@ export function expectBooks(ctx: CheckContext, before: Shop, all: readonly Bough
         : `Every order must be paid, and say which charge paid it: keep the \`${ctx.track === 'flask' ? 'charge(...)' : 'await charge(...)'}\` call, and write the charge's id on the order once the provider has answered.`,
     });
   }
+}
+
+/**
+ * No charge is written on two orders: one buyer may buy twice, even at once on two workers, and
+ * each of her orders must still be paid by a charge of its own.
+ */
+function expectChargesOfTheirOwn(ctx: CheckContext, now: Shop, newOrders: readonly Order[], newCharges: number): void {
+  const shared = newOrders.filter((o) => o.charge !== null && now.orders.filter((p) => p.charge === o.charge).length > 1);
+  if (!shared.length) return;
+  const buyers = [...new Set(shared.map((o) => o.buyer))].sort().join(', ');
+  const ids = [...new Set(shared.map((o) => o.charge))].join(', ');
+  const fewer = newCharges < newOrders.length;
+  fail({
+    expected: `each order paid by a charge of its own, ${plural(newOrders.length, 'new charge')} for the ${plural(newOrders.length, 'new order')}`,
+    got: `${plural(newCharges, 'new charge')}, and orders of ${buyers} that share charge ${ids} with another order`,
+    diagnosis: fewer
+      ? `A buyer who buys twice was charged once for two teapots: the provider answered the second payment with the first one's charge, because both were asked with the same idempotency key. The key says which payment this is, so a retry of it charges once: make it the order's (${ctx.track === 'flask' ? 'f"order-{order}"' : '`order-${order}`'}), never the buyer's, who may buy again, or click twice.`
+      : "Each payment made a charge of its own, but one charge was written on two orders and another on none: the charge is written on the buyer's unpaid order, and a buyer who buys twice at once has two. Write each charge on the order it paid, found by the order's id.",
+  });
 }
 
 /** Every worker's /api/stock and page report `left` teapots and `sold` orders. */

@@ -77,10 +77,10 @@ const lesson: Lesson = {
     shop.pragma('journal_mode = WAL');
     shop.exec(`CREATE TABLE stock (id TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL);
 CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER);`);
-    // Enough teapots for the first buyer and two crowds of two per worker (up to four workers), and
-    // a few more for the rush: how many varies with the seed, like the name and the price.
+    // Enough teapots for dana's three, two crowds of two per worker (up to four workers), and a
+    // few more for the rush: how many varies with the seed, like the name and the price.
     const name = TEAPOTS[Math.floor(random() * TEAPOTS.length)]!;
-    const stock = 18 + Math.floor(random() * 5);
+    const stock = 20 + Math.floor(random() * 5);
     const price = 2900 + 100 * Math.floor(random() * 30);
     shop.prepare('INSERT INTO stock (id, name, qty, price) VALUES (?, ?, ?, ?)').run(PRODUCT, name, stock, price);
     shop.close();
@@ -114,6 +114,21 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
       timeoutMs: 30_000,
       async run(ctx) {
         await crowd(ctx, 'shopper', 'form', FORM_NOTE);
+      },
+    },
+    {
+      title: 'dana buys again and double-clicks, the two clicks on two workers: each order is paid by a charge of its own',
+      timeoutMs: 30_000,
+      async run(ctx) {
+        const before = books(ctx);
+        // dana, who bought in the first step, wants two more and clicks "Buy one" twice in a row:
+        // her browser sends the form twice at once, over two connections, to two workers.
+        const first = anyWorker(ctx);
+        const clicks: Buyer[] = [first, ctx.workerAt(first + 1)].map((worker) => ({ name: 'dana', worker, via: 'form' }));
+        const bought = await rush(ctx, clicks);
+        expectVerdicts(bought, ctx.track);
+        expectBooks(ctx, before, bought, clicks.length);
+        await everyWorkerReports(ctx, before.left - clicks.length, before.orders.length + clicks.length);
       },
     },
     {
