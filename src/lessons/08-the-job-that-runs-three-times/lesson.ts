@@ -11,6 +11,7 @@ import { outboxChanges, readSubscribers } from './shared-database.ts';
 const SUBSCRIBERS = ['ana@example.com', 'ben@example.com', 'chloe@example.com'];
 /** Who subscribes on the deals page before the first night (one of them, drawn from the run's seed). */
 const NEWCOMERS = ['dana', 'eli', 'femi', 'gus'];
+
 function expectPage(reply: Reply): void {
   if (reply.status !== 200) fail({ expected: `the deals page from ${describe(reply)}`, got: `status ${reply.status}: ${reply.body.slice(0, 120)}` });
 }
@@ -86,7 +87,7 @@ function expectOncePerSubscriber(ctx: CheckContext, { date, subscribers, sent }:
   }
 }
 
-/** The night's verdict: the mail service's log untouched, one email per subscriber, the run noted once in the jobs log. */
+/** The night's verdict: the mail service's log untouched, one email per subscriber, the run noted in the jobs log by the processes that ran it. */
 async function judge(ctx: CheckContext, result: Night, diagnoses: Diagnoses, machines = 1): Promise<void> {
   await showSent(ctx);
   await expectMailServiceUntouched(ctx, result.date);
@@ -97,8 +98,8 @@ async function judge(ctx: CheckContext, result: Night, diagnoses: Diagnoses, mac
 /** Why no process ran the job on the night after a deploy, in the words of the app's track. */
 function afterDeploy(ctx: CheckContext): string {
   return (
-    'The night before the deploy went right, and after it no process sent anything: the claim was taken already. ' +
-    "Its key must name the night itself (its date, which every process reads alike from the clock), not something a process counts or keeps in memory: a deploy, a crash or a new machine starts every process's count over, and the key comes back to one an earlier night used. " +
+    'The night before the deploy went right, and after it no process sent anything. ' +
+    "If each run claims the night in the database, the claim's key must name the night itself (its date, which every process reads alike from the clock), not something a process counts or keeps in memory: a deploy, a crash or a new machine starts every process's count over, and the key comes back to one an earlier night used. " +
     `(If the job runs in ${ctx.track === 'flask' ? 'jobs.py' : 'jobs.js'}: the deploy restarted that process too; does it start the schedule again?)`
   );
 }
