@@ -11,6 +11,11 @@ import { outboxChanges, readSubscribers } from './shared-database.ts';
 const SUBSCRIBERS = ['ana@example.com', 'ben@example.com', 'chloe@example.com'];
 /** Who subscribes on the deals page before the first night (one of them, drawn from the run's seed). */
 const NEWCOMERS = ['dana', 'eli', 'femi', 'gus'];
+/**
+ * A night moves every process through an hour of its timers: a job that ticks once a minute
+ * makes sixty database calls per process, and a step holds up to three nights and a restart.
+ */
+const NIGHTS_MS = 30_000;
 
 function expectPage(reply: Reply): void {
   if (reply.status !== 200) fail({ expected: `the deals page from ${describe(reply)}`, got: `status ${reply.status}: ${reply.body.slice(0, 120)}` });
@@ -191,6 +196,7 @@ const lesson: Lesson = {
   steps: [
     {
       title: 'The first night, each subscriber gets the deals email once',
+      timeoutMs: NIGHTS_MS,
       async run(ctx) {
         await subscribeOnThePage(ctx);
         await judge(ctx, await night(ctx), {
@@ -201,6 +207,7 @@ const lesson: Lesson = {
     },
     {
       title: 'Two more nights, with a deploy between them: one email a night to each subscriber',
+      timeoutMs: NIGHTS_MS,
       reloads: true,
       async run(ctx) {
         const again = (): Diagnoses => ({
@@ -214,6 +221,7 @@ const lesson: Lesson = {
     },
     {
       title: 'On two machines of three workers each, still one email a night',
+      timeoutMs: NIGHTS_MS,
       reloads: true,
       async run(ctx) {
         await ctx.setMachines(2);
