@@ -4,64 +4,18 @@ import { describe, expectJson, fail } from '../../check/expect.ts';
 import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { holdWrites, readOutbox, readSubscribers, type Sent } from './shared-database.ts';
+import { expectLogged } from './jobs-log.ts';
+import { night, type Night } from './nights.ts';
+import { outboxChanges, readSubscribers } from './shared-database.ts';
 
 const SUBSCRIBERS = ['ana@example.com', 'ben@example.com', 'chloe@example.com'];
 /** Who subscribes on the deals page before the first night (one of them, drawn from the run's seed). */
 const NEWCOMERS = ['dana', 'eli', 'femi', 'gus'];
-const HOUR = 3_600_000;
-/** The job's hour (UTC), as the starter schedules it. */
-const RUN_HOUR = 3;
-
-/** The first RUN_HOUR:00 UTC strictly after `now`. */
-function nextRun(now: number): number {
-  const next = new Date(now);
-  next.setUTCHours(RUN_HOUR, 0, 0, 0);
-  if (next.getTime() <= now) next.setUTCDate(next.getUTCDate() + 1);
-  return next.getTime();
-}
-
-const lastId = async (url: string) => (await readOutbox(url, 0)).at(-1)?.id ?? 0;
-
-/** Resolves once workers 1 to `count` all stand at `time` or later on their clocks (bounded). */
-async function allReached(ctx: CheckContext, time: number, count: number, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  for (let worker = 1; worker <= count; worker++) {
-    while (((await ctx.clockState(worker))?.now ?? Infinity) < time && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-}
-
 /**
- * One night: move every process's clock to 03:00 at once (each job starts), with the shared
- * database's tables held until every worker that came to it waits there, so that their first
- * statements meet, as they can on a real night; then let an hour pass (every send finishes).
- * Returns the night's date and its emails.
+ * A night moves every process through an hour of its timers: a job that ticks once a minute
+ * makes sixty database calls per process, and a step holds up to three nights and a restart.
  */
-async function night(ctx: CheckContext, machines = 1): Promise<{ date: string; sent: Sent[]; subscribers: string[] }> {
-  const url = ctx.env.DATABASE_URL;
-  const now = (await ctx.clockState(1))?.now;
-  if (now === undefined) fail({ expected: 'worker 1 to be running', got: 'no worker 1' });
-  const due = nextRun(now);
-  const before = await lastId(url);
-  const hold = await holdWrites(url, () => ctx.clockMoving());
-  let atThree: Promise<void>;
-  try {
-    atThree = ctx.advanceClock(due - now);
-    const moved = atThree.catch(() => {});
-    // Every worker's clock reaches 03:00 (its timers due by then have fired) before the check
-    // looks for the sessions that came: a worker slow to get there is not taken for one that
-    // will not come.
-    await Promise.race([allReached(ctx, due, ctx.workers * machines), moved]);
-    await Promise.race([hold.queued(ctx.workers * machines), moved]);
-  } finally {
-    await hold.release();
-  }
-  await atThree;
-  await ctx.advanceClock(HOUR);
-  return { date: new Date(due).toISOString().slice(0, 10), sent: await readOutbox(url, before), subscribers: await readSubscribers(url) };
-}
+const NIGHTS_MS = 30_000;
 
 function expectPage(reply: Reply): void {
   if (reply.status !== 200) fail({ expected: `the deals page from ${describe(reply)}`, got: `status ${reply.status}: ${reply.body.slice(0, 120)}` });
@@ -84,47 +38,39 @@ async function subscribeOnThePage(ctx: CheckContext): Promise<void> {
   }
 }
 
-/** How many runs of the night `date` the team's jobs log holds, over every machine's own file. */
-function loggedRuns(ctx: CheckContext, date: string, machines: number): number {
-  let runs = 0;
-  for (let machine = 1; machine <= machines; machine++) {
-    const file = ctx.machineEnv(machine).SHOP_DB;
-    if (!file) continue;
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      runs += (db.prepare('SELECT count(*) AS runs FROM jobs_log WHERE period = ?').get(date) as { runs: number }).runs;
-    } finally {
-      db.close();
-    }
-  }
-  return runs;
-}
-
-/** The night's run must be noted in the jobs log, on the disk of the machine that ran it. */
-function expectLogged(ctx: CheckContext, date: string, machines = 1): void {
-  if (loggedRuns(ctx, date, machines) > 0) return;
-  fail({
-    expected: `a row for the night of ${date} in the jobs log (jobs_log in SHOP_DB)${machines > 1 ? ' of one of the machines' : ''}`,
-    got: 'none',
-    diagnosis:
-      "The emails went out once, but the team's jobs log has no row for that night: the run that sends the emails must still note itself in jobs_log, in SHOP_DB of the machine that ran it, as the starter's job did.",
-  });
-}
-
 /** Show the mail log as the app serves it, so the transcript has the night's story. */
 async function showSent(ctx: CheckContext): Promise<void> {
   const reply = await ctx.visitor('ops', { kind: 'api' }).get('/api/sent');
   expectJson(reply, 'JSON like {"sent": [...]}');
 }
 
-/** Demand exactly one email per subscriber for the night; `diagnose` explains too many. */
-function expectOncePerSubscriber(
-  ctx: CheckContext,
-  date: string,
-  subscribers: readonly string[],
-  sent: readonly Sent[],
-  diagnose: (copies: number, senders: number) => string,
-): void {
+/** What a night's verdict says when the emails did not go out once each. */
+interface Diagnoses {
+  /** Too many: `copies` emails to one subscriber, from `senders` processes. */
+  many(copies: number, senders: number): string;
+  /** None at all; a general question about the schedule and the claim otherwise. */
+  none?: string;
+}
+
+/**
+ * The mail service's log is the mail service's: an app that changes the table (a unique index
+ * that drops the second copy, a trigger) has made the log lie about what was sent, while every
+ * process still called the mail service. The claim must come before the send.
+ */
+async function expectMailServiceUntouched(ctx: CheckContext, date: string): Promise<void> {
+  const changes = await outboxChanges(ctx.env.DATABASE_URL);
+  if (changes.length === 0) return;
+  fail({
+    expected: `the mail service's log (the outbox table) as the mail service keeps it, after the night of ${date}`,
+    got: `the app changed it: ${changes.join('; ')}`,
+    diagnosis:
+      `The outbox is the mail service's log of the emails it sent, not one of the app's tables: an index or a trigger there that drops a second copy hides it from the log, but every process that called ${ctx.track === 'flask' ? 'send_mail' : 'sendMail'} still sent its email, and each subscriber still got several. ` +
+      'Leave the outbox as it is, and decide who runs the job before any email goes out: a claim of the night in a table of your own, or the job in one process.',
+  });
+}
+
+/** Demand exactly one email per subscriber for the night. */
+function expectOncePerSubscriber(ctx: CheckContext, { date, subscribers, sent }: Night, diagnoses: Diagnoses): void {
   const jobs = ctx.track === 'flask' ? 'jobs.py' : 'jobs.js';
   for (const email of subscribers) {
     const mine = sent.filter((s) => s.recipient === email);
@@ -139,10 +85,28 @@ function expectOncePerSubscriber(
           : `${mine.length}, sent by ${senders} different process${senders === 1 ? '' : 'es'} (pid${senders === 1 ? '' : 's'} ${pids.join(', ')})`,
       diagnosis:
         mine.length === 0
-          ? `No process ran the job that night. If you moved it to ${jobs}, does ${jobs} start the schedule${ctx.track === 'flask' ? ' when it runs' : ', at module level or in a default-exported function'}? If you claim each run in the database, is the claim keyed by the night (not by something that never repeats, or always does)?`
-          : diagnose(mine.length, senders),
+          ? (diagnoses.none ??
+            `No process ran the job that night. If you moved it to ${jobs}, does ${jobs} start the schedule${ctx.track === 'flask' ? ' when it runs' : ', at module level or in a default-exported function'}? If you claim each run in the database, is the claim keyed by the night (not by something that never repeats, or always does)?`)
+          : diagnoses.many(mine.length, senders),
     });
   }
+}
+
+/** The night's verdict: the mail service's log untouched, one email per subscriber, the run noted in the jobs log by the processes that ran it. */
+async function judge(ctx: CheckContext, result: Night, diagnoses: Diagnoses, machines = 1): Promise<void> {
+  await showSent(ctx);
+  await expectMailServiceUntouched(ctx, result.date);
+  expectOncePerSubscriber(ctx, result, diagnoses);
+  expectLogged(ctx, result.date, result.sent, machines);
+}
+
+/** Why no process ran the job on the night after a deploy, in the words of the app's track. */
+function afterDeploy(ctx: CheckContext): string {
+  return (
+    'The night before the deploy went right, and after it no process sent anything. ' +
+    "If each run claims the night in the database, the claim's key must name the night itself (its date, which every process reads alike from the clock), not something a process counts or keeps in memory: a deploy, a crash or a new machine starts every process's count over, and the key comes back to one an earlier night used. " +
+    `(If the job runs in ${ctx.track === 'flask' ? 'jobs.py' : 'jobs.js'}: the deploy restarted that process too; does it start the schedule again?)`
+  );
 }
 
 /** Why every worker runs the job, in the words of the app's track. */
@@ -232,38 +196,36 @@ const lesson: Lesson = {
   steps: [
     {
       title: 'The first night, each subscriber gets the deals email once',
+      timeoutMs: NIGHTS_MS,
       async run(ctx) {
         await subscribeOnThePage(ctx);
-        const { date, sent, subscribers } = await night(ctx);
-        await showSent(ctx);
-        expectOncePerSubscriber(ctx, date, subscribers, sent, (copies, senders) =>
-          senders > 1 ? `${perWorker(ctx)} (${copies} copies: one per process that ran it.)` : `One process sent it ${copies} times: does the job start more than once a night?`,
-        );
-        expectLogged(ctx, date);
+        await judge(ctx, await night(ctx), {
+          many: (copies, senders) =>
+            senders > 1 ? `${perWorker(ctx)} (${copies} copies: one per process that ran it.)` : `One process sent it ${copies} times: does the job start more than once a night?`,
+        });
       },
     },
     {
-      title: 'Two more nights: one email a night to each subscriber',
+      title: 'Two more nights, with a deploy between them: one email a night to each subscriber',
+      timeoutMs: NIGHTS_MS,
+      reloads: true,
       async run(ctx) {
-        for (let n = 0; n < 2; n++) {
-          const { date, sent, subscribers } = await night(ctx);
-          await showSent(ctx);
-          expectOncePerSubscriber(ctx, date, subscribers, sent, () =>
-            `The first night went right and this one did not: whatever decides who runs the job must decide again each night. ${perWorker(ctx)}`,
-          );
-          expectLogged(ctx, date);
-        }
+        const again = (): Diagnoses => ({
+          many: () => `The first night went right and this one did not: whatever decides who runs the job must decide again each night. ${perWorker(ctx)}`,
+        });
+        await judge(ctx, await night(ctx), again());
+        // The next day the team deploys a new version: every worker (and the jobs process) restarts.
+        await ctx.reload();
+        await judge(ctx, await night(ctx), { ...again(), none: afterDeploy(ctx) });
       },
     },
     {
       title: 'On two machines of three workers each, still one email a night',
+      timeoutMs: NIGHTS_MS,
       reloads: true,
       async run(ctx) {
         await ctx.setMachines(2);
-        const { date, sent, subscribers } = await night(ctx, 2);
-        await showSent(ctx);
-        expectOncePerSubscriber(ctx, date, subscribers, sent, (copies) => (copies === 2 ? perMachine(ctx) : `${perWorker(ctx)} (${copies} copies.)`));
-        expectLogged(ctx, date, 2);
+        await judge(ctx, await night(ctx, 2), { many: (copies) => (copies === 2 ? perMachine(ctx) : `${perWorker(ctx)} (${copies} copies.)`) }, 2);
       },
     },
   ],

@@ -169,3 +169,28 @@ export async function holdWrites(url: string, stillMoving: () => number = () => 
     },
   };
 }
+
+/**
+ * What the app changed in the mail service's table: the outbox is the mail service's log of
+ * the emails it sent, not the app's, so an index, a constraint, a trigger, a rule or a policy
+ * added to it (one that would drop or change what the mail service writes) is a change to the
+ * mail service, which a real app cannot make. Empty when the table is as the shop seeded it:
+ * its five columns, its primary key, nothing else.
+ */
+export async function outboxChanges(url: string): Promise<string[]> {
+  const client = await connect(url);
+  try {
+    const { rows } = await client.query<{ change: string }>(
+      `SELECT 'it is no longer a table' AS change FROM pg_class WHERE oid = to_regclass('public.outbox') AND relkind <> 'r'
+       UNION ALL SELECT 'row-level security is on' FROM pg_class WHERE oid = to_regclass('public.outbox') AND relrowsecurity
+       UNION ALL SELECT 'an index: ' || indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'outbox' AND indexname <> 'outbox_pkey'
+       UNION ALL SELECT 'a constraint: ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass('public.outbox') AND contype NOT IN ('p', 'n')
+       UNION ALL SELECT 'a trigger: ' || tgname FROM pg_trigger WHERE tgrelid = to_regclass('public.outbox') AND NOT tgisinternal
+       UNION ALL SELECT 'a rule: ' || rulename FROM pg_rules WHERE schemaname = 'public' AND tablename = 'outbox'
+       UNION ALL SELECT 'a policy: ' || policyname FROM pg_policies WHERE schemaname = 'public' AND tablename = 'outbox'`,
+    );
+    return rows.map((r) => r.change);
+  } finally {
+    await client.end();
+  }
+}
