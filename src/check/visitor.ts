@@ -5,12 +5,12 @@
 // browsers do; its `get`/`post` are the page's own script calling the API.
 import type * as Http from 'node:http';
 import { http } from '../runtime/node-http.ts';
-import zlib from 'node:zlib';
 import { CookieJar } from 'tough-cookie';
 import { CLIENT_HEADER, PIN_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
 import { HttpCache, type CacheKind } from './http-cache.ts';
 import type { Profile, RequestPurpose } from './people.ts';
 import { formsOf, summarize } from './pages.ts';
+import { decode, noAnswer, syntheticFailure, toList, withoutCourseHeaders } from './wire.ts';
 
 /** One request as the transcript shows it. */
 export interface RequestRecord {
@@ -299,47 +299,6 @@ export class Visitor {
     this.#record(reply);
     return reply;
   }
-}
-
-const COURSE_HEADERS = new Set([VISITOR_HEADER, CLIENT_HEADER, PIN_HEADER].map((name) => name.toLowerCase()));
-
-/** A request's headers as the app (and any cache in front of it) sees them: without the course's own. */
-function withoutCourseHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !COURSE_HEADERS.has(name.toLowerCase())));
-}
-
-function toList(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-function decode(raw: Buffer, encoding: string): string {
-  try {
-    const kind = encoding.trim().toLowerCase();
-    if (kind === 'gzip' || kind === 'x-gzip') return zlib.gunzipSync(raw).toString('utf8');
-    if (kind === 'deflate') {
-      try {
-        return zlib.inflateSync(raw).toString('utf8');
-      } catch {
-        return zlib.inflateRawSync(raw).toString('utf8');
-      }
-    }
-    if (kind === 'br') return zlib.brotliDecompressSync(raw).toString('utf8');
-  } catch {
-    /* fall through: show the bytes as they came */
-  }
-  return raw.toString('utf8');
-}
-
-function noAnswer(visitor: string, method: string, path: string, error: unknown): Reply {
-  const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-  const text = timedOut ? 'no answer in time' : `no answer: ${(error as Error).message}`;
-  return { visitor, method, path, worker: null, status: 0, body: text, text, contentType: '', json: undefined, setCookie: [] };
-}
-
-/** A reply for a request the browser could not even make (the form it was told to use is missing). */
-function syntheticFailure(visitor: string, method: string, path: string, why: string): Reply {
-  return { visitor, method, path, worker: null, status: 0, body: why, text: why, contentType: '', json: undefined, setCookie: [] };
 }
 
 export { formsOf, htmlParser, pageText, summarize, type PageForm } from './pages.ts';
