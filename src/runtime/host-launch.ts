@@ -74,6 +74,11 @@ export class Launcher {
     if (this.#viewsClosed) this.closeViews();
   }
 
+  /** Whether the machines run in views of their own: their processes start fresh, never from spares. */
+  get hasViews(): boolean {
+    return this.#views.some((view) => view !== undefined);
+  }
+
   /** End the machines' views (their holders); a view goes once its last process has. */
   closeViews(): void {
     this.#viewsClosed = true;
