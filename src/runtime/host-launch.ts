@@ -74,9 +74,9 @@ export class Launcher {
     if (this.#viewsClosed) this.closeViews();
   }
 
-  /** Whether the machines run in views of their own: their processes start fresh, never from spares. */
-  get hasViews(): boolean {
-    return this.#views.some((view) => view !== undefined);
+  /** Where spares for this host must boot: in the first machine's view when the machines have views (its reloads start there). */
+  spareEntry(): readonly string[] | undefined {
+    return this.#views[0]?.enter(this.#options.cwd);
   }
 
   /** End the machines' views (their holders); a view goes once its last process has. */

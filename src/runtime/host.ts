@@ -96,13 +96,12 @@ export class Host {
   /**
    * Boot `count` spare processes now for this host's coming reloads (or added machines): the
    * next workers to start take them, nothing replaces them, and stop() ends those not taken.
-   * No-op for runtimes without spares (Python), for machines in views of their own, and once the
-   * host has stopped.
+   * No-op for runtimes without spares (Python) and once the host has stopped.
    */
   reserveSpares(count: number): void {
-    // Workers in machine views start fresh: spares booted outside every view would go unused.
-    if (this.#stopped || count <= 0 || this.#launcher.reserve || this.#launcher.hasViews) return;
-    this.#launcher.reserve = this.#runtime.reserve?.(count);
+    if (this.#stopped || count <= 0 || this.#launcher.reserve) return;
+    // Machines in views of their own: the spares boot in the first machine's, where reloads start.
+    this.#launcher.reserve = this.#runtime.reserve?.(count, this.#launcher.spareEntry());
   }
 
   /** The pids of the spares reserveSpares() booted that no worker has taken yet. */

@@ -34,9 +34,10 @@ export interface WorkerRuntime {
   prewarm(count: number): Promise<void>;
   /**
    * Boot `count` processes for one host's own coming starts (a check that reloads), where the
-   * runtime has such a thing: not replaced once taken, ended by the reserve's stop().
+   * runtime has such a thing: not replaced once taken, ended by the reserve's stop(). `enter`
+   * boots them in a machine's view (machine-view.ts), for workers that will start there.
    */
-  reserve?(count: number): SpareReserve;
+  reserve?(count: number, enter?: readonly string[]): SpareReserve;
   /**
    * Throws an error the user can act on (exit code 2) when the runtime cannot run here (no
    * interpreter, no framework, no PostgreSQL client for an app given a DATABASE_URL); resolves

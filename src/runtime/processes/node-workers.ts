@@ -23,7 +23,7 @@ export interface SpawnWorkerOptions extends ClockSetting {
   readonly reserve?: SpareReserve;
   /**
    * The command prefix that puts the process on its machine (a view of the disk of its own,
-   * machine-view.ts): such a worker starts fresh, as spares run outside every machine's view.
+   * machine-view.ts): such a worker takes only a spare reserved in the same view.
    */
   readonly enter?: readonly string[];
 }
@@ -65,9 +65,11 @@ export class AppStartError extends Error {
 }
 
 export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
-  const fresh = options.enter !== undefined;
-  const reserved = fresh ? undefined : (options.reserve as Spares | undefined)?.take();
-  const pooled = reserved || fresh ? undefined : pool.take();
+  // A worker in a machine's view takes only a spare booted in that same view.
+  const sameView = (spares: Spares | undefined) => JSON.stringify(spares?.enter ?? null) === JSON.stringify(options.enter ?? null);
+  const reserve = options.reserve as Spares | undefined;
+  const reserved = sameView(reserve) ? reserve?.take() : undefined;
+  const pooled = reserved || options.enter !== undefined ? undefined : pool.take();
   const launched = reserved ?? pooled ?? launch(options.enter);
   launched.onOutput = options.onOutput;
   const { child, node, abort, lines, listeners } = launched;

@@ -10,11 +10,17 @@ const MAX_SPARES = 4;
 /** Processes booted ahead of need, taken one by one by the next workers to start. */
 export class Spares implements SpareReserve {
   readonly waiting: Launched[] = [];
+  /** The command prefix the spares start under (a machine's view, machine-view.ts), if any. */
+  readonly enter: readonly string[] | undefined;
+
+  constructor(enter?: readonly string[]) {
+    this.enter = enter;
+  }
 
   /** Boot `count` more. */
   add(count: number): void {
     for (let i = 0; i < count; i++) {
-      const spare = launch();
+      const spare = launch(this.enter);
       holdOpen(spare, false);
       this.waiting.push(spare);
       void spare.exited.then(() => {
@@ -53,15 +59,17 @@ function endSpare(spare: Launched): Promise<unknown> {
  * never replaced, ended with the host.
  */
 export interface SpareReserve {
+  /** The command prefix its spares started under (a machine's view): only a worker started under the same takes one. */
+  readonly enter?: readonly string[];
   /** The pids of the spares waiting now. */
   pids(): number[];
   /** End the spares not taken. */
   stop(): Promise<void>;
 }
 
-/** Boot `count` spares (at most MAX_SPARES) for one host's own reloads. */
-export function reserveSpares(count: number): SpareReserve {
-  const reserve = new Spares();
+/** Boot `count` spares (at most MAX_SPARES) for one host's own reloads, under `enter` when given (a machine's view). */
+export function reserveSpares(count: number, enter?: readonly string[]): SpareReserve {
+  const reserve = new Spares(enter);
   reserve.add(Math.min(MAX_SPARES, Math.max(0, Math.floor(count))));
   return reserve;
 }
