@@ -57,6 +57,25 @@ describe('a disk per machine', () => {
     }
   });
 
+  for (const [track, appFile, skip] of [['Node', fixture, false], ['Python', pythonFixture, noFlask]] as const) {
+    test(`a second machine's date can run behind the first's, and stays behind as the clock moves (${track})`, { ...LIMIT, skip }, async () => {
+      // Given a host on a manual clock, scaled out to a second machine whose clock is a minute behind
+      const host = new Host({ appFile, workers: 1, cwd: os.tmpdir(), clock: 'manual', load: 'lazy' });
+      try {
+        await host.start();
+        await host.setMachines(2, { clockBehindMs: 60_000 });
+        const apart = async () => ((await host.clockState(1))?.now ?? NaN) - ((await host.clockState(2))?.now ?? NaN);
+        // Then the second machine's worker reads a date a minute earlier than the first's
+        assert.ok(Math.abs((await apart()) - 60_000) < 2_000, `apart by ${await apart()} ms`);
+        // And moving the clock moves both alike
+        await host.advanceClock(3_600_000);
+        assert.ok(Math.abs((await apart()) - 60_000) < 2_000, `apart by ${await apart()} ms`);
+      } finally {
+        await host.stop();
+      }
+    });
+  }
+
   test("a run's second machine gets its own seeded SQLite file; the PostgreSQL database is one, and goes with the run", LIMIT, async () => {
     // Given lesson 8's run data
     const run = await seedRun(lesson8, 7);

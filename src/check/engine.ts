@@ -207,7 +207,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       },
       clockState: (worker) => host.clockState(worker),
       clockMoving: () => host.clockMoving,
-      setMachines: (machines) => host.setMachines(machines),
+      setMachines: (machines, options) => host.setMachines(machines, options),
       machineEnv: (machine) => (machine <= 1 ? env : run.machineDisk(machine).env),
     };
 

@@ -103,8 +103,13 @@ export interface CheckContext {
    * next move. An event-like view of "who may still come", for a step that waits on the database.
    */
   clockMoving(): number;
-  /** Spread the workers over this many machines, each running as many as one runs now (all restart). */
-  setMachines(machines: number): Promise<void>;
+  /**
+   * Spread the workers over this many machines, each running as many as one runs now. With
+   * `clockBehindMs`, the date of every machine but the first runs that far behind the first's
+   * (real machines' clocks differ): its timers set for a time of day fire that much later as
+   * the clock moves. clockState(worker) gives each worker's own date.
+   */
+  setMachines(machines: number, options?: { clockBehindMs?: number }): Promise<void>;
   /**
    * The environment machine k's processes are given: machine 1's is `env`; another machine's
    * names the files on its own disk (and shares what lives outside it, such as DATABASE_URL).

@@ -19,6 +19,8 @@ export class Launcher {
   /** Date.now() when the clock started: its date goes on with real time from there. */
   readonly #clockSince: number;
   #clockMoved = 0;
+  /** How far each machine's date runs behind the first's (ms), by machine from 1: real machines' clocks differ. */
+  #behind: number[] = [];
   /** Machines the workers are spread over. */
   machines: number;
   /** Spares booked for this host (reserveSpares): its next processes start from them. */
@@ -39,6 +41,16 @@ export class Launcher {
   /** Processes started from now on start with the manual clock moved by `ms` more. */
   moveClock(ms: number): void {
     this.#clockMoved += ms;
+  }
+
+  /** Machine `machine`'s processes started from now on have a date `ms` behind the first machine's. */
+  setClockBehind(machine: number, ms: number): void {
+    if (machine > 1) this.#behind[machine - 1] = Math.max(0, ms);
+  }
+
+  /** How far machine `machine`'s date runs behind the first machine's. */
+  clockBehind(machine: number): number {
+    return this.#behind[machine - 1] ?? 0;
   }
 
   perMachine(count: number): number {
@@ -96,7 +108,7 @@ export class Launcher {
     const cwd = disk?.cwd ?? this.#options.cwd;
     this.#generation ??= this.#makeGeneration('web');
     return this.#generation.spawn({
-      ...this.#common(),
+      ...this.#common(machine),
       appFile: this.#options.appFile,
       env: { ...this.#env(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.#seed, machine)) },
       cwd,
@@ -118,8 +130,8 @@ export class Launcher {
     });
   }
 
-  #common() {
-    return { clock: this.#options.clock, ...this.#clockReading(), startTimeoutMs: this.#options.startTimeoutMs, reserve: this.reserve };
+  #common(machine = 1) {
+    return { clock: this.#options.clock, ...this.#clockReading(machine), startTimeoutMs: this.#options.startTimeoutMs, reserve: this.reserve };
   }
 
   /** Settings every process of this host gets: the options' env without the course's own keys. */
@@ -132,10 +144,10 @@ export class Launcher {
     return this.#clockStart + (realNow - this.#clockSince) + this.#clockMoved;
   }
 
-  /** The clock's reading for a process that starts now: where it stands, and when it was read. */
-  #clockReading(): { clockStart: number; clockSentAt: number } {
+  /** The clock's reading for a process that starts now on `machine`: where its date stands, and when it was read. */
+  #clockReading(machine = 1): { clockStart: number; clockSentAt: number } {
     const clockSentAt = Date.now();
-    return { clockStart: this.clockNow(clockSentAt), clockSentAt };
+    return { clockStart: this.clockNow(clockSentAt) - this.clockBehind(machine), clockSentAt };
   }
 
   #makeGeneration(role: 'web' | 'jobs'): WorkerGeneration {

@@ -156,7 +156,8 @@ export class Host {
    * numbered from 1 on that machine (a removed machine's workers stop). The jobs process is one
    * per deployment and keeps running.
    */
-  async setMachines(machines: number): Promise<void> {
+  async setMachines(machines: number, options: { clockBehindMs?: number } = {}): Promise<void> {
+    for (let machine = 2; machine <= machines; machine++) this.#launcher.setClockBehind(machine, options.clockBehindMs ?? 0);
     const perMachine = this.#launcher.perMachine(this.#slots.length);
     const count = perMachine * Math.max(1, Math.floor(machines));
     const kept = this.#slots.slice(0, count);
@@ -239,11 +240,18 @@ export class Host {
   /**
    * Hold the date of every process still (hold) at the course's present time, or let it go on
    * with real time again: visitors who arrive meanwhile arrive in the same millisecond, as people
-   * do on a busy site. Timers are untouched (they wait for advanceClock either way).
+   * do on a busy site. Timers are untouched (they wait for advanceClock either way). A machine
+   * whose date runs behind (setMachines) holds its own date, as far behind.
    */
   async holdClock(hold: boolean): Promise<void> {
     const at = this.#launcher.clockNow();
-    await Promise.all(this.#processes().map((proc) => holdClock(proc, hold, at)));
+    await Promise.all(
+      this.#processes().map((proc) => {
+        const slot = this.#slots.find((s) => s.process === proc);
+        const machine = slot ? this.#launcher.placement(slot.index, this.#slots.length).machine : 1;
+        return holdClock(proc, hold, at - this.#launcher.clockBehind(machine));
+      }),
+    );
   }
 
   /** Worker k's gate (forced races: src/check/race.ts); undefined when it is not running. */

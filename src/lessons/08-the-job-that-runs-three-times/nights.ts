@@ -18,13 +18,44 @@ function nextRun(now: number): number {
 
 const lastId = async (url: string) => (await readOutbox(url, 0)).at(-1)?.id ?? 0;
 
-/** Resolves once workers 1 to `count` all stand at `time` or later on their clocks (bounded). */
-async function allReached(ctx: CheckContext, time: number, count: number, limitMs = 10_000): Promise<void> {
+/** Resolves once workers `from` to `to` all stand at `time` or later on their own clocks (bounded). */
+async function allReached(ctx: CheckContext, time: number, from: number, to: number, limitMs = 10_000): Promise<void> {
   const deadline = Date.now() + limitMs;
-  for (let worker = 1; worker <= count; worker++) {
+  for (let worker = from; worker <= to; worker++) {
     while (((await ctx.clockState(worker))?.now ?? Infinity) < time && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+  }
+}
+
+/**
+ * Move the clock `ms` on, to 03:00 on the clocks of workers `from` to `to`, with the shared
+ * database's tables held until every one of them that came to it waits there, so that their
+ * first statements meet, as they can on a real night.
+ */
+async function toThree(ctx: CheckContext, ms: number, due: number, from: number, to: number): Promise<void> {
+  const hold = await holdWrites(ctx.env.DATABASE_URL, () => ctx.clockMoving());
+  let moving: Promise<void>;
+  try {
+    moving = ctx.advanceClock(ms);
+    const moved = moving.catch(() => {});
+    // Every worker's clock reaches 03:00 (its timers due by then have fired) before the check
+    // looks for the sessions that came: a worker slow to get there is not taken for one that
+    // will not come.
+    await Promise.race([allReached(ctx, due, from, to), moved]);
+    await Promise.race([hold.queued(to - from + 1), moved]);
+  } finally {
+    await hold.release();
+  }
+  await moving;
+}
+
+/** Resolves once an email to every subscriber went out after `afterId` (the first machine's run is over), or when none comes (bounded). */
+async function sentToAll(url: string, afterId: number, limitMs = 5_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  const everyone = (await readSubscribers(url)).length;
+  while (new Set((await readOutbox(url, afterId)).map((s) => s.recipient)).size < everyone && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -40,28 +71,27 @@ export interface Night {
  * One night: move every process's clock to 03:00 at once (each job starts), with the shared
  * database's tables held until every worker that came to it waits there, so that their first
  * statements meet, as they can on a real night; then let an hour pass (every send finishes).
+ * On two machines whose clocks differ (`behindMs`: the second's date runs that far behind),
+ * 03:00 comes twice: first on the first machine, whose run finishes before the second machine's
+ * clock gets there, then on the second, as it does when two machines' clocks are apart.
  */
-export async function night(ctx: CheckContext, machines = 1): Promise<Night> {
+export async function night(ctx: CheckContext, machines = 1, behindMs = 0): Promise<Night> {
   const url = ctx.env.DATABASE_URL;
   const now = (await ctx.clockState(1))?.now;
   if (now === undefined) fail({ expected: 'worker 1 to be running', got: 'no worker 1' });
   const due = nextRun(now);
   const before = await lastId(url);
-  const hold = await holdWrites(url, () => ctx.clockMoving());
-  let atThree: Promise<void>;
-  try {
-    atThree = ctx.advanceClock(due - now);
-    const moved = atThree.catch(() => {});
-    // Every worker's clock reaches 03:00 (its timers due by then have fired) before the check
-    // looks for the sessions that came: a worker slow to get there is not taken for one that
-    // will not come.
-    await Promise.race([allReached(ctx, due, ctx.workers * machines), moved]);
-    await Promise.race([hold.queued(ctx.workers * machines), moved]);
-  } finally {
-    await hold.release();
+  if (machines < 2 || behindMs <= 0) {
+    await toThree(ctx, due - now, due, 1, ctx.workers * machines);
+    await ctx.advanceClock(HOUR);
+  } else {
+    await toThree(ctx, due - now, due, 1, ctx.workers);
+    // The first machine's run goes to its end (its emails sent) before the second machine's
+    // clock reaches 03:00.
+    await ctx.advanceClock(behindMs / 2);
+    await sentToAll(url, before);
+    await toThree(ctx, behindMs / 2, due, ctx.workers + 1, ctx.workers * machines);
+    await ctx.advanceClock(HOUR);
   }
-  await atThree;
-  await ctx.advanceClock(HOUR);
   return { date: new Date(due).toISOString().slice(0, 10), sent: await readOutbox(url, before), subscribers: await readSubscribers(url) };
 }
-
