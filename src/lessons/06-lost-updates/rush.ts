@@ -33,6 +33,12 @@ export interface Bought {
 export interface RushOptions {
   /** Hold the shop database's write lock while the buyers arrive. */
   readonly holdDatabase?: boolean;
+  /**
+   * How long nothing may change before the clock moves the payments on (default 100 ms). A step
+   * whose buyers must all be paying at once before any payment is answered (a double click)
+   * waits longer: the wait ends as soon as every buyer pays or answers.
+   */
+  readonly paymentQuietMs?: number;
 }
 
 /**
@@ -111,7 +117,7 @@ export async function rush(ctx: CheckContext, buyers: readonly Buyer[], options:
       await Promise.all(watches.splice(0).map((w) => w.stop()));
     }
     while (!done) {
-      await settle(PAYMENT_QUIET_MS);
+      await settle(options.paymentQuietMs ?? PAYMENT_QUIET_MS);
       if (done) break;
       await ctx.advanceClock(PAYMENT_STEP_MS);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
