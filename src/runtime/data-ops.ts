@@ -157,19 +157,13 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
       return aroundAsync(() => fileOp(args[at], writes(write, args)), () => real.apply(this, args) as Promise<unknown>);
     }, real);
   }
-  // An open file's own reads and writes (fs.promises.open's FileHandle), by the path it was opened with.
+  // An open file's own reads and writes (fs.promises.open's FileHandle), by the path it was
+  // opened with. The FileHandle class is not exported: its methods are wrapped through the first
+  // handle the app opens (nothing is opened for it at start-up).
   const handlePaths = new WeakMap<object, unknown>();
-  const realOpen = promises.open;
-  promises.open = cloak(async function open(this: unknown, ...args: unknown[]) {
-    const handle = (await realOpen.apply(this, args)) as object;
-    handlePaths.set(handle, args[0]);
-    return handle;
-  }, realOpen);
-  void (async () => {
-    // The FileHandle class is not exported: its prototype is reached through one handle.
-    const probe = (await realOpen.call(fs.promises, process.execPath, 'r')) as { close(): Promise<void> };
-    const Handle = Object.getPrototypeOf(probe) as Record<string, AnyFunction>;
-    await probe.close();
+  let handlesWatched = false;
+  const watchHandles = (Handle: Record<string, AnyFunction>) => {
+    handlesWatched = true;
     for (const [name, write] of [['read', false], ['readFile', false], ['write', true], ['writeFile', true], ['appendFile', true], ['truncate', true]] as const) {
       const real = Handle[name];
       if (typeof real !== 'function') continue;
@@ -177,7 +171,14 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
         return aroundAsync(() => fileOp(handlePaths.get(this as object) ?? -1, write), () => real.apply(this, args) as Promise<unknown>);
       }, real);
     }
-  })().catch(() => {});
+  };
+  const realOpen = promises.open;
+  promises.open = cloak(async function open(this: unknown, ...args: unknown[]) {
+    const handle = (await realOpen.apply(this, args)) as object;
+    if (!handlesWatched) watchHandles(Object.getPrototypeOf(handle) as Record<string, AnyFunction>);
+    handlePaths.set(handle, args[0]);
+    return handle;
+  }, realOpen);
 
   installNodeSqlite(around);
 

@@ -422,21 +422,19 @@ function moveMonotonicClocks(moved: () => number): void {
 
 /**
  * The Date the app sees on the manual clock: the real Date in every way but the present moment,
- * which is `now()` (`new Date()`, `Date.now()`, `Date()`).
+ * which is `present()` (`new Date()`, `Date.now()`, `Date()`).
  */
-function courseDate(now: () => number): DateConstructor {
+function courseDate(present: () => number): DateConstructor {
   // A function, not a Proxy (util.types.isProxy would tell), standing for Date in every way:
   // its prototype (whose constructor it becomes), its statics, its name, length and source.
   const CourseDate = function Date(this: unknown, ...args: unknown[]) {
-    if (!new.target) return new RealDate(now()).toString();
-    return Reflect.construct(RealDate, args.length ? args : [now()], new.target === CourseDate ? RealDate : new.target);
+    if (!new.target) return new RealDate(present()).toString();
+    return Reflect.construct(RealDate, args.length ? args : [present()], new.target === CourseDate ? RealDate : new.target);
   } as unknown as DateConstructor;
   Object.defineProperty(CourseDate, 'prototype', { value: RealDate.prototype, writable: false, enumerable: false, configurable: false });
   Object.defineProperty(RealDate.prototype, 'constructor', { value: CourseDate, writable: true, enumerable: false, configurable: true });
-  const courseNow = cloak(function now() {
-    return now_();
-  }, RealDate.now);
-  const now_ = now;
+  // An arrow, as Date.now has no prototype either; cloak() gives it Date.now's name and length.
+  const courseNow = cloak(() => present(), RealDate.now);
   for (const key of Reflect.ownKeys(RealDate)) {
     if (key === 'prototype' || key === 'name' || key === 'length') continue;
     const descriptor = Object.getOwnPropertyDescriptor(RealDate, key)!;
