@@ -156,9 +156,10 @@ describe('lesson screen', () => {
     const file = course.session.fileOf(lesson1);
     writeFileSync(`${file}.tmp`, readFileSync(solutionFile(lesson1)));
     renameSync(`${file}.tmp`, file);
-    // Then the check runs by itself, and passes
+    // Then the check runs by itself, passes, and the pass is recorded: the next lesson opens
     await waitForFrame(r, 'you saved');
     await waitForFrame(r, 'Lesson 1 passed', 15_000);
+    await waitForFrame(r, 'is now open');
     assert.equal(course.session.status(lesson1).state, 'passed');
   });
 });
