@@ -397,9 +397,9 @@ function dueLater(lag: () => number): void {
 }
 
 /**
- * The monotonic clocks (performance.now, process.hrtime) move with the course's moves too, so
- * that a night passed by the check is a night by every clock the app can read, not a jump of
- * the date alone.
+ * The monotonic clocks (performance.now, process.hrtime, process.uptime) move with the course's
+ * moves too, so that a night passed by the check is a night by every clock the app can read, not
+ * a jump of the date alone: a worker that has lived a week by the check's clock is a week old.
  */
 function moveMonotonicClocks(moved: () => number): void {
   const ownPerformanceNow = performance.now;
@@ -418,6 +418,10 @@ function moveMonotonicClocks(moved: () => number): void {
   };
   hrtime.bigint = cloak(bigint, realBigint);
   process.hrtime = cloak(hrtime, realHrtime) as typeof realHrtime;
+  const realUptime = process.uptime;
+  process.uptime = cloak(function uptime() {
+    return realUptime() + moved() / 1000;
+  }, realUptime);
 }
 
 /**
