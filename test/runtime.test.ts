@@ -307,6 +307,26 @@ describe("the learner's app going wrong", () => {
     assert.ok(await allGone([started.pid]));
   });
 
+  test('crash kills a worker mid-request (its visitor gets a 502), starts a fresh one in its place, and records no problem of the app', async () => {
+    const host = await startHost({ appFile: fixture('counter.js'), workers: 2, mode: 'concurrent' });
+    const [one, two] = host.workers().map((w) => w.pid);
+    await getJson(host, '/', { [PIN_HEADER]: '1' });
+    await getJson(host, '/', { [PIN_HEADER]: '2' });
+    // A request worker 1 holds (the file it waits for never comes), cut off by the crash
+    const never = path.join(os.tmpdir(), `never-${process.pid}-${Date.now()}`);
+    const cut = fetch(`${host.url}/hold?until=${encodeURIComponent(never)}`, { headers: { [PIN_HEADER]: '1' } });
+    for (let inFlight = 0; inFlight === 0; ) inFlight = Number((await getJson(host, '/in-flight', { [PIN_HEADER]: '1' })).body.inFlight);
+    await host.crash(1);
+    assert.equal((await cut).status, 502);
+    assert.ok(await allGone([one!]), 'the crashed worker is gone');
+    const fresh = await getJson(host, '/', { [PIN_HEADER]: '1' });
+    assert.notEqual(fresh.body.pid, one);
+    assert.equal(fresh.body.served, 1, 'module-level code ran again in the new worker');
+    const other = await getJson(host, '/', { [PIN_HEADER]: '2' });
+    assert.deepEqual([other.body.pid, other.body.served], [two, 2], 'worker 2 went on as it was');
+    assert.deepEqual(host.problems, []);
+  });
+
   test('a crash in a handler answers 502, reports the error with its line, and the host can restart the worker', async () => {
     const host = await startHost({ appFile: fixture('listener-crash.js'), restartCrashed: true });
     const events: HostEvent[] = [];

@@ -196,6 +196,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       dataDir,
       env,
       reload: () => host.reload(),
+      crash: (worker) => host.crash(worker),
       advanceClock: (ms) => host.advanceClock(ms),
       sameMoment: async (visits) => {
         await host.holdClock(true);

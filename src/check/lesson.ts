@@ -84,6 +84,12 @@ export interface CheckContext {
   readonly env: Readonly<Record<string, string>>;
   /** Restart every worker, as a host's reload button does. */
   reload(): Promise<void>;
+  /**
+   * Kill worker k at once (SIGKILL, as an out-of-memory kill or a lost machine does: requests it
+   * is serving are cut off, no handler runs) and start a fresh worker in its place, as a host
+   * does. Resolves once the new worker serves.
+   */
+  crash(worker: number): Promise<void>;
   /** Move the workers' clock forward (lessons with a manual clock). */
   advanceClock(ms: number): Promise<void>;
   /**

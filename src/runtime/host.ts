@@ -260,6 +260,29 @@ export class Host {
   }
 
   /**
+   * Kill worker k at once, as the kernel's out-of-memory killer or a lost machine does (SIGKILL:
+   * no handler of the app runs, its requests in flight are cut off), then start a fresh worker
+   * in its place, as a host's master process does. Resolves once the new worker serves. The
+   * kill is the course's doing, so it is not recorded as a problem of the app.
+   */
+  async crash(worker: number): Promise<void> {
+    const slot = this.#slots[worker - 1];
+    const proc = slot?.process;
+    if (!slot || !proc || this.#stopped) throw new Error(`There is no worker ${worker} to crash.`);
+    try {
+      process.kill(proc.pid, 'SIGKILL');
+    } catch {
+      // Gone already: it is replaced all the same.
+    }
+    const { problem } = await proc.exited;
+    const recorded = problem ? this.#problems.indexOf(problem) : -1;
+    if (recorded >= 0) this.#problems.splice(recorded, 1);
+    // A host that restarts crashed workers has started one already.
+    if (slot.process === proc) await this.#launch(slot);
+    else await slot.ready;
+  }
+
+  /**
    * Worker k's time and how many timers wait on its manual clock: a check can tell that a
    * request is waiting on a timer (a simulated network call) before it sends the next one.
    * Undefined when the worker is not running.
