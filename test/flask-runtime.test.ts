@@ -128,6 +128,24 @@ describe('the Python host', { skip }, () => {
     });
   });
 
+  test('crash kills a Python worker mid-request (502), forks a fresh one from the same load, and records no problem of the app', async () => {
+    await withHost({ appFile: fixture('secret-at-import.py'), workers: 2, mode: 'concurrent' }, async (host) => {
+      const before = await getJson(host, '/', 1);
+      const other = await getJson(host, '/', 2);
+      // worker 1 spins in /hang until the crash cuts the request off
+      const cut = fetch(`${host.url}/hang`, { headers: { 'x-course-pin-worker': '1' } });
+      await new Promise<void>((resolve) => host.events.on((event) => event.type === 'request-start' && resolve()));
+      await host.crash(1);
+      assert.equal((await cut).status, 502);
+      assert.ok(await allGone([before.pid as number]), 'the crashed worker is gone');
+      const after = await getJson(host, '/', 1);
+      assert.notEqual(after.pid, before.pid);
+      assert.equal(after.secret, before.secret, 'forked from the same preloaded app');
+      assert.equal((await getJson(host, '/', 2)).pid, other.pid, 'worker 2 went on as it was');
+      assert.deepEqual(host.problems, []);
+    });
+  });
+
   test('a handler that spins forever gets no answer in time, and the worker is still stopped', async () => {
     await withHost({ appFile: fixture('secret-at-import.py'), workers: 1, requestTimeoutMs: 500 }, async (host) => {
       const pid = host.workers()[0]!.pid;

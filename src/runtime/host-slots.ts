@@ -82,6 +82,20 @@ export function startSlot(slot: WorkerSlot, host: SlotHost): Promise<number> {
   });
 }
 
+/**
+ * Kill slot's process at once and start a fresh one in its place (`relaunch`), unless the host
+ * restarted it already. The kill is the course's doing: the problem its exit reported is taken
+ * back out of `problems`. Resolves once the new worker serves.
+ */
+export async function crashSlot(slot: WorkerSlot, problems: AppProblem[], relaunch: () => Promise<number>): Promise<void> {
+  const proc = slot.process!;
+  proc.kill();
+  const { problem } = await proc.exited;
+  const recorded = problem ? problems.indexOf(problem) : -1;
+  if (recorded >= 0) problems.splice(recorded, 1);
+  await (slot.process === proc ? relaunch() : slot.ready);
+}
+
 /** Stop a worker that no longer gets requests once those it has are answered (within `limitMs`). */
 export async function retire(slot: WorkerSlot, limitMs: number): Promise<void> {
   slot.retired = true;

@@ -9,7 +9,7 @@ import { runtimeFor, type WorkerRuntime } from './worker-runtime.ts';
 import type { AppProblem } from './protocol.ts';
 import type { WorkerGate } from './gate.ts';
 import type { ClockState, HostOptions, WorkerInfo } from './host-types.ts';
-import { newSlot, retire, settleAll, startSlot, stopSlots, type WorkerSlot } from './host-slots.ts';
+import { crashSlot, newSlot, retire, settleAll, startSlot, stopSlots, type WorkerSlot } from './host-slots.ts';
 import { advanceClock, clockState, holdClock, ping } from './host-messages.ts';
 import { JobsProcess } from './host-jobs.ts';
 import { Launcher } from './host-launch.ts';
@@ -267,19 +267,8 @@ export class Host {
    */
   async crash(worker: number): Promise<void> {
     const slot = this.#slots[worker - 1];
-    const proc = slot?.process;
-    if (!slot || !proc || this.#stopped) throw new Error(`There is no worker ${worker} to crash.`);
-    try {
-      process.kill(proc.pid, 'SIGKILL');
-    } catch {
-      // Gone already: it is replaced all the same.
-    }
-    const { problem } = await proc.exited;
-    const recorded = problem ? this.#problems.indexOf(problem) : -1;
-    if (recorded >= 0) this.#problems.splice(recorded, 1);
-    // A host that restarts crashed workers has started one already.
-    if (slot.process === proc) await this.#launch(slot);
-    else await slot.ready;
+    if (!slot?.process || this.#stopped) throw new Error(`There is no worker ${worker} to crash.`);
+    await crashSlot(slot, this.#problems, () => this.#launch(slot));
   }
 
   /**

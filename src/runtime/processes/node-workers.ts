@@ -53,6 +53,8 @@ export interface WorkerProcess {
   readonly gate?: WorkerGate;
   /** Ask the worker to stop, kill it if it does not; resolves once it is gone. */
   stop(): Promise<ExitInfo>;
+  /** Kill it at once (SIGKILL: no handler of the app runs), as an out-of-memory kill does; `exited` tells when it is gone. */
+  kill(): void;
 }
 
 export class AppStartError extends Error {
@@ -150,6 +152,9 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     send: post,
     onMessage,
     gate: launched.gate,
+    kill() {
+      node.kill('SIGKILL');
+    },
     async stop() {
       launched.stopping = true;
       if (node.exitCode === null && node.signalCode === null) {

@@ -239,6 +239,7 @@ class PythonWorker {
       },
       gate,
       stop: () => this.#stop(exited),
+      kill: () => this.#kill(),
     };
   }
 
@@ -293,6 +294,17 @@ class PythonWorker {
     if (this.settled) return;
     this.settled = true;
     this.#resolveExit(info);
+  }
+
+  /** The forked worker dies at once, as an out-of-memory kill does; its Python host reports the exit. */
+  #kill(): void {
+    if (this.settled) return;
+    if (!this.#forked) return void this.#exit({ code: null, signal: 'SIGKILL' });
+    try {
+      process.kill(this.#pid, 'SIGKILL');
+    } catch {
+      // Gone already: its host reports the exit.
+    }
   }
 
   async #stop(exited: Promise<ExitInfo>): Promise<ExitInfo> {
