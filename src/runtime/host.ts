@@ -10,7 +10,8 @@ import type { AppProblem } from './protocol.ts';
 import type { WorkerGate } from './gate.ts';
 import type { ClockState, HostOptions, WorkerInfo } from './host-types.ts';
 import { crashSlot, newSlot, retire, settleAll, startSlot, stopSlots, type WorkerSlot } from './host-slots.ts';
-import { advanceClock, clockState, holdClock, ping } from './host-messages.ts';
+import { ping } from './host-messages.ts';
+import { HostClock } from './host-clock.ts';
 import { JobsProcess } from './host-jobs.ts';
 import { Launcher } from './host-launch.ts';
 
@@ -20,8 +21,6 @@ export class Host {
   readonly events = new EventStream<HostEvent>();
   readonly options: HostOptions;
   readonly seed: number;
-  /** Processes whose clock move (advanceClock) is still running. */
-  #moving = 0;
   #slots: WorkerSlot[] = [];
   #dispatcher: Dispatcher;
   #port = 0;
@@ -31,12 +30,19 @@ export class Host {
   /** Node or Python, from the app file. */
   readonly #runtime: WorkerRuntime;
   readonly #launcher: Launcher;
+  readonly #clock: HostClock;
 
   constructor(options: HostOptions) {
     this.options = options;
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
     this.#runtime = runtimeFor(options.appFile);
     this.#launcher = new Launcher(options, this.seed, this.#runtime);
+    this.#clock = new HostClock(this.#launcher, () =>
+      this.#processes().map((proc) => {
+        const slot = this.#slots.find((s) => s.process === proc);
+        return { proc, machine: slot ? this.#launcher.placement(slot.index, this.#slots.length).machine : 1 };
+      }),
+    );
     this.#jobs = options.jobsFile
       ? new JobsProcess({
           events: this.events,
@@ -215,43 +221,22 @@ export class Host {
    * timers due have run. Processes started later start at the moved time, so a reload or a
    * restart never turns the clock back.
    */
-  async advanceClock(ms: number): Promise<void> {
-    this.#launcher.moveClock(ms);
-    await Promise.all(
-      this.#processes().map(async (proc) => {
-        this.#moving++;
-        try {
-          await advanceClock(proc, ms);
-        } finally {
-          this.#moving--;
-        }
-      }),
-    );
+  advanceClock(ms: number): Promise<void> {
+    return this.#clock.advance(ms);
   }
 
-  /**
-   * How many processes are still running what a clock move woke: its timers due, and what they
-   * started (a Node worker's database calls; a Python worker's woken threads, for up to 2 s).
-   */
+  /** How many processes are still running what a clock move woke (HostClock.moving). */
   get clockMoving(): number {
-    return this.#moving;
+    return this.#clock.moving;
   }
 
   /**
    * Hold the date of every process still (hold) at the course's present time, or let it go on
    * with real time again: visitors who arrive meanwhile arrive in the same millisecond, as people
-   * do on a busy site. Timers are untouched (they wait for advanceClock either way). A machine
-   * whose date runs behind (setMachines) holds its own date, as far behind.
+   * do on a busy site. Timers are untouched (they wait for advanceClock either way).
    */
-  async holdClock(hold: boolean): Promise<void> {
-    const at = this.#launcher.clockNow();
-    await Promise.all(
-      this.#processes().map((proc) => {
-        const slot = this.#slots.find((s) => s.process === proc);
-        const machine = slot ? this.#launcher.placement(slot.index, this.#slots.length).machine : 1;
-        return holdClock(proc, hold, at - this.#launcher.clockBehind(machine));
-      }),
-    );
+  holdClock(hold: boolean): Promise<void> {
+    return this.#clock.hold(hold);
   }
 
   /** Worker k's gate (forced races: src/check/race.ts); undefined when it is not running. */
@@ -278,7 +263,7 @@ export class Host {
    */
   async clockState(worker: number): Promise<ClockState | undefined> {
     const proc = this.#slots[worker - 1]?.process;
-    return proc && clockState(proc);
+    return proc && this.#clock.state(proc);
   }
 
   /**
