@@ -193,6 +193,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       watchData: (worker) => watchData(host, worker),
       workerAt: (k) => ((k - 1) % workers) + 1,
       track: runtimeFor(options.appFile).language === 'python' ? 'flask' : 'node',
+      appFile: options.appFile,
       dataDir,
       env,
       reload: () => host.reload(),

@@ -78,6 +78,11 @@ export interface CheckContext {
    * a library or a call can say it in the app's own language.
    */
   readonly track: AppTrack;
+  /**
+   * The app's main file, as the learner wrote it. A check reads it only as an attacker would who
+   * has seen the shop's code (published, or leaked): never to recognise one fix or another.
+   */
+  readonly appFile: string;
   /** The scratch folder holding this run's seed data. */
   readonly dataDir: string;
   /** The environment the app was given (paths of its data). */

@@ -57,17 +57,31 @@ export function tampered(cookies: readonly JarCookie[], from: string, to: string
   return changed ? edited : undefined;
 }
 
+/** Secrets an attacker tries, and how a message names one of them. */
+export interface Guesses {
+  readonly secrets: readonly string[];
+  readonly unsigned: boolean;
+  /** Sign only in the formats the app's own cookies are signed in (the guesses are many). */
+  readonly ownFormatOnly?: boolean;
+  say(secret: string): string;
+}
+
+/** The secrets of tutorials and examples, and unsigned cookies. */
+export const TUTORIAL_GUESSES: Guesses = { secrets: GUESSED_SECRETS, unsigned: true, say: (secret) => `the guessable secret "${secret}"` };
+
 /**
  * Cookies made from scratch that claim to be `victim`, in the shapes the app's own cookies have,
- * unsigned or signed with secrets that are easy to guess. `from` is the attacker's own name, as
- * it appears in her genuine cookies.
+ * unsigned or signed with each secret guessed. `from` is the attacker's own name, as it appears
+ * in her genuine cookies.
  */
-export function forgeries(cookies: readonly JarCookie[], from: string, victim: string): Attempt[] {
+export function forgeries(cookies: readonly JarCookie[], from: string, victim: string, guesses: Guesses = TUTORIAL_GUESSES): Attempt[] {
   const attempts: Attempt[] = [];
   for (const cookie of cookies) {
     if (isSignature(cookie)) continue;
     const text = decode(cookie.value);
-    attempts.push(...flaskForgeries(cookie.key, text, from, victim));
+    attempts.push(...flaskForgeries(cookie.key, text, from, victim, guesses));
+    const keygrip = !guesses.ownFormatOnly || cookies.some((c) => c.key === `${cookie.key}.sig`);
+    const cookieSignature = !guesses.ownFormatOnly || text.startsWith('s:');
     const signed = /^s:(.*)\.[^.]*$/s.exec(text);
     const inner = signed ? signed[1] : text;
     const named = swapName(inner, from, victim);
@@ -76,13 +90,13 @@ export function forgeries(cookies: readonly JarCookie[], from: string, victim: s
     const label = (payload: string) => (named !== undefined ? `"${cookie.key}" naming ${victim}` : `"${cookie.key}" holding the guessed id ${payload}`);
     for (const payload of payloads) {
       const plain = decode(payload);
-      attempts.push({ what: `a cookie ${label(payload)}, unsigned`, cookies: [{ key: cookie.key, value: payload }] });
-      for (const secret of GUESSED_SECRETS) {
-        const what = `a cookie ${label(payload)}, signed with the guessable secret "${secret}"`;
+      if (guesses.unsigned) attempts.push({ what: `a cookie ${label(payload)}, unsigned`, cookies: [{ key: cookie.key, value: payload }] });
+      for (const secret of guesses.secrets) {
+        const what = `a cookie ${label(payload)}, signed with ${guesses.say(secret)}`;
         // cookie-signature's format (express-session, cookie-parser): s:<value>.<HMAC-SHA256>
-        attempts.push({ what, cookies: [{ key: cookie.key, value: encodeURIComponent(`s:${plain}.${hmac('sha256', secret, plain).replace(/=+$/, '')}`) }] });
+        if (cookieSignature) attempts.push({ what, cookies: [{ key: cookie.key, value: encodeURIComponent(`s:${plain}.${hmac('sha256', secret, plain).replace(/=+$/, '')}`) }] });
         // keygrip's format (cookie-session, cookies): a second cookie "<name>.sig"
-        attempts.push({
+        if (keygrip) attempts.push({
           what,
           cookies: [
             { key: cookie.key, value: payload },
@@ -102,7 +116,7 @@ export function forgeries(cookies: readonly JarCookie[], from: string, victim: s
  */
 const FLASK_COOKIE = /^(\.?)([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 
-function flaskForgeries(key: string, text: string, from: string, victim: string): Attempt[] {
+function flaskForgeries(key: string, text: string, from: string, victim: string, guesses: Guesses): Attempt[] {
   const parts = FLASK_COOKIE.exec(text);
   if (!parts) return [];
   let claim: string;
@@ -118,10 +132,10 @@ function flaskForgeries(key: string, text: string, from: string, victim: string)
   const stamp = Buffer.alloc(4);
   stamp.writeUInt32BE(Math.floor(Date.now() / 1000));
   const signed = `${payload}.${stamp.toString('base64url')}`;
-  return GUESSED_SECRETS.map((secret) => {
+  return guesses.secrets.map((secret) => {
     const derived = createHmac('sha1', secret).update('cookie-session').digest();
     const signature = createHmac('sha1', derived).update(signed).digest('base64url');
-    return { what: `a cookie "${key}" naming ${victim}, signed with the guessable secret "${secret}"`, cookies: [{ key, value: `${signed}.${signature}` }] };
+    return { what: `a cookie "${key}" naming ${victim}, signed with ${guesses.say(secret)}`, cookies: [{ key, value: `${signed}.${signature}` }] };
   });
 }
 

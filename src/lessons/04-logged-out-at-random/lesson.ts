@@ -6,7 +6,8 @@ import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { firstRead } from '../../check/race.ts';
 import { expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, NEWCOMERS, PASSWORDS, userIn } from './account.ts';
-import { cookiesOf, forgeries, replaceCookies, tampered } from './cookies.ts';
+import { cookiesOf, forgeries, replaceCookies, tampered, type Guesses } from './cookies.ts';
+import { secretsInSource } from './source-secrets.ts';
 import { loggedOut, loginLostAtOnce, reloaded, sessionLost, sessionLostOrOwnKey, stillIn, takenOver, where } from './diagnoses.ts';
 
 /** A worker of this run drawn from the seed, so that no worker number is special. */
@@ -251,19 +252,24 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
     },
     {
       title: 'A forged session cookie logs nobody in',
-      // Some fifteen forgeries per cookie, each tried on the API and the page.
+      // Some fifteen forgeries per cookie, and one per string of the app's code, each tried on the API and the page.
       timeoutMs: 30_000,
       async run(ctx) {
         const mallory = ctx.visitor('mallory');
         const worker = someWorker(ctx);
         await logInWithApi(ctx, 'mallory', worker);
         const { domain, cookies } = await cookiesOf(mallory);
-        for (const [i, attempt] of forgeries(cookies, 'mallory', 'alice').entries()) {
+        // First the secrets of tutorials; then, as someone who has read the shop's code (it is
+        // published, or leaked), every string written in it, in the format the app signs in.
+        const fromCode: Guesses = { secrets: secretsInSource(ctx.appFile), unsigned: false, ownFormatOnly: true, say: (secret) => `"${secret}", a string written in the app's code` };
+        const attempts = [...forgeries(cookies, 'mallory', 'alice'), ...forgeries(cookies, 'mallory', 'alice', fromCode)];
+        for (const [i, attempt] of attempts.entries()) {
           await replaceCookies(mallory, domain, attempt.cookies);
           await expectUser(ctx, 'mallory', ctx.workerAt(worker + i), null, (got, w, route) => {
             const what = `mallory made ${attempt.what}, and ${where(w, route)} took it as ${got}'s session.`;
             const hostSecret = ctx.track === 'flask' ? 'os.environ["SESSION_SECRET"]' : 'process.env.SESSION_SECRET';
             if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with ${hostSecret}, which only the host knows.`;
+            if (attempt.what.includes("written in the app's code")) return `${what} A key written in the code is known to everyone who has seen the code (a repository, a copy, a leak), and stays valid after the host rotates SESSION_SECRET. Sign and verify with ${hostSecret} only (a rotation keeps old keys in the host's settings, never in the code).`;
             if (attempt.what.includes('guessed id')) return `${what} Session ids must be long and random (${ctx.track === 'flask' ? 'secrets.token_urlsafe(32)' : 'express-session makes them so'}), or the cookie signed: 1, 2, 3 are the first ids anyone tries.`;
             return `${what} Anyone can write an unsigned cookie: sign it with SESSION_SECRET and check the signature.`;
           });
