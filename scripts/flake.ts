@@ -5,6 +5,9 @@
 //   npm run flake                     30 runs of every app of every lesson
 //   npm run flake -- --runs 5 --lessons 1,3
 //   npm run flake -- --track flask    the Flask track's apps (test/fixtures/flask)
+//   npm run flake -- --since f86c837  the starters, the reference fixes, and the fixtures added or
+//                                     changed since that commit (a gate for new fixtures)
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +23,7 @@ const { values } = parseArgs({
     lessons: { type: 'string' },
     concurrency: { type: 'string', default: '2' },
     track: { type: 'string', default: 'node' },
+    since: { type: 'string' },
   },
 });
 const track = values.track === 'flask' ? 'flask' : 'node';
@@ -30,6 +34,14 @@ const chosen = values.lessons ? values.lessons.split(',').map(Number) : lessons.
 const fixturesRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', ...(track === 'flask' ? ['flask'] : []));
 /** A fixture's first line says what to expect: `// expect: ...` in JavaScript, `# expect: ...` in Python. */
 const [fixtureExtension, expectHeader] = track === 'flask' ? ['.py', /^# expect: /] : ['.js', /^\/\/ expect: /];
+/** With --since: the fixture files added or changed since that commit (absolute paths). */
+const changed = values.since ? changedSince(values.since) : undefined;
+
+function changedSince(ref: string): Set<string> {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const names = execFileSync('git', ['diff', '--name-only', '--diff-filter=AMR', ref, '--', 'test/fixtures'], { cwd: root, encoding: 'utf8' });
+  return new Set(names.split('\n').filter(Boolean).map((name) => path.resolve(root, name)));
+}
 
 interface Job {
   readonly lesson: Lesson;
@@ -55,6 +67,7 @@ function appsOf(lesson: Lesson): { app: string; label: string }[] {
     const appName = `app${fixtureExtension}`;
     for (const name of readdirSync(dir).sort()) {
       const app = name.endsWith(fixtureExtension) ? path.join(dir, name) : path.join(dir, name, appName);
+      if (changed && ![...changed].some((file) => file === app || file.startsWith(path.join(dir, name) + path.sep))) continue;
       if (existsSync(app) && statSync(app).isFile() && expectHeader.test(readFileSync(app, 'utf8'))) apps.push({ app, label: name });
     }
   }
