@@ -22,6 +22,8 @@ interface Ledger {
   readonly left: number;
   readonly orders: readonly { id: number; buyer: string; charge: number | null }[];
   readonly charges: readonly { id: number; buyer: string; status: string; key: string | null }[];
+  /** Every value written anywhere in the shop's database, as text: where a kept key would be. */
+  readonly written: ReadonlySet<string>;
 }
 
 function read(ctx: CheckContext): Ledger {
@@ -32,11 +34,24 @@ function read(ctx: CheckContext): Ledger {
       left: shop.prepare('SELECT qty FROM stock WHERE id = ?').pluck().get(PRODUCT) as number,
       orders: shop.prepare('SELECT id, buyer, charge FROM orders WHERE product = ? ORDER BY id').all(PRODUCT) as Ledger['orders'],
       charges: ledger.prepare('SELECT id, buyer, status, idempotency_key AS key FROM charges ORDER BY id').all() as Ledger['charges'],
+      written: everyValue(shop),
     };
   } finally {
     shop.close();
     ledger.close();
   }
+}
+
+/** Every value of every table of `db`, as text. */
+function everyValue(db: Database.Database): Set<string> {
+  const values = new Set<string>();
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
+  for (const table of tables) {
+    for (const row of db.prepare(`SELECT * FROM "${table.replaceAll('"', '""')}"`).raw().all() as unknown[][]) {
+      for (const value of row) if (value !== null && typeof value !== 'object') values.add(String(value));
+    }
+  }
+  return values;
 }
 
 /** A delivery: the shop puts `count` teapots on the shelf, as its stock import does. */
@@ -116,7 +131,8 @@ export async function buyThroughACrash(ctx: CheckContext, buyer: Buyer): Promise
     });
   }
   const lost = now.charges.filter(
-    (c) => c.id > lastCharge && !now.orders.some((o) => o.charge === c.id) && !newOrders.some((o) => names(c.key, o.id)),
+    // Found again: its id written on an order, its key naming an order, or its key kept in the books.
+    (c) => c.id > lastCharge && !now.orders.some((o) => o.charge === c.id) && !newOrders.some((o) => names(c.key, o.id)) && !(c.key !== null && now.written.has(c.key)),
   );
   if (lost.length) {
     const reserved = newOrders.filter((o) => o.charge === null);
