@@ -4,6 +4,7 @@ import { describe, fail } from '../../check/expect.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { books, everyWorkerReports, expectBooks, expectVerdicts, outcome, PRODUCT } from './books.ts';
+import { buyThroughACrash, CRASHED_BUYER, restock } from './crash.ts';
 import { rush, type Buyer } from './rush.ts';
 
 /** The crowd of the sale's busiest moment: more buyers than teapots, on every worker. */
@@ -49,7 +50,7 @@ const lesson: Lesson = {
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
     'Follow two buyers through the handler at once. Both read "5 left" before either has paid; when their payments come back, both write 4. The same happens between workers, and between requests on one worker while the first waits.',
-    'Ask the database to check and take a teapot in one step, before the payment: `UPDATE stock SET qty = qty - 1 WHERE id = ? AND qty > 0 RETURNING qty, price`. It returns a row when a teapot was taken (with what is left), and nothing when there was none left (or look at `.changes` without RETURNING). Then charge, then record the order.',
+    'Ask the database to check and take a teapot in one step, before the payment: `UPDATE stock SET qty = qty - 1 WHERE id = ? AND qty > 0 RETURNING qty, price`. It returns a row when a teapot was taken (with what is left), and nothing when there was none left (or look at `.changes` without RETURNING). That stops the overselling; the next hint makes the purchase survive a worker killed during the payment.',
     'So that a crash during the payment cannot lose a teapot without an order, take the teapot and insert the order (its charge still empty) in one `db.transaction(...)` run with `.immediate()`, all synchronous; then `await charge(buyer, price, "order-" + order)` (with the order as its key, a retry charges once), then write the charge on the order. A lock in a module variable only guards its own worker.',
   ],
   flask: {
@@ -58,7 +59,7 @@ const lesson: Lesson = {
     why: () => markdown(import.meta.url, 'why.flask.md'),
     hints: [
       'Follow two buyers on two workers through `buy()` at once. Both read "5 left" before either has paid; when their payments come back, both write 4. Each worker serves one request at a time, but the three workers run side by side.',
-      'Ask the database to check and take a teapot in one step, before the payment: `UPDATE stock SET qty = qty - 1 WHERE id = ? AND qty > 0 RETURNING qty, price`. It returns a row when a teapot was taken (with what is left), and nothing when there was none left (or look at `cursor.rowcount` without RETURNING). Then charge, then record the order.',
+      'Ask the database to check and take a teapot in one step, before the payment: `UPDATE stock SET qty = qty - 1 WHERE id = ? AND qty > 0 RETURNING qty, price`. It returns a row when a teapot was taken (with what is left), and nothing when there was none left (or look at `cursor.rowcount` without RETURNING). That stops the overselling; the next hint makes the purchase survive a worker killed during the payment.',
       'So that a killed worker cannot lose a teapot without an order, take the teapot and insert the order (its charge still empty) in one transaction that starts with `BEGIN IMMEDIATE` (open the connection with `isolation_level=None`), then `charge(buyer, price, f"order-{order}")` outside it, then write the charge on the order. A `threading.Lock()` at module level only guards its own worker.',
     ],
   },
@@ -170,6 +171,16 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
         }
         expectBooks(ctx, before, bought, 0);
         await everyWorkerReports(ctx, 0, before.orders.length);
+      },
+    },
+    {
+      title: `A delivery comes in, and the worker serving ${CRASHED_BUYER} is killed while her card is being charged: her teapot has its order, and her charge can be found again`,
+      timeoutMs: 30_000,
+      async run(ctx) {
+        // A few more teapots arrive; erin buys one, by the page or the API. While the provider
+        // charges her card the worker serving her dies (a deploy, a crash, an out-of-memory kill).
+        restock(ctx, 2 + Math.floor(ctx.random() * 3));
+        await buyThroughACrash(ctx, { name: CRASHED_BUYER, worker: anyWorker(ctx), via: ctx.random() < 0.5 ? 'form' : 'api' });
       },
     },
   ],
