@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Lesson } from '../types.ts';
+import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { drawProducts, otherPrice, priceText, seedProducts, type Product } from '../products.ts';
-import { editShop, everyWorkerShowsTheShop, shelfOf, SHOP_NAMES, siteOf, writeSite, type Diagnose } from './shop.ts';
+import { checkpoint, editShop, everyWorkerShowsTheShop, shelfOf, SHOP_NAMES, siteOf, stampFilesAt, writeSite, type Diagnose } from './shop.ts';
 
 const FROZEN: Diagnose = (route, worker) =>
   route === 'page'
@@ -15,6 +15,21 @@ const FIRST_READ: Diagnose = (route, worker) =>
   route === 'page'
     ? `The page at / on worker ${worker} does not show the shop's products and name as the database and settings hold them. Keep the page listing every product with its price (in euros, like 4.50), the shop's name at the top, and names escaped as HTML.`
     : `Worker ${worker}'s /api/products does not answer with the rows and the shop name the database and the settings file hold. Read them from SHOP_DB and SITE_CONFIG, not from values written in the code.`;
+
+const AGED: Diagnose = (route, worker) =>
+  `After the shop had been open a week, worker ${worker}'s ${route === 'page' ? 'page at /' : '/api/products'} still shows rows it read before the latest edit. A worker lives for days on a real host: rows kept because the worker is past its first minutes, or for a while, or until a timer fires, are stale right after an edit. Read them on every request.`;
+
+const SAME_TICK: Diagnose = (route, worker) =>
+  `Worker ${worker}'s ${route === 'page' ? 'page at /' : '/api/products'} missed an edit made within the same second as the one before it. Does the app trust the database file's time or size to tell whether the rows changed? A file's time ticks in coarse steps and the log file keeps its size, so two edits in one tick look like one. Ask the database: read the rows on every request (or compare SQLite's PRAGMA data_version before trusting a copy).`;
+
+const WEEK_MS = 7 * 24 * 60 * 60_000;
+
+/** The stock team sets one of the products, drawn from the run's seed, to another price. */
+function changeAPrice(ctx: CheckContext): void {
+  const shelf = shelfOf(ctx);
+  const product = shelf[Math.floor(ctx.random() * shelf.length)]!;
+  editShop(ctx, 'UPDATE products SET price = ? WHERE id = ?', otherPrice(ctx.random, product.price), product.id);
+}
 
 const RELOADED: Diagnose = (route, worker) =>
   `After the reload, worker ${worker}'s ${route === 'page' ? 'page' : '/api/products'} does not show the redeployed settings (or lost the products edited before it). Read the site settings from SITE_CONFIG when the app starts, or on every request: a reload must pick up a redeployed config.`;
@@ -86,9 +101,7 @@ const lesson: Lesson = {
     {
       title: 'A price changed in the database shows at once, on every worker',
       async run(ctx) {
-        const shelf = shelfOf(ctx);
-        const product = shelf[Math.floor(ctx.random() * shelf.length)]!;
-        editShop(ctx, 'UPDATE products SET price = ? WHERE id = ?', otherPrice(ctx.random, product.price), product.id);
+        changeAPrice(ctx);
         await everyWorkerShowsTheShop(ctx, FROZEN);
       },
     },
@@ -100,6 +113,33 @@ const lesson: Lesson = {
         const id = Math.max(...shelf.map((p) => p.id)) + 1 + Math.floor(ctx.random() * 3);
         editShop(ctx, 'INSERT INTO products (id, name, price) VALUES (?, ?, ?)', id, fresh.name, fresh.price);
         await everyWorkerShowsTheShop(ctx, FROZEN);
+      },
+    },
+    {
+      title: 'A week later, a price changed in the database still shows at once, on every worker',
+      async run(ctx) {
+        // A host keeps its workers for days: the shop has been open a week, with people visiting,
+        // when the stock team edits the next price.
+        await ctx.advanceClock(WEEK_MS);
+        await everyWorkerShowsTheShop(ctx, AGED);
+        changeAPrice(ctx);
+        await everyWorkerShowsTheShop(ctx, AGED);
+      },
+    },
+    {
+      title: 'Two edits within one second both show, on every worker',
+      async run(ctx) {
+        // The stock team sets a price, every worker shows it, and they correct it within the same
+        // second. The database's files keep the times of that second (the file clock ticks in
+        // whole seconds on many disks) and the log its size (SQLite checkpointed it meanwhile).
+        changeAPrice(ctx);
+        checkpoint(ctx);
+        const second = Math.floor(Date.now() / 1000);
+        stampFilesAt(ctx, second);
+        await everyWorkerShowsTheShop(ctx, SAME_TICK);
+        changeAPrice(ctx);
+        stampFilesAt(ctx, second);
+        await everyWorkerShowsTheShop(ctx, SAME_TICK);
       },
     },
     {

@@ -1,20 +1,22 @@
 import type { CheckContext, Lesson } from '../types.ts';
-import { addByForm, addItem, briefBasket, drawItems, expectBasket, expectOnPage, loadBasketPage } from '../basket.ts';
+import { describe, fail, show } from '../../check/expect.ts';
+import { addByForm, addItem, basketOf, briefBasket, drawItems, expectBasket, expectOnPage, loadBasketPage, type BasketPage } from '../basket.ts';
 import { markdown } from '../text.ts';
 
-/** Each visitor's items in this run, drawn from its seed: alice's two, bob's, dave's. */
+/** Each visitor's items in this run, drawn from its seed: alice's two, bob's, dave's; after the deploy, frank's, grace's and alice's third. */
 interface Items {
   readonly alice: readonly [string, string];
   readonly bob: string;
   readonly dave: string;
+  readonly later: { readonly frank: string; readonly grace: string; readonly alice: string };
 }
 
 const itemsByRun = new WeakMap<CheckContext, Items>();
 function itemsOf(ctx: CheckContext): Items {
   let items = itemsByRun.get(ctx);
   if (!items) {
-    const [a1, a2, b, d] = drawItems(ctx.random, 4) as [string, string, string, string];
-    items = { alice: [a1, a2], bob: b, dave: d };
+    const [a1, a2, b, d, f, g, a3] = drawItems(ctx.random, 7) as [string, string, string, string, string, string, string];
+    items = { alice: [a1, a2], bob: b, dave: d, later: { frank: f, grace: g, alice: a3 } };
     itemsByRun.set(ctx, items);
   }
   return items;
@@ -61,6 +63,45 @@ function pageLeak(ctx: CheckContext, visitor: string, owners: Record<string, rea
     return missing.length
       ? `The page does not show ${visitor}'s own items: the page at / must read the basket of the visitor who asks (by the same cookie as the API), and the form must add to it.`
       : `${visitor}'s page shows items ${visitor} never added.`;
+  };
+}
+
+/** After a deploy: `visitor` saw `owner`'s item, most likely under an id the app handed out again. */
+function reissued(ctx: CheckContext, visitor: string, owner: string) {
+  return (where: string): string =>
+    sameIdAs(ctx, visitor, owner) || sameIdAs(ctx, owner, visitor)
+      ? `After the deploy, ${visitor} saw ${owner}'s item ${where}: the app handed one of them the very id the other's browser still holds. Ids counted up from 1 (or drawn from anything that starts again when the app restarts) come round again after every deploy, while browsers keep their cookies; anyone can guess them too. Make each id random, as ${ctx.track === 'flask' ? 'uuid.uuid4()' : 'crypto.randomUUID()'} does.`
+      : `After the deploy, ${visitor} saw ${owner}'s item ${where}: the app takes ${visitor} for ${owner}. Give each browser a random id in a cookie and keep one basket per id, however often the app restarts.`;
+}
+
+/** `visitor`'s basket, by the API, holds none of `foreign` (whether it still holds the visitor's own items or not). */
+async function expectNoneOf(ctx: CheckContext, visitor: string, owners: Record<string, readonly string[]>): Promise<void> {
+  const { items, where } = await basketOf(ctx, visitor);
+  for (const [owner, theirs] of Object.entries(owners)) {
+    const seen = items.filter((item) => theirs.includes(item));
+    if (seen.length) {
+      fail({ expected: `${visitor}'s basket to hold none of ${owner}'s items from ${where}`, got: show(items), diagnosis: reissued(ctx, visitor, owner)('in the API') });
+    }
+  }
+}
+
+/** `visitor`'s page holds none of the `owners`' items (whether it still shows the visitor's own or not). */
+function expectPageWithout(ctx: CheckContext, page: BasketPage, visitor: string, owners: Record<string, readonly string[]>): void {
+  for (const [owner, theirs] of Object.entries(owners)) {
+    const seen = theirs.filter((item) => page.text.includes(item));
+    if (seen.length) {
+      fail({ expected: `${visitor}'s page (${describe(page.reply)}) to show none of ${owner}'s items`, got: `a page showing ${show(seen)}`, diagnosis: reissued(ctx, visitor, owner)('on the page') });
+    }
+  }
+}
+
+/** Page diagnosis after the deploy: foreign items name their owner. */
+function pageAfterDeploy(ctx: CheckContext, visitor: string, owners: Record<string, readonly string[]>) {
+  return (missing: readonly string[], foreign: readonly string[]): string => {
+    for (const [owner, items] of Object.entries(owners)) {
+      if (foreign.some((item) => items.includes(item))) return reissued(ctx, visitor, owner)('on the page');
+    }
+    return pageLeak(ctx, visitor, owners)(missing, foreign);
   };
 }
 
@@ -175,6 +216,34 @@ const lesson: Lesson = {
             ? "alice's browser no longer sends the cookie that says who she is: it ran out. A basket cookie must last as long as people keep a basket (no Max-Age, the browser session, or days); note that Express's cookie `maxAge` is in milliseconds."
             : undefined,
         );
+      },
+    },
+    {
+      title: 'after a deploy, newcomers get baskets of their own, and nobody is taken for alice or bob',
+      reloads: true,
+      async run(ctx) {
+        const { alice, bob, dave, later } = itemsOf(ctx);
+        const before = { alice, bob: [bob], dave: [dave] };
+        // The shop deploys a new version: the app restarts, and browsers keep their cookies.
+        // Baskets kept in memory may be gone after it, but no basket may pass to someone else.
+        await ctx.reload();
+        // frank and grace, from the same office, open the shop for the first time and add an item each.
+        for (const newcomer of ['frank', 'grace'] as const) {
+          ctx.visitor(newcomer, { like: 'alice' });
+          expectOnPage(await loadBasketPage(ctx, newcomer), newcomer, [], [...alice, bob, dave], pageAfterDeploy(ctx, newcomer, before));
+          const page = await addByForm(ctx, newcomer, later[newcomer]);
+          expectOnPage(page, newcomer, [later[newcomer]], [...alice, bob, dave], pageAfterDeploy(ctx, newcomer, before));
+        }
+        const newcomers = { frank: [later.frank], grace: [later.grace] };
+        // alice and bob come back with the cookies their browsers kept.
+        for (const regular of ['alice', 'bob'] as const) {
+          const others = regular === 'alice' ? { ...newcomers, bob: [bob] } : { ...newcomers, alice };
+          expectPageWithout(ctx, await loadBasketPage(ctx, regular), regular, others);
+          await expectNoneOf(ctx, regular, newcomers);
+        }
+        // alice adds to her basket again; frank's stays his.
+        await addByForm(ctx, 'alice', later.alice);
+        await expectNoneOf(ctx, 'frank', { alice: [...alice, later.alice] });
       },
     },
   ],
