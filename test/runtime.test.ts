@@ -192,7 +192,7 @@ describe('workers and the dispatcher', () => {
 
   test('on the manual clock the date goes on with real time, every clock moves with the host, and a hold keeps the date still', async () => {
     const host = await startHost({ appFile: fixture('clocks.js'), workers: 2, clock: 'manual' });
-    const read = async (worker = '1') => (await getJson(host, '/', { [PIN_HEADER]: worker })).body as { date: number; performance: number; hrtime: number; uptime: number };
+    const read = async (worker = '1') => (await getJson(host, '/', { [PIN_HEADER]: worker })).body as { date: number; performance: number; hrtime: number; uptime: number; osUptime: number };
     // The date moves between requests, as on a real machine (no request of a check meets a date that never moves)
     const first = await read();
     let later = await read();
@@ -208,6 +208,8 @@ describe('workers and the dispatcher', () => {
     assertMoved(after.performance - before.performance, 3_600_000, span + 1);
     assertMoved(after.hrtime - before.hrtime, 3_600_000, span + 1);
     assertMoved(after.uptime - before.uptime, 3_600_000, span + 1);
+    // os.uptime() counts hundredths of a second
+    assertMoved(after.osUptime - before.osUptime + 10, 3_600_000, span + 20);
     // Held, every worker shows one date, the same request after request; let go, it goes on from there
     await host.holdClock(true);
     const held = [await read('1'), await read('2'), await read('1')].map((r) => r.date);

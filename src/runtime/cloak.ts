@@ -22,5 +22,11 @@ export function cloak<T extends object>(stand: T, real: object): T {
     const descriptor = Object.getOwnPropertyDescriptor(real, key);
     if (descriptor) Object.defineProperty(stand, key, { ...descriptor, value: (real as unknown as Record<string, unknown>)[key] });
   }
+  // Some of Node's functions turn into their value as text (`${os.uptime}`, `${os.hostname}`): so does the stand-in.
+  const primitive = Object.getOwnPropertyDescriptor(real, Symbol.toPrimitive);
+  if (typeof primitive?.value === 'function') {
+    const call = stand as unknown as () => unknown;
+    Object.defineProperty(stand, Symbol.toPrimitive, { ...primitive, value: cloak(() => call(), primitive.value as object) });
+  }
   return stand;
 }

@@ -149,7 +149,7 @@ process.chdir(assignment.cwd);
 // Each machine of the deployment has a name of its own, as each container or server has.
 if (assignment.env.HOSTNAME) {
   const name = assignment.env.HOSTNAME;
-  os.hostname = () => name;
+  os.hostname = cloak(() => name, os.hostname);
   module.syncBuiltinESMExports();
 }
 // As `node app.js` (or a cluster worker of it) shows.
@@ -397,7 +397,7 @@ function dueLater(lag: () => number): void {
 }
 
 /**
- * The monotonic clocks (performance.now, process.hrtime, process.uptime) move with the course's
+ * The monotonic clocks (performance.now, process.hrtime, process.uptime, os.uptime) move with the course's
  * moves too, so that a night passed by the check is a night by every clock the app can read, not
  * a jump of the date alone: a worker that has lived a week by the check's clock is a week old.
  */
@@ -422,6 +422,11 @@ function moveMonotonicClocks(moved: () => number): void {
   process.uptime = cloak(function uptime() {
     return realUptime() + moved() / 1000;
   }, realUptime);
+  // The machine's uptime, in hundredths of a second as Linux gives it.
+  const realOsUptime = os.uptime;
+  os.uptime = cloak(function uptime() {
+    return Math.round((realOsUptime() + moved() / 1000) * 100) / 100;
+  }, realOsUptime);
 }
 
 /**

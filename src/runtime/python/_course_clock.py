@@ -1,11 +1,12 @@
 """The manual clock of the course's Python host: time.sleep, threading.Timer and the timeout of
 threading.Event.wait wait for the course to move the clock, so a lesson about time takes
 milliseconds and gives the same verdict every run (no test waits on real time); time.time,
-time.monotonic and datetime.now go on with real time besides, as on any machine, plus the
+time.monotonic (and every other clock the app can read) and datetime.now go on with real time besides, as on any machine, plus the
 course's moves (the course may hold the date still for a moment: people who arrive meanwhile
 arrive in the same millisecond)."""
 
 import datetime as _datetime
+import os as _os
 import threading
 import time as _time
 
@@ -137,7 +138,28 @@ def install_clock(clock):
     _time.monotonic = lambda: _real_monotonic() + clock.moved() - clock.caught_up
     _time.perf_counter = lambda: _real_perf_counter() + clock.moved() - clock.caught_up
     _time.monotonic_ns = lambda: int(_time.monotonic() * 1e9)
+    _time.perf_counter_ns = lambda: int(_time.perf_counter() * 1e9)
     _time.sleep = clock.sleep
+
+    # The clocks by their names: the date (CLOCK_REALTIME), every other one moves as monotonic does.
+    real_clock_gettime = _time.clock_gettime
+
+    def clock_gettime(clk_id):
+        if clk_id == _time.CLOCK_REALTIME:
+            return clock.time()
+        return real_clock_gettime(clk_id) + clock.moved() - clock.caught_up
+
+    _time.clock_gettime = clock_gettime
+    _time.clock_gettime_ns = lambda clk_id: int(clock_gettime(clk_id) * 1e9)
+
+    # os.times().elapsed: the time since an arbitrary point in the past, a monotonic clock too.
+    real_times = _os.times
+
+    def times():
+        t = real_times()
+        return _os.times_result((t.user, t.system, t.children_user, t.children_system, t.elapsed + clock.moved() - clock.caught_up))
+
+    _os.times = times
 
     real_datetime = _datetime.datetime
 
