@@ -118,7 +118,7 @@ export async function inTurn(ctx: CheckContext, turns: readonly Turn[]): Promise
  */
 export const ANSWER_LIMIT_MS = 2000;
 
-/** The requests of `requests` still unanswered once they have all been answered, or after `limitMs`. */
+/** Wait until every one of `requests` is answered, or `limitMs` (wall time) has passed: returns those still unanswered. */
 export async function answeredWithin(requests: readonly InFlight[], limitMs: number): Promise<InFlight[]> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const limit = new Promise<void>((resolve) => {
@@ -132,9 +132,9 @@ export async function answeredWithin(requests: readonly InFlight[], limitMs: num
 /**
  * Move the clock only as far as the requests need when each is served alone, call by call: first
  * the longest first call of any of them (and a margin shorter than any call), then the longest
- * second call, and so on, each move catching up the date first. After each move, every request
- * whose calls are all done by then must be answered. Returns the indexes of those that were not:
- * they waited for something besides their own network calls (another request's turn).
+ * second call, and so on. After each move, every request whose calls are all done by then must
+ * be answered. Returns those that were not: they waited for something besides their own network
+ * calls (another request's turn). Requests without `calls` are not judged.
  */
 export async function inTheirTime(ctx: CheckContext, turns: readonly Turn[], requests: readonly InFlight[]): Promise<Late[]> {
   const calls = turns.map((t) => t.calls ?? []);
