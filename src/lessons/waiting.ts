@@ -63,6 +63,12 @@ export async function settle(ctx: CheckContext, worker: number, send: () => Prom
 export interface Turn {
   readonly worker: number;
   send(): Promise<Reply>;
+  /**
+   * The simulated network calls (ms) this request makes, one after another, when it is served
+   * alone (the longest way it may go). [] for a request that makes none: it is answered without
+   * the clock moving. Without it the request's timing is not judged.
+   */
+  readonly calls?: readonly number[];
 }
 
 export interface Turns {
@@ -85,6 +91,15 @@ export async function inTurn(ctx: CheckContext, turns: readonly Turn[]): Promise
   for (const turn of turns) {
     const request = inFlight(turn.send());
     requests.push(request);
+    if (turn.calls?.length === 0) {
+      // No network call to wait for: the answer comes without the clock moving, or the request
+      // is held up behind another one (a timer it holds meanwhile is a poll, not a network call).
+      const answered = (await answeredWithin([request], ANSWER_LIMIT_MS)).length === 0;
+      progress.push(answered ? 'answered' : 'stuck');
+      if (!answered) break;
+      parked.set(turn.worker, await timersOn(ctx, turn.worker));
+      continue;
+    }
     // Parked: the worker holds more timers than before this request came. A request may add
     // more than one (its network call, and a timeout of the app's own around it): the next
     // request is judged against all of them, not against one more than before.
@@ -94,4 +109,77 @@ export async function inTurn(ctx: CheckContext, turns: readonly Turn[]): Promise
     if (result.progress === 'stuck') break;
   }
   return { requests, progress };
+}
+
+/**
+ * How long (wall time) an answer that is due may take to come back once the clock has moved: it
+ * comes at once from an app that serves requests side by side, so the limit only bounds the wait
+ * on the failure path.
+ */
+export const ANSWER_LIMIT_MS = 2000;
+
+/** Wait until every one of `requests` is answered, or `limitMs` (wall time) has passed: returns those still unanswered. */
+export async function answeredWithin(requests: readonly InFlight[], limitMs: number): Promise<InFlight[]> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, limitMs);
+  });
+  await Promise.race([Promise.allSettled(requests.map((r) => r.reply)), limit]);
+  clearTimeout(timer);
+  return requests.filter((r) => !r.answered());
+}
+
+/**
+ * Move the clock only as far as the requests need when each is served alone, call by call: first
+ * the longest first call of any of them (and a margin shorter than any call), then the longest
+ * second call, and so on. After each move, every request whose calls are all done by then must
+ * be answered. Returns those that were not: they waited for something besides their own network
+ * calls (another request's turn). Requests without `calls` are not judged.
+ */
+export async function inTheirTime(ctx: CheckContext, turns: readonly Turn[], requests: readonly InFlight[]): Promise<Late[]> {
+  const calls = turns.map((t) => t.calls ?? []);
+  const every = calls.flat();
+  if (!every.length || turns.some((t) => !t.calls)) return [];
+  const margin = Math.min(10, Math.floor(Math.min(...every) / 2));
+  const late: Late[] = [];
+  const rounds = Math.max(...calls.map((c) => c.length));
+  let moved = 0;
+  for (let k = 0; k < rounds; k++) {
+    const step = Math.max(...calls.map((c) => c[k] ?? 0)) + (k === 0 ? margin : 0);
+    await ctx.advanceClock(step);
+    moved += step;
+    const due = requests.filter((_, i) => calls[i]!.length === k + 1);
+    for (const missed of await answeredWithin(due, ANSWER_LIMIT_MS)) late.push({ index: requests.indexOf(missed), afterMs: moved });
+  }
+  return late.sort((a, b) => a.index - b.index);
+}
+
+/** A request still unanswered when its own network calls were done. */
+export interface Late {
+  /** Its index in the requests sent. */
+  readonly index: number;
+  /** How far the clock had moved since the requests were sent, when it was found unanswered. */
+  readonly afterMs: number;
+}
+
+export interface Together extends Turns {
+  /** The requests not answered when their own network calls were done, in the order sent. */
+  readonly late: readonly Late[];
+}
+
+/**
+ * Send requests that overlap (inTurn), then judge them as real traffic would feel them: each must
+ * be answered in about the time it takes alone (inTheirTime), not after another's turn. The
+ * date stands still meanwhile, moving only with the clock's moves, so the time the check itself
+ * takes never counts as the requests' time. Then lets the rest of the time pass (unless a
+ * request got stuck: the caller fails then).
+ */
+export async function together(ctx: CheckContext, turns: readonly Turn[]): Promise<Together> {
+  return ctx.sameMoment(async () => {
+    const sent = await inTurn(ctx, turns);
+    if (sent.progress.includes('stuck')) return { ...sent, late: [] };
+    const late = await inTheirTime(ctx, turns, sent.requests);
+    await ctx.advanceClock(LET_TIME_PASS_MS);
+    return { ...sent, late };
+  });
 }

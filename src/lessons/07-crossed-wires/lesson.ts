@@ -4,7 +4,7 @@ import { describe, expectJson, fail } from '../../check/expect.ts';
 import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { inTurn, LET_TIME_PASS_MS, settle } from '../waiting.ts';
+import { ANSWER_LIMIT_MS, answeredWithin, LET_TIME_PASS_MS, settle, together } from '../waiting.ts';
 import { auditMark, customersOf, drawCustomers, expectAccount, expectAccountPage, expectAudit, expectSignInPage, seedShop } from './customers.ts';
 
 /** The one worker of this lesson (with --workers N the check still talks to worker 1 only). */
@@ -16,21 +16,38 @@ const bob = (ctx: CheckContext) => ctx.visitor('bob', { like: 'alice' });
 /** carol has never signed in. */
 const carol = (ctx: CheckContext) => ctx.visitor('carol', { like: 'alice' });
 
-/** One request of a scenario: who sends it, and how. */
+/** The simulated network calls of a request, as the exercise makes them: the audit log, then the warehouse. */
+const AUDIT_MS = 20;
+const WAREHOUSE_MS = 600;
+/** A page or /api/account for someone signed in: the audit log, then the orders. */
+const SIGNED_IN = [AUDIT_MS, WAREHOUSE_MS] as const;
+/** A page or /api/account for someone not signed in: the audit log only. (A form posted makes no
+ * call of its own; the browser then loads the page it is sent to.) */
+const SIGNED_OUT = [AUDIT_MS] as const;
+
+/** One request of a scenario: who sends it, what it is, how, and the network calls it makes alone. */
 interface Turn {
   readonly who: string;
+  /** What the request is, as a diagnosis names it ("page", "account", "sign-out"). */
+  readonly what: string;
+  readonly calls: readonly number[];
   send(): Promise<Reply>;
 }
 
+/** "bob's page", "alice's and carol's pages". */
+const whose = (turns: readonly Turn[]) => turns.map((t) => `${t.who}'s ${t.what}`).join(' and ');
+
 /**
  * Send each request in turn, each only once the ones before are parked in an await (or
- * answered), then let the network calls finish. Returns the replies in the same order.
+ * answered), then let the network calls run, and `judge` the replies (in the same order). Each
+ * request must also be answered in the time its own calls take, as when it is alone: a late one
+ * fails the step once its answer has been judged (a wrong answer says more than a slow one).
  */
-async function overlapping(ctx: CheckContext, turns: readonly Turn[]): Promise<Reply[]> {
+async function overlapping(ctx: CheckContext, turns: readonly Turn[], judge: (replies: Reply[]) => Promise<void>): Promise<void> {
   const names = turns.map((t) => t.who);
-  const { requests, progress } = await inTurn(
+  const { requests, progress, late } = await together(
     ctx,
-    turns.map((turn) => ({ worker: WORKER, send: turn.send })),
+    turns.map((turn) => ({ worker: WORKER, send: turn.send, calls: turn.calls })),
   );
   if (progress[0] === 'answered') {
     const reply = await requests[0].reply;
@@ -43,23 +60,36 @@ async function overlapping(ctx: CheckContext, turns: readonly Turn[]): Promise<R
           : 'The check needs each page to wait for its network calls, as it would in production. Keep `await writeAuditLog(...)` and `await fetchOrders(...)`: the fix is where the customer is kept, not whether the app waits.',
     });
   }
+  const takingTurns = ctx.track === 'flask' ? 'A lock around each request (or a flag polled with time.sleep) makes the threaded worker serve one request at a time again' : 'A lock, queue or busy flag around each request makes Node a one-request-at-a-time worker again';
   const stuck = progress.indexOf('stuck');
   if (stuck >= 0) {
-    const name = names[stuck];
-    const earlier = names.slice(0, stuck).filter((n) => n !== name);
+    const turn = turns[stuck]!;
+    const earlier = turns.slice(0, stuck).filter((t) => t.who !== turn.who && t.calls.length);
     const waiting = progress.filter((p) => p === 'waiting').length;
     fail({
       expected: earlier.length
-        ? `${name}'s request to go ahead while ${earlier.join(' and ')}'s ${earlier.length > 1 ? 'were' : 'was'} waiting`
-        : `${name}'s request to reach its first network call`,
+        ? `${turn.who}'s ${turn.what} to go ahead while ${whose(earlier)} ${earlier.length > 1 ? 'were' : 'was'} waiting`
+        : `${turn.who}'s request to reach its first network call`,
       got: `no progress within 1.5 s (${waiting} request${waiting === 1 ? '' : 's'} waiting on the network)`,
       diagnosis: earlier.length
-        ? `Requests in this worker take turns: ${name}'s waits until ${earlier.join(' and ')}'s is done. ${ctx.track === 'flask' ? 'A lock around each request makes the threaded worker serve one request at a time again' : 'A lock or queue around each request makes Node a one-request-at-a-time worker again'}, and one slow page then stalls every visitor. Keep the customer per request instead.`
+        ? `Requests in this worker take turns: ${turn.who}'s ${turn.what} waits until ${whose(earlier)} ${earlier.length > 1 ? 'are' : 'is'} done. ${takingTurns}, and one slow page then stalls every visitor. Keep the customer per request instead.`
         : 'The request never got to the audit log. Does every middleware call next()?',
     });
   }
-  await ctx.advanceClock(LET_TIME_PASS_MS);
-  return Promise.all(requests.map((r) => r.reply));
+  const unanswered = await answeredWithin(requests, ANSWER_LIMIT_MS);
+  if (!unanswered.length) await judge(await Promise.all(requests.map((r) => r.reply)));
+  const first = late[0] ?? (unanswered.length ? { index: requests.indexOf(unanswered[0]!), afterMs: LET_TIME_PASS_MS } : undefined);
+  if (first) {
+    const { index, afterMs } = first;
+    const turn = turns[index]!;
+    const before = turns.slice(0, index).filter((t) => t.calls.length);
+    const alone = turn.calls.reduce((sum, ms) => sum + ms, 0);
+    fail({
+      expected: `${turn.who}'s ${turn.what} to be answered about ${alone} ms after it was sent, as when it is alone (${turn.calls.length > 1 ? 'the audit log, then the warehouse' : 'the audit log'}), while ${whose(before)} ${before.length > 1 ? 'were' : 'was'} loading too`,
+      got: `no answer ${afterMs} ms after it was sent`,
+      diagnosis: `Requests in this worker take turns: ${turn.who}'s ${turn.what} waited for ${whose(before)} to finish before its own network calls began. ${takingTurns}: nothing crosses any more, but one slow page stalls every visitor behind it. Keep the customer per request instead.`,
+    });
+  }
 }
 
 /** Sign in through the JSON API, as the page's own script would. */
@@ -141,13 +171,14 @@ const lesson: Lesson = {
         ] as const);
         for (const { page, api, pageFirst } of rounds) {
           const turns: Turn[] = [
-            { who: page.name, send: () => page.page('/', { worker: WORKER }) },
-            { who: api.name, send: () => api.get('/api/account', { worker: WORKER }) },
+            { who: page.name, what: 'page', calls: SIGNED_IN, send: () => page.page('/', { worker: WORKER }) },
+            { who: api.name, what: 'account (/api/account)', calls: SIGNED_IN, send: () => api.get('/api/account', { worker: WORKER }) },
           ];
-          const replies = await overlapping(ctx, pageFirst ? turns : [turns[1]!, turns[0]!]);
-          const [pageReply, apiReply] = pageFirst ? replies : [replies[1]!, replies[0]!];
-          await expectAccountPage(customers, pageReply!, page.name, ctx.track);
-          expectAccount(customers, apiReply!, api.name, ctx.track);
+          await overlapping(ctx, pageFirst ? turns : [turns[1]!, turns[0]!], async (replies) => {
+            const [pageReply, apiReply] = pageFirst ? replies : [replies[1]!, replies[0]!];
+            await expectAccountPage(customers, pageReply!, page.name, ctx.track);
+            expectAccount(customers, apiReply!, api.name, ctx.track);
+          });
         }
         expectAudit(ctx, mark, [['alice', '/'], ['bob', '/api/account'], ['alice', '/'], ['bob', '/api/account']]);
       },
@@ -157,22 +188,23 @@ const lesson: Lesson = {
       async run(ctx) {
         const customers = customersOf(ctx);
         const mark = auditMark(ctx);
-        const [aliceReply, carolReply, bobReply] = await overlapping(ctx, [
-          { who: 'alice', send: () => alice(ctx).get('/api/account', { worker: WORKER }) },
-          { who: 'carol', send: () => carol(ctx).get('/api/account', { worker: WORKER }) },
-          { who: 'bob', send: () => bob(ctx).page('/', { worker: WORKER }) },
-        ]);
-        expectAccount(customers, aliceReply!, 'alice', ctx.track);
-        if (carolReply!.status !== 401) {
-          fail({
-            expected: `401 "Sign in first" for carol, who never signed in, from ${describe(carolReply!)}`,
-            got: `${carolReply!.status}: ${carolReply!.body}`,
-            diagnosis:
-              "carol's request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks \"who is this?\" must ask the request itself.",
-          });
-        }
-        await expectAccountPage(customers, bobReply!, 'bob', ctx.track);
-        expectAudit(ctx, mark, [['alice', '/api/account'], ['anonymous', '/api/account'], ['bob', '/']]);
+        await overlapping(ctx, [
+          { who: 'alice', what: 'account (/api/account)', calls: SIGNED_IN, send: () => alice(ctx).get('/api/account', { worker: WORKER }) },
+          { who: 'carol', what: 'request for /api/account', calls: SIGNED_OUT, send: () => carol(ctx).get('/api/account', { worker: WORKER }) },
+          { who: 'bob', what: 'page', calls: SIGNED_IN, send: () => bob(ctx).page('/', { worker: WORKER }) },
+        ], async ([aliceReply, carolReply, bobReply]) => {
+          expectAccount(customers, aliceReply!, 'alice', ctx.track);
+          if (carolReply!.status !== 401) {
+            fail({
+              expected: `401 "Sign in first" for carol, who never signed in, from ${describe(carolReply!)}`,
+              got: `${carolReply!.status}: ${carolReply!.body}`,
+              diagnosis:
+                "carol's request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks \"who is this?\" must ask the request itself.",
+            });
+          }
+          await expectAccountPage(customers, bobReply!, 'bob', ctx.track);
+          expectAudit(ctx, mark, [['alice', '/api/account'], ['anonymous', '/api/account'], ['bob', '/']]);
+        });
       },
     },
     {
@@ -182,24 +214,25 @@ const lesson: Lesson = {
         const bobsPage = await settle(ctx, WORKER, () => bob(ctx).page('/', { worker: WORKER }));
         await expectAccountPage(customers, bobsPage, 'bob', ctx.track);
         const mark = auditMark(ctx);
-        const [aliceReply, signedOut, carolReply, signedIn] = await overlapping(ctx, [
-          { who: 'alice', send: () => alice(ctx).page('/', { worker: WORKER }) },
-          { who: 'bob', send: () => bob(ctx).fillIn(bobsPage, {}, { worker: WORKER, action: '/logout' }) },
-          { who: 'carol', send: () => carol(ctx).page('/', { worker: WORKER }) },
-          { who: 'bob', send: () => bob(ctx).submit('/login', { name: 'bob' }, { worker: WORKER }) },
-        ]);
-        await expectAccountPage(customers, aliceReply!, 'alice', ctx.track);
-        if (!signedOut!.redirects?.length) {
-          fail({
-            expected: `the sign-out form to send bob back to the page (303), from ${describe(signedOut!)}`,
-            got: `${signedOut!.status}: ${signedOut!.body}`,
-            diagnosis: 'Keep POST /logout as it is: it clears the sign-in cookie and sends the browser back to /.',
-          });
-        }
-        await expectSignInPage(customers, signedOut!);
-        await expectSignInPage(customers, carolReply!);
-        await expectAccountPage(customers, signedIn!, 'bob', ctx.track);
-        expectAudit(ctx, mark, [['alice', '/'], ['anonymous', '/'], ['anonymous', '/'], ['bob', '/']]);
+        await overlapping(ctx, [
+          { who: 'alice', what: 'page', calls: SIGNED_IN, send: () => alice(ctx).page('/', { worker: WORKER }) },
+          { who: 'bob', what: 'sign-out form (then the sign-in page it leads to)', calls: SIGNED_OUT, send: () => bob(ctx).fillIn(bobsPage, {}, { worker: WORKER, action: '/logout' }) },
+          { who: 'carol', what: 'sign-in page', calls: SIGNED_OUT, send: () => carol(ctx).page('/', { worker: WORKER }) },
+          { who: 'bob', what: 'sign-in form (then his page)', calls: SIGNED_IN, send: () => bob(ctx).submit('/login', { name: 'bob' }, { worker: WORKER }) },
+        ], async ([aliceReply, signedOut, carolReply, signedIn]) => {
+          await expectAccountPage(customers, aliceReply!, 'alice', ctx.track);
+          if (!signedOut!.redirects?.length) {
+            fail({
+              expected: `the sign-out form to send bob back to the page (303), from ${describe(signedOut!)}`,
+              got: `${signedOut!.status}: ${signedOut!.body}`,
+              diagnosis: 'Keep POST /logout as it is: it clears the sign-in cookie and sends the browser back to /.',
+            });
+          }
+          await expectSignInPage(customers, signedOut!);
+          await expectSignInPage(customers, carolReply!);
+          await expectAccountPage(customers, signedIn!, 'bob', ctx.track);
+          expectAudit(ctx, mark, [['alice', '/'], ['anonymous', '/'], ['anonymous', '/'], ['bob', '/']]);
+        });
       },
     },
   ],

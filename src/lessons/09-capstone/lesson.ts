@@ -1,11 +1,37 @@
 import { describe, expectJson, fail } from '../../check/expect.ts';
-import type { Lesson } from '../types.ts';
+import type { AppTrack, CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { inTurn, LET_TIME_PASS_MS, type Turn } from '../waiting.ts';
+import { inTurn, LET_TIME_PASS_MS, together, type Late, type Turn } from '../waiting.ts';
 import { briefOf, drawShop, euros, forgedFrom, lastOrderId, ordersSince, pageOf, rememberShop, shopOf, withDb, writeShop } from './shop.ts';
 import { pricesStep, signIn } from './prices.ts';
 import { everyWorkerShowsStock, expectVerdict, lastJarStep } from './stock.ts';
 import { randomBytes } from 'node:crypto';
+
+/** The simulated network calls of the exercise: the orders service and the payment service. */
+const ORDERS_MS = 300;
+const PAYMENT_MS = 500;
+
+const takingTurns = (track: AppTrack) =>
+  track === 'flask'
+    ? "Requests in one worker take turns: a lock around each request (or a flag polled with time.sleep) makes the threaded worker serve one request at a time, and one slow page stalls every visitor. Keep each request's state with the request instead."
+    : "Requests in one worker take turns: a lock, queue or busy flag around each request makes one slow page stall every visitor. Keep each request's state with the request instead.";
+
+/**
+ * Fail when one of two overlapping requests (`names`, in the order sent) was answered only after
+ * the other's turn: each makes one network call of `ms`, and must be answered in about that
+ * time, as when it is alone.
+ */
+function tookTheirTime(ctx: CheckContext, late: readonly Late[], names: readonly string[], what: string, ms: number): void {
+  const first = late[0];
+  if (!first) return;
+  const name = names[first.index]!;
+  const others = names.filter((n) => n !== name).map((n) => `${n}'s`);
+  fail({
+    expected: `${name}'s ${what} to be answered about ${ms} ms after it was sent, as when it is alone, while ${others.join(' and ')} waited on the network too`,
+    got: `no answer ${first.afterMs} ms after it was sent`,
+    diagnosis: `${name}'s ${what} waited for ${others.join(' and ')} to finish before its own network call began. ${takingTurns(ctx.track)}`,
+  });
+}
 
 const lesson: Lesson = {
   number: 9,
@@ -104,9 +130,9 @@ const lesson: Lesson = {
         const names = ['alice', 'bob'];
         const crossed = (name: string, other: string) =>
           `${name}'s request was waiting for a network call when ${other}'s arrived in the same worker, and ${name}'s answer came back with ${other}'s details: the app keeps "who is asking" somewhere every request shares.`;
-        const { requests, progress } = await inTurn(
+        const { requests, progress, late } = await together(
           ctx,
-          names.map((name): Turn => ({ worker, send: () => ctx.visitor(name).get('/api/account', { worker }) })),
+          names.map((name): Turn => ({ worker, calls: [ORDERS_MS], send: () => ctx.visitor(name).get('/api/account', { worker }) })),
         );
         if (progress[0] === 'answered' || progress.includes('stuck')) {
           fail({
@@ -117,12 +143,9 @@ const lesson: Lesson = {
                 ? ctx.track === 'flask'
                   ? 'Keep the network calls (fetch_orders, charge_card) as they are: they stand for real services, and the check needs requests to wait for them.'
                   : 'Keep the awaited network calls (fetchOrders, chargeCard): they stand for real services, and the check needs requests to wait for them.'
-                : ctx.track === 'flask'
-                  ? "Requests in one worker take turns: a lock around each request makes the threaded worker serve one request at a time, and one slow page stalls every visitor. Keep each request's state with the request instead."
-                  : "Requests in one worker take turns: a lock or queue makes one slow page stall every visitor. Keep each request's state with the request instead.",
+                : takingTurns(ctx.track),
           });
         }
-        await ctx.advanceClock(LET_TIME_PASS_MS);
         const replies = await Promise.all(requests.map((r) => r.reply));
         for (const [i, name] of names.entries()) {
           const reply = replies[i]!;
@@ -139,13 +162,20 @@ const lesson: Lesson = {
             });
           }
         }
+        tookTheirTime(ctx, late, names, 'account page', ORDERS_MS);
         const before = lastOrderId(ctx);
         const picks = [shop.products[0]!, shop.products[1]!];
-        const buys = await inTurn(
+        const buys = await together(
           ctx,
-          names.map((name, i): Turn => ({ worker, send: () => ctx.visitor(name).post('/api/buy', { product: picks[i]!.id }, { worker }) })),
+          names.map((name, i): Turn => ({ worker, calls: [PAYMENT_MS], send: () => ctx.visitor(name).post('/api/buy', { product: picks[i]!.id }, { worker }) })),
         );
-        await ctx.advanceClock(LET_TIME_PASS_MS);
+        if (buys.progress.includes('stuck')) {
+          fail({
+            expected: "bob's purchase to go ahead while alice's waited for the payment service",
+            got: "bob's purchase held up until alice's finished",
+            diagnosis: takingTurns(ctx.track),
+          });
+        }
         for (const reply of await Promise.all(buys.requests.map((r) => r.reply))) expectJson(reply, 'JSON like {"order": 5, ...} (201)');
         const orders = ordersSince(ctx, before);
         for (const [i, name] of names.entries()) {
@@ -158,6 +188,7 @@ const lesson: Lesson = {
             });
           }
         }
+        tookTheirTime(ctx, buys.late, names, 'purchase', PAYMENT_MS);
       },
     },
     lastJarStep,
