@@ -58,6 +58,12 @@ export interface CheckContext {
    * run: `first` runs until it has done the data operation `first.holdAfter` picks (by default its
    * first read of a database or file), and is held there; `second` runs to its end (or until it
    * waits for a lock `first` holds); then `first` goes on. Returns both answers.
+   *
+   * Both on ONE worker: `first` is held at the first asynchronous operation `holdAfter` picks (by
+   * default its first one: a promise it awaits, the worker free meanwhile) while `second` runs on
+   * the same worker. A synchronous operation cannot be held there without blocking `second`: when
+   * `first` has no asynchronous one (an app that never awaits, a Flask worker), nothing overlaps
+   * it, and `second` simply runs after it.
    */
   race(first: RaceRunner, second: RaceRunner): Promise<readonly [Reply, Reply]>;
   /**

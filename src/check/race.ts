@@ -12,6 +12,23 @@
 //      database: a lock `first` holds, which the app waits for or retries);
 //   4. let `first` go on, and wait for both answers.
 //
+// Both sides on ONE worker (a Node worker serves many requests at once: one awaits while another
+// runs), raceOnOneWorker:
+//
+//   1. hold the worker and send `first`; every operation goes on at once, but the first
+//      ASYNCHRONOUS one `first.holdAfter` picks (by default: its first asynchronous operation,
+//      any kind): its promise waits for the go, and the worker is free meanwhile;
+//   2. send `second`: every operation the worker reports now is second's (first is parked), and
+//      goes on at once; wait until second has answered (or a write of its failed: a lock first
+//      holds);
+//   3. let `first` go on, and wait for both answers.
+//
+// A synchronous operation cannot be held on a shared worker: the worker would be blocked in it,
+// and second could not run. So a synchronous operation always goes on; when `first` ends without
+// an asynchronous operation to hold at (an app that never awaits a data operation, any Flask
+// worker), nothing can overlap it on that worker and the race falls back to one after the other:
+// first, then second, as the worker itself would serve them.
+//
 // The gate (src/runtime/gate.ts) is always there in every worker, checks and `serve` alike, so an
 // app cannot tell a forced race from traffic.
 import type { WorkerGate } from '../runtime/gate.ts';
@@ -42,9 +59,9 @@ export function firstRead(operation: DataOperation): boolean {
 
 export class RaceError extends Error {}
 
-/** Force the race; resolves with both answers, `first`'s first. */
+/** Force the race (on two workers, or on one: see the top); resolves with both answers, `first`'s first. */
 export async function race<R>(host: GateSource, first: RaceSide<R>, second: RaceSide<R>): Promise<readonly [R, R]> {
-  if (first.worker === second.worker) throw new RaceError(`A race needs two different workers; both sides asked for worker ${first.worker}.`);
+  if (first.worker === second.worker) return raceOnOneWorker(host, first, second);
   const held = host.gate(first.worker);
   const watched = host.gate(second.worker);
   if (!held || !watched) throw new RaceError(`Worker ${held ? second.worker : first.worker} is not running.`);
@@ -120,6 +137,50 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
     offHeld();
     offWatched();
     await Promise.all([held.setMode('off'), watched.setMode('off')]);
+  }
+}
+
+/** Both sides on one worker: first parked in an asynchronous operation while second runs (see the top). */
+async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: RaceSide<R>): Promise<readonly [R, R]> {
+  const gate = host.gate(first.worker);
+  if (!gate) throw new RaceError(`Worker ${first.worker} is not running.`);
+  const pick = first.holdAfter ?? (() => true);
+  let parked = false;
+  let onParked: () => void = () => {};
+  const isParked = new Promise<void>((resolve) => (onParked = resolve));
+  let blocked: () => void = () => {};
+  const isBlocked = new Promise<void>((resolve) => (blocked = resolve));
+  const off = gate.on((report) => {
+    const op = report.op as DataOperation;
+    // Once first is parked, a failed write is second finding a lock first holds: first goes on.
+    if (parked && report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) blocked();
+    if (!report.ask) return;
+    if (report.t === 'entered') return gate.go(report.seq, true);
+    if (!parked && report.async && pick(op)) {
+      parked = true;
+      onParked();
+      return;
+    }
+    gate.go(report.seq);
+  });
+  try {
+    await gate.setMode('hold');
+    const firstReply = settle(first.send());
+    const firstOutcome = await Promise.race([isParked.then(() => 'parked' as const), firstReply.then(() => 'ended' as const), gate.closed.then(() => 'ended' as const)]);
+    if (firstOutcome === 'ended') {
+      // Nothing asynchronous to hold first at: nothing overlaps it on this worker.
+      await gate.setMode('off');
+      const answers = [await firstReply, await settle(second.send())] as const;
+      return [unwrap(answers[0]), unwrap(answers[1])];
+    }
+    const secondReply = settle(second.send());
+    await Promise.race([secondReply, isBlocked, gate.closed]);
+    await gate.setMode('off');
+    const answers = [await firstReply, await secondReply] as const;
+    return [unwrap(answers[0]), unwrap(answers[1])];
+  } finally {
+    off();
+    await gate.setMode('off');
   }
 }
 

@@ -3,8 +3,11 @@
 // gate can watch them and hold the worker after one. Always installed, in checks and in `serve`
 // alike; with the gate off a wrapper costs one load from shared memory.
 //
-// Holding is synchronous: the app's code between two operations is synchronous, so the worker
-// waits for the course's "go on" right there (gate-channel.ts).
+// Holding a synchronous operation is synchronous: the app's code between two operations is
+// synchronous, so the worker waits for the course's "go on" right there (gate-channel.ts). An
+// asynchronous one (fs/promises, a FileHandle's methods, fs with a callback) is held without
+// blocking: its promise settles (its callback is called) once the go arrives, and meanwhile the
+// worker serves other requests, as a real Node worker does while a request awaits.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -66,21 +69,43 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     if (ask) gate.holdAfter(n);
   }
 
+  /** Report an asynchronous operation begun; in hold mode, a write begins once the course lets it (the thread stays free). */
+  function enterAsync(n: number, operation: GateOperation): Promise<void> | undefined {
+    if (gate.mode() === 2 && operation.write) {
+      report({ t: 'entered', seq: n, op: operation, ask: true, inTransaction: false, async: true });
+      return gate.waitBefore(n);
+    }
+    report({ t: 'entered', seq: n, op: operation, async: true });
+    return undefined;
+  }
+
+  /** Report an asynchronous operation done; in hold mode, its result waits for the course's go (the thread stays free). */
+  function afterAsync(n: number, operation: GateOperation): Promise<void> | undefined {
+    const ask = gate.mode() === 2;
+    report({ t: 'finished', seq: n, op: operation, ask, failed: false, inTransaction: false, async: true });
+    return ask ? gate.waitAfter(n) : undefined;
+  }
+
+  const failedAsync = (n: number, operation: GateOperation) =>
+    report({ t: 'finished', seq: n, op: operation, ask: false, failed: true, inTransaction: false, async: true });
+
   /** An asynchronous operation: entered now, finished (and held) when its promise settles. */
   async function aroundAsync<T>(op: () => GateOperation | undefined, fn: () => Promise<T>): Promise<T> {
     if (gate.mode() === 0) return fn();
     const operation = op();
     if (!operation) return fn();
     const n = ++seq;
-    enter(n, operation, () => false);
+    const begun = enterAsync(n, operation);
     let result: T;
     try {
+      if (begun) await begun;
       result = await fn();
     } catch (error) {
-      report({ t: 'finished', seq: n, op: operation, ask: false, failed: true, inTransaction: false });
+      failedAsync(n, operation);
       throw error;
     }
-    after(n, operation, () => false);
+    const held = afterAsync(n, operation);
+    if (held) await held;
     return result;
   }
 
@@ -140,13 +165,23 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
       const operation = fileOp(args[at], writes(write, args));
       if (!operation) return real.apply(this, args);
       const n = ++seq;
-      enter(n, operation, never);
+      const begun = enterAsync(n, operation);
       args[args.length - 1] = function done(this: unknown, error: unknown, ...rest: unknown[]) {
-        if (error) report({ t: 'finished', seq: n, op: operation, ask: false, failed: true, inTransaction: false });
-        else after(n, operation, never);
-        return (callback as AnyFunction).call(this, error, ...rest);
+        const call = () => (callback as AnyFunction).call(this, error, ...rest);
+        if (error) failedAsync(n, operation);
+        const held = error ? undefined : afterAsync(n, operation);
+        if (held) void held.then(call);
+        else call();
       };
-      return real.apply(this, args);
+      if (!begun) return real.apply(this, args);
+      void begun.then(() => {
+        try {
+          real.apply(this, args);
+        } catch (error) {
+          (args[args.length - 1] as AnyFunction)(error);
+        }
+      });
+      return undefined;
     }, real);
   }
   const promises = fs.promises as unknown as Record<string, AnyFunction>;

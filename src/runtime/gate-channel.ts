@@ -5,8 +5,12 @@
 // - Reports are written synchronously, so the course has one before the worker goes on (or is
 //   held): a held worker's "finished" must not wait in a buffer for an event loop that is blocked.
 // - Commands are read in the event loop while the worker is free; while it is held, the worker
-//   reads them itself, synchronously, until the course lets it go. Holding is synchronous because
-//   the app's code between two operations is.
+//   reads them itself, synchronously, until the course lets it go. A synchronous operation is
+//   held synchronously (the app's code between two operations is); an asynchronous one is held
+//   by a promise that settles when its go arrives through the event loop, so the worker serves
+//   other requests meanwhile (as a real Node worker does while a request awaits).
+// - Each held operation is let go by its own number: while one asynchronous operation waits,
+//   others (of other requests) are held and let go on their own. Leaving hold mode lets all go.
 // - When the channel ends (the course is gone, and the worker was free to notice), the worker
 //   ends at once. A worker that never yields is ended by the course's reaper (processes/reaper.ts).
 import fs from 'node:fs';
@@ -22,6 +26,10 @@ export interface Gate {
   holdAfter(seq: number): void;
   /** In hold mode: return once the course lets operation `seq` begin (or the gate leaves hold mode). */
   holdBefore(seq: number): void;
+  /** holdAfter without blocking the thread: settles once the go arrives through the event loop. */
+  waitAfter(seq: number): Promise<void>;
+  /** holdBefore without blocking the thread. */
+  waitBefore(seq: number): Promise<void>;
 }
 
 // fs.writeSync and readSync as they were before the app (and the data-operation wrappers) could touch fs.
@@ -29,8 +37,14 @@ const { writeSync, readSync } = fs;
 
 export function openGate(fd = CONTROL_FD): Gate {
   let mode: GateMode = 0;
-  let go = 0;
-  let goBefore = 0;
+  /** The operations the course let go on (after them), and begin (before them), not yet taken by their hold. */
+  const goAfter = new Set<number>();
+  const goBefore = new Set<number>();
+  /** Asynchronous holds waiting: each checks whether its go has come. */
+  const waiting = new Set<() => void>();
+  const wake = () => {
+    for (const check of [...waiting]) check();
+  };
   let gone = false;
   const orphaned = () => {
     if (gone) return;
@@ -54,10 +68,15 @@ export function openGate(fd = CONTROL_FD): Gate {
   const command = (message: GateCommand) => {
     if (message.t === 'mode') {
       mode = message.mode;
+      if (mode !== 2) {
+        goAfter.clear();
+        goBefore.clear();
+      }
+      wake();
       report({ t: 'mode-set', id: message.id, mode: message.mode });
     } else if (message.t === 'go') {
-      if (message.before) goBefore = Math.max(goBefore, message.seq);
-      else go = Math.max(go, message.seq);
+      (message.before ? goBefore : goAfter).add(message.seq);
+      wake();
     }
   };
   const take = jsonLines(command);
@@ -84,15 +103,29 @@ export function openGate(fd = CONTROL_FD): Gate {
     }
   };
 
+  const hold = (released: Set<number>, seq: number) => {
+    while (!released.has(seq) && mode === 2 && !gone) readNow();
+    released.delete(seq);
+  };
+  const wait = (released: Set<number>, seq: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!released.has(seq) && mode === 2 && !gone) return;
+        released.delete(seq);
+        waiting.delete(check);
+        resolve();
+      };
+      waiting.add(check);
+      check();
+    });
+
   return {
     mode: () => mode,
     report,
-    holdAfter(seq) {
-      while (go < seq && mode === 2 && !gone) readNow();
-    },
-    holdBefore(seq) {
-      while (goBefore < seq && mode === 2 && !gone) readNow();
-    },
+    holdAfter: (seq) => hold(goAfter, seq),
+    holdBefore: (seq) => hold(goBefore, seq),
+    waitAfter: (seq) => wait(goAfter, seq),
+    waitBefore: (seq) => wait(goBefore, seq),
   };
 }
 

@@ -8,7 +8,11 @@ export type GateOperation =
   | { readonly kind: 'sql'; readonly sql: string; readonly write: boolean }
   | { readonly kind: 'file'; readonly file: string; readonly write: boolean };
 
-/** 0: off (no reports); 1: watch (report operations); 2: hold (report, and wait for a go after each). */
+/**
+ * 0: off (no reports); 1: watch (report operations); 2: hold (report, and wait for a go after
+ * each). Node workers let each held operation go by its own number, so that several may wait at
+ * once (asynchronous ones); leaving hold mode lets them all go.
+ */
 export type GateMode = 0 | 1 | 2;
 
 /** The worker's file descriptor of its control channel to the course. */
@@ -27,6 +31,8 @@ export type GateReport =
       readonly ask?: boolean;
       /** With `ask`: the connection is inside a transaction as the write begins. */
       readonly inTransaction?: boolean;
+      /** An asynchronous operation (a promise, a callback): held, it leaves the worker's thread free. */
+      readonly async?: boolean;
     }
   | {
       readonly t: 'finished';
@@ -38,6 +44,12 @@ export type GateReport =
       readonly failed: boolean;
       /** The connection is inside a transaction after the operation (it may hold a lock). */
       readonly inTransaction: boolean;
+      /**
+       * An asynchronous operation (Node: fs/promises, a FileHandle, fs with a callback): held, its
+       * promise (or callback) waits for the go while the worker's thread stays free to serve
+       * other requests. Absent: the worker itself waits, blocked.
+       */
+      readonly async?: boolean;
     }
   | { readonly t: 'mode-set'; readonly id: number; readonly mode: GateMode };
 

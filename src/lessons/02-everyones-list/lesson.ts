@@ -2,21 +2,23 @@ import type { CheckContext, Lesson } from '../types.ts';
 import { describe, fail, show } from '../../check/expect.ts';
 import { addByForm, addItem, basketOf, briefBasket, drawItems, expectBasket, expectOnPage, loadBasketPage, type BasketPage } from '../basket.ts';
 import { markdown } from '../text.ts';
+import { overlapStep } from './overlap.ts';
 
-/** Each visitor's items in this run, drawn from its seed: alice's two, bob's, dave's; after the deploy, frank's, grace's and alice's third. */
+/** Each visitor's items in this run, drawn from its seed: alice's two, bob's, dave's; after the deploy, frank's, grace's and alice's third; then the two of the visitors who shop at the same moment. */
 interface Items {
   readonly alice: readonly [string, string];
   readonly bob: string;
   readonly dave: string;
   readonly later: { readonly frank: string; readonly grace: string; readonly alice: string };
+  readonly together: readonly [string, string];
 }
 
 const itemsByRun = new WeakMap<CheckContext, Items>();
 function itemsOf(ctx: CheckContext): Items {
   let items = itemsByRun.get(ctx);
   if (!items) {
-    const [a1, a2, b, d, f, g, a3] = drawItems(ctx.random, 7) as [string, string, string, string, string, string, string];
-    items = { alice: [a1, a2], bob: b, dave: d, later: { frank: f, grace: g, alice: a3 } };
+    const [a1, a2, b, d, f, g, a3, t1, t2] = drawItems(ctx.random, 9) as [string, string, string, string, string, string, string, string, string];
+    items = { alice: [a1, a2], bob: b, dave: d, later: { frank: f, grace: g, alice: a3 }, together: [t1, t2] };
     itemsByRun.set(ctx, items);
   }
   return items;
@@ -120,7 +122,9 @@ const lesson: Lesson = {
     "Keep a `Map` from visitor id to that visitor's basket. Set the cookie only when the request came without one, then look the basket up by the id, in all three routes.",
   ],
   workers: 1,
-  mode: 'sequential',
+  // Node's own: a worker serves many requests at once (one runs while another awaits). A Flask
+  // worker of this lesson still serves one at a time, as gunicorn's sync worker does.
+  mode: 'concurrent',
   // The course's clock: visitors who arrive together (ctx.sameMoment) arrive in the same millisecond.
   clock: 'manual',
   brief: briefBasket,
@@ -246,6 +250,7 @@ const lesson: Lesson = {
         await expectNoneOf(ctx, 'frank', { alice: [...alice, later.alice] });
       },
     },
+    overlapStep((ctx) => itemsOf(ctx).together),
   ],
 };
 
