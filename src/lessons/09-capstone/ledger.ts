@@ -79,7 +79,7 @@ export function expectCharges(ctx: CheckContext, purchases: readonly Purchase[],
     const elsewhere = charges.find((c) => c.customer !== p.customer && (!purchases.some((q) => q.customer === c.customer) || of(c.customer).length > 1));
     fail({
       expected: `${p.customer}'s card charged once for ${p.customer}'s order of ${p.product.name} on worker ${p.worker}`,
-      got: mine.length ? `${mine.length} charge(s) for ${ordered.length} orders` : `no charge of ${p.customer}'s card${elsewhere ? ` (${elsewhere.customer}'s card was charged ${euros(elsewhere.amount)} more)` : ''}`,
+      got: mine.length ? `${mine.length} charges for ${ordered.length} orders` : `no charge of ${p.customer}'s card${elsewhere ? ` (${elsewhere.customer}'s card was charged ${euros(elsewhere.amount)} more)` : ''}`,
       diagnosis: elsewhere
         ? `${p.customer}'s purchase charged ${elsewhere.customer}'s card: while it waited for the payment service, another request changed "who is asking" somewhere every request of the worker shares. Charge the customer the request itself carries.`
         : `${p.customer}'s order was placed without a payment: keep the call to ${fn} in the checkout, for every order.`,
@@ -107,8 +107,8 @@ export function expectCharges(ctx: CheckContext, purchases: readonly Purchase[],
     fail({
       expected: ordered.length
         ? `${p.customer}'s card charged ${euros(listed.get(p.product.id)!)} once for one order of ${p.product.name}`
-        : `${p.customer}, who has no order of ${p.product.name}, not charged`,
-      got: `${mine.length} charges of ${p.customer}'s card: ${list(mine)}`,
+        : `no charge of ${p.customer}'s card: ${p.customer} has no order of ${p.product.name}`,
+      got: `${mine.length === 1 ? 'a charge' : `${mine.length} charges`} of ${p.customer}'s card: ${list(mine)}`,
       diagnosis: ordered.length
         ? `${p.customer} paid more than once for one order: each purchase must call ${fn} once, for that purchase's customer.`
         : `${p.customer}'s card was charged, but no order came of it and ${p.customer} was not told the ${p.product.name} sold out: a purchase that charges a card must record the order, or tell the buyer it sold out (and give the money back).`,
