@@ -9,6 +9,7 @@
 #                     customers (name, full_name)
 #                     orders    (id, customer, product_id, price)
 #   SESSION_SECRET  a secret for signing cookies
+#   PAYMENTS_DB     the card provider's ledger, which charge_card below writes to
 import os
 import sqlite3
 import time
@@ -87,8 +88,14 @@ def fetch_orders(customer_name):
     return [{"id": i, "item": item, "price": price} for i, item, price in rows]
 
 
+# The card provider's client: the provider records each charge in its ledger (PAYMENTS_DB).
+# It is not part of the exercise: leave it as it is (the course plays the provider and keeps
+# its ledger).
 def charge_card(customer_name, amount):
     time.sleep(0.5)
+    with closing(sqlite3.connect(os.environ["PAYMENTS_DB"], timeout=10)) as ledger:
+        with ledger:
+            ledger.execute("INSERT INTO charges (customer, amount) VALUES (?, ?)", (customer_name, amount))
     return {"paid": amount, "by": customer_name}
 
 

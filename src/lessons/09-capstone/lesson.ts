@@ -5,6 +5,7 @@ import { inTurn, LET_TIME_PASS_MS, together, type Late, type Turn } from '../wai
 import { briefOf, drawShop, euros, forgedFrom, lastOrderId, ordersSince, pageOf, rememberShop, shopOf, withDb, writeShop } from './shop.ts';
 import { pricesStep, signIn } from './prices.ts';
 import { everyWorkerShowsStock, expectVerdict, lastJarStep } from './stock.ts';
+import { expectCharges, lastChargeId, writeLedger } from './ledger.ts';
 import { randomBytes } from 'node:crypto';
 
 /** The simulated network calls of the exercise: the orders service and the payment service. */
@@ -67,7 +68,7 @@ const lesson: Lesson = {
     const shop = drawShop(random);
     const file = writeShop(dir, shop);
     rememberShop(file, shop);
-    return { SHOP_DB: file, SESSION_SECRET: randomBytes(16).toString('hex') };
+    return { SHOP_DB: file, PAYMENTS_DB: writeLedger(dir), SESSION_SECRET: randomBytes(16).toString('hex') };
   },
   steps: [
     pricesStep,
@@ -164,6 +165,7 @@ const lesson: Lesson = {
         }
         tookTheirTime(ctx, late, names, 'account page', ORDERS_MS);
         const before = lastOrderId(ctx);
+        const paidBefore = lastChargeId(ctx);
         const picks = [shop.products[0]!, shop.products[1]!];
         const buys = await together(
           ctx,
@@ -188,6 +190,7 @@ const lesson: Lesson = {
             });
           }
         }
+        expectCharges(ctx, names.map((customer, i) => ({ customer, product: picks[i]!, worker })), before, paidBefore);
         tookTheirTime(ctx, buys.late, names, 'purchase', PAYMENT_MS);
       },
     },
@@ -206,6 +209,7 @@ const lesson: Lesson = {
         const home = await ctx.visitor('alice').page('/', { worker: workerOf(0) });
         await pageOf(home, 'the shop page');
         const before = lastOrderId(ctx);
+        const paidBefore = lastChargeId(ctx);
         const { requests, progress } = await inTurn(
           ctx,
           buyers.map((name, i): Turn => ({
@@ -254,6 +258,7 @@ const lesson: Lesson = {
             diagnosis: oversold,
           });
         }
+        expectCharges(ctx, buyers.map((customer, i) => ({ customer, product: honey, worker: workerOf(i), reply: replies[i] })), before, paidBefore);
         await everyWorkerShowsStock(ctx);
       },
     },

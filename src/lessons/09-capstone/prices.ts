@@ -6,6 +6,7 @@ import { describe, expectJson, fail } from '../../check/expect.ts';
 import type { CheckContext, CheckStep } from '../types.ts';
 import { otherPrice } from '../products.ts';
 import { settle } from '../waiting.ts';
+import { expectCharges, lastChargeId } from './ledger.ts';
 import { euros, lastOrderId, lineOf, ordersSince, pageOf, productsOf, shopOf, withDb, type Product } from './shop.ts';
 
 export const STALE_COPY = (k: number, where: string) =>
@@ -49,6 +50,7 @@ const page: Route = async (ctx, item, price, k, first) => {
 const checkout: Route = async (ctx, item, price, k, first) => {
   await signIn(ctx, 'carol', k);
   const before = lastOrderId(ctx);
+  const paidBefore = lastChargeId(ctx);
   const reply = await settle(ctx, k, () => ctx.visitor('carol').post('/api/buy', { product: item.id }, { worker: k }));
   expectJson(reply, 'JSON like {"order": 5, ...} (201)');
   const order = ordersSince(ctx, before).find((o) => o.productId === item.id);
@@ -59,6 +61,7 @@ const checkout: Route = async (ctx, item, price, k, first) => {
       diagnosis: STALE_COPY(k, 'the checkout'),
     });
   }
+  expectCharges(ctx, [{ customer: 'carol', product: item, worker: k }], before, paidBefore);
 };
 
 const ROUTES: readonly Route[] = [list, page, checkout];

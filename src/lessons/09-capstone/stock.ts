@@ -6,6 +6,7 @@ import { firstRead } from '../../check/race.ts';
 import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext, CheckStep, DataOperation } from '../types.ts';
 import { LET_TIME_PASS_MS, timersOn } from '../waiting.ts';
+import { expectCharges, lastChargeId } from './ledger.ts';
 import { lastOrderId, lineOf, ordersSince, pageOf, productsOf, shopOf, withDb } from './shop.ts';
 
 /** A purchase's answer must be an answer: bought, sold out, or the page again (a form); never an error or a hang. */
@@ -101,6 +102,7 @@ export const lastJarStep: CheckStep = {
     const held = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
     const other = ctx.workerAt(held + 1);
     const before = lastOrderId(ctx);
+    const paidBefore = lastChargeId(ctx);
     // alice's purchase is held just after it looks at the stock: before her payment if it looks
     // then, or at its first look at the products after the payment.
     let paid = false;
@@ -140,5 +142,10 @@ export const lastJarStep: CheckStep = {
             : 'The order was placed but the stock does not show the jar as taken: take it and record the order together.',
       });
     }
+    const buyers = [
+      { customer: 'alice', worker: held },
+      { customer: 'bob', worker: other },
+    ];
+    expectCharges(ctx, buyers.map((b, i) => ({ ...b, product: honey, reply: replies[i] })), before, paidBefore);
   },
 };
