@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { Host } from '../src/runtime/host.ts';
 import { PIN_HEADER } from '../src/runtime/dispatcher.ts';
 import { prewarm, sparePids, stopSpares } from '../src/runtime/processes.ts';
-import { race, type RaceSide } from '../src/check/race.ts';
+import { race, RaceError, type RaceSide } from '../src/check/race.ts';
 import type { GateListener } from '../src/runtime/gate.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -218,6 +218,11 @@ describe('race() on one worker: an asynchronous hold leaves the worker free', ()
   test('race(): a first side with only synchronous operations cannot overlap on one worker: the second runs after it', async () => {
     const [first, second] = await race(one, ask('/sync', 'alice'), ask('/await', 'bob'));
     assert.deepEqual([first, second], [{ name: 'alice', asking: 'alice' }, { name: 'bob', asking: 'bob' }]);
+  });
+
+  test("race() on one worker of a host that hands it one request at a time is refused (second would queue behind first): an error for the check's author, not a hang", async () => {
+    const sequential = { gate: (k: number) => one.gate(k), options: { mode: 'sequential' as const } };
+    await assert.rejects(race(sequential, ask('/await', 'alice'), ask('/await', 'bob')), RaceError);
   });
 });
 

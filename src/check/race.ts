@@ -37,9 +37,10 @@ import type { DataOperation } from './lesson.ts';
 /** How long an operation of `second` must stay unfinished, while `first` holds a transaction, to count as waiting for its lock. */
 export const BLOCKED_MS = 100;
 
-/** What race() needs of a host: each worker's gate. */
+/** What race() needs of a host: each worker's gate, and whether it hands a worker many requests at once. */
 export interface GateSource {
   gate(worker: number): WorkerGate | undefined;
+  readonly options?: { readonly mode?: 'sequential' | 'concurrent' };
 }
 
 /** One side of a race: a RaceRunner (lesson.ts), whatever its answer's type. */
@@ -144,6 +145,8 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
 async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: RaceSide<R>): Promise<readonly [R, R]> {
   const gate = host.gate(first.worker);
   if (!gate) throw new RaceError(`Worker ${first.worker} is not running.`);
+  // A host that hands each worker one request at a time would queue second behind the parked first.
+  if (host.options?.mode !== 'concurrent') throw new RaceError('A race on one worker needs a host that hands it many requests at once (the lesson\'s mode: concurrent).');
   const pick = first.holdAfter ?? (() => true);
   let parked = false;
   let onParked: () => void = () => {};
