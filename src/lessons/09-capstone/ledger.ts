@@ -82,7 +82,9 @@ export function expectCharges(ctx: CheckContext, purchases: readonly Purchase[],
       got: mine.length ? `${mine.length} charges for ${ordered.length} orders` : `no charge of ${p.customer}'s card${elsewhere ? ` (${elsewhere.customer}'s card was charged ${euros(elsewhere.amount)} more)` : ''}`,
       diagnosis: elsewhere
         ? `${p.customer}'s purchase charged ${elsewhere.customer}'s card: while it waited for the payment service, another request changed "who is asking" somewhere every request of the worker shares. Charge the customer the request itself carries.`
-        : `${p.customer}'s order was placed without a payment: keep the call to ${fn} in the checkout, for every order.`,
+        : charges.length === 0
+          ? `The card provider's ledger (PAYMENTS_DB) got no charge at all: keep the call to ${fn} in the checkout, for every order, and keep ${fn} as the exercise gives it (it records each charge in PAYMENTS_DB; a copy of the app from before the course recorded them may not: take ${fn} from the starter, or press r to put the starter back).`
+          : `${p.customer}'s order was placed without a payment: keep the call to ${fn} in the checkout, for every order.`,
     });
   }
   for (const p of purchases) {
