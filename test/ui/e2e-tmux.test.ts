@@ -53,7 +53,9 @@ class Terminal {
     const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
     // CI would make the bare command print the plain list: this is a terminal, so unset it.
     const command = `env -u CI TERM=xterm-256color ${vars.join(' ')} ${shellQuote(process.execPath)} ${shellQuote(cli)}; echo "[exited $?]"; sleep 120`;
-    this.tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'course', '-x', '80', '-y', '24', '-c', cwd, command);
+    // 40 rows: a failing step stops at the first stale worker, so on 24 rows the story in view can
+    // hold one worker only, and the test looks at several workers' colours.
+    this.tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'course', '-x', '80', '-y', '40', '-c', cwd, command);
   }
 
   tmux(...args: string[]): string {
