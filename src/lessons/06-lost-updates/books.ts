@@ -25,20 +25,30 @@ export interface Shop {
   readonly paid: ReadonlyMap<number, string>;
 }
 
-export function books(ctx: CheckContext): Shop {
+/** Read the shop's database and the provider's ledger together, read-only. */
+export function readBooks<T>(ctx: CheckContext, read: (shop: Database.Database, ledger: Database.Database) => T): T {
   const shop = new Database(ctx.env.SHOP_DB, { readonly: true });
   const ledger = new Database(ctx.env.PAYMENTS_DB, { readonly: true });
   try {
-    const paid = ledger.prepare("SELECT id, buyer FROM charges WHERE status = 'paid' ORDER BY id").all() as { id: number; buyer: string }[];
-    return {
-      left: shop.prepare('SELECT qty FROM stock WHERE id = ?').pluck().get(PRODUCT) as number,
-      orders: shop.prepare('SELECT buyer, charge FROM orders WHERE product = ? ORDER BY id').all(PRODUCT) as Order[],
-      paid: new Map(paid.map((c) => [c.id, c.buyer])),
-    };
+    return read(shop, ledger);
   } finally {
     shop.close();
     ledger.close();
   }
+}
+
+/** How many teapots are left on the shelf. */
+export const teapotsLeft = (shop: Database.Database) => shop.prepare('SELECT qty FROM stock WHERE id = ?').pluck().get(PRODUCT) as number;
+
+export function books(ctx: CheckContext): Shop {
+  return readBooks(ctx, (shop, ledger) => {
+    const paid = ledger.prepare("SELECT id, buyer FROM charges WHERE status = 'paid' ORDER BY id").all() as { id: number; buyer: string }[];
+    return {
+      left: teapotsLeft(shop),
+      orders: shop.prepare('SELECT buyer, charge FROM orders WHERE product = ? ORDER BY id').all(PRODUCT) as Order[],
+      paid: new Map(paid.map((c) => [c.id, c.buyer])),
+    };
+  });
 }
 
 const lostUpdates = (track: AppTrack) =>

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { fail } from '../../check/expect.ts';
 import type { Reply } from '../../check/visitor.ts';
 import type { CheckContext } from '../types.ts';
-import { books, everyWorkerReports, expectBooks, expectVerdicts, plural, PRODUCT } from './books.ts';
+import { books, everyWorkerReports, expectBooks, expectVerdicts, plural, PRODUCT, readBooks, teapotsLeft } from './books.ts';
 import type { Buyer } from './rush.ts';
 
 /** The buyer whose worker dies (the step's title names her). */
@@ -27,19 +27,12 @@ interface Ledger {
 }
 
 function read(ctx: CheckContext): Ledger {
-  const shop = new Database(ctx.env.SHOP_DB, { readonly: true });
-  const ledger = new Database(ctx.env.PAYMENTS_DB, { readonly: true });
-  try {
-    return {
-      left: shop.prepare('SELECT qty FROM stock WHERE id = ?').pluck().get(PRODUCT) as number,
-      orders: shop.prepare('SELECT id, buyer, charge FROM orders WHERE product = ? ORDER BY id').all(PRODUCT) as Ledger['orders'],
-      charges: ledger.prepare('SELECT id, buyer, status, idempotency_key AS key FROM charges ORDER BY id').all() as Ledger['charges'],
-      written: everyValue(shop),
-    };
-  } finally {
-    shop.close();
-    ledger.close();
-  }
+  return readBooks(ctx, (shop, ledger) => ({
+    left: teapotsLeft(shop),
+    orders: shop.prepare('SELECT id, buyer, charge FROM orders WHERE product = ? ORDER BY id').all(PRODUCT) as Ledger['orders'],
+    charges: ledger.prepare('SELECT id, buyer, status, idempotency_key AS key FROM charges ORDER BY id').all() as Ledger['charges'],
+    written: everyValue(shop),
+  }));
 }
 
 /** Every value of every table of `db`, as text. */
