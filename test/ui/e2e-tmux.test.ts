@@ -81,6 +81,20 @@ class Terminal {
     }
   }
 
+  /**
+   * Wait until the course reads keys one by one (raw mode: the pane's terminal has icanon off).
+   * Ink turns raw mode on just after its first frame is drawn; a Ctrl-C before that is the
+   * terminal's SIGINT, which ends the course with 130 as a signal should.
+   */
+  async waitForRawMode(ms = 30_000): Promise<void> {
+    const tty = this.tmux('display-message', '-p', '-t', 'course', '#{pane_tty}').trim();
+    const deadline = Date.now() + ms;
+    while (!/(^|\s)-icanon(\s|$)/.test(execFileSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' }))) {
+      if (Date.now() > deadline) throw new Error(`The course did not turn raw mode on within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   kill(): void {
     try {
       this.tmux('kill-server');
@@ -170,6 +184,7 @@ describe('the built course in a terminal', { skip: hasTmux() || ci ? false : 'tm
     terminals.push(term);
     await term.waitFor('Core track');
     assert.doesNotMatch(term.screen(true), /\u001B\[[0-9;]*3\dm/, 'no foreground colours');
+    await term.waitForRawMode();
     term.keys('C-c');
     await term.waitFor('[exited 0]');
   });
