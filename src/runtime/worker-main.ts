@@ -23,6 +23,7 @@ import os from 'node:os';
 import module from 'node:module';
 import path from 'node:path';
 import timers from 'node:timers';
+import timerPromises from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -152,9 +153,21 @@ if (assignment.env.HOSTNAME) {
   os.hostname = cloak(() => name, os.hostname);
   module.syncBuiltinESMExports();
 }
-// As `node app.js` (or a cluster worker of it) shows.
+// As `node app.js` (or a cluster worker of it) shows: its file, and no option of the course's.
 process.argv[1] = appFile;
 process.title = `node ${appFile}`;
+process.execArgv.splice(0, process.execArgv.length);
+process.setSourceMapsEnabled(false);
+// Node's diagnostic report reads the command line and the host name from the process itself.
+const realGetReport = process.report.getReport;
+process.report.getReport = cloak(function getReport(this: unknown, ...args: unknown[]) {
+  const report = Reflect.apply(realGetReport, this, args) as { header?: { commandLine?: string[]; host?: string } };
+  if (report?.header) {
+    report.header.commandLine = [process.execPath, appFile];
+    report.header.host = os.hostname();
+  }
+  return report;
+}, realGetReport) as typeof realGetReport;
 
 // A clock the course drives: timers started by the app fire only when the check advances
 // time, so a check about timers takes milliseconds and gives the same verdict every run. The
@@ -173,6 +186,10 @@ let offset = 0;
 let level = 0;
 /** How much of the clock's moves were the timers catching up with real time (already in the date). */
 let caughtUp = 0;
+/** On the flowing clock: how far the course moved it (the date is real time plus `offset` plus these). */
+let flowingMoves = 0;
+/** On the flowing clock, during a move: the fake clock's count when it began. */
+let movingFrom: number | undefined;
 /** While the timers catch up: the clock's moves when the catching up began (the date stays put meanwhile). */
 let catchingFrom: number | undefined;
 const RealDate = Date;
@@ -182,14 +199,28 @@ if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
   };
   const manual = assignment.clock === 'manual';
   const realTimers = { setTimeout, clearTimeout, setInterval, clearInterval } as const;
+  const realTimerPromises = { setTimeout: timerPromises.setTimeout, setInterval: timerPromises.setInterval, setImmediate: timerPromises.setImmediate };
+  const realHandle = realTimers.setTimeout(() => {}, 0);
+  realTimers.clearTimeout(realHandle);
+  const TimeoutPrototype = Object.getPrototypeOf(realHandle) as object;
   clock = FakeTimers.install({
-    // Manual: the fake clock counts the course's moves only; the date adds them to real time.
-    now: manual ? 0 : (assignment.clockStart ?? Date.now()),
-    toFake: manual ? ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] : ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    // The fake clock counts time for the timers only: the course's moves (and, flowing, real time
+    // besides); the date is real time plus the moves, on either clock.
+    now: 0,
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
     shouldAdvanceTime: !manual,
     advanceTimeDelta: 10,
   });
-  if (manual) {
+  if (!manual) {
+    // Flowing: the date goes on with real time (the fake clock's own count lags it when the
+    // machine is busy), plus the course's moves.
+    offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
+    const fake = clock;
+    // During a move, a timer that fires sees the moment it was due.
+    const moved = () => flowingMoves + (movingFrom === undefined ? 0 : fake.now - movingFrom);
+    globalThis.Date = courseDate(() => RealDate.now() + offset + moved());
+    moveMonotonicClocks(moved);
+  } else {
     const moves = clock;
     offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
     level = RealDate.now() + offset;
@@ -200,10 +231,31 @@ if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
     // due that much later on the timers' count, so that it comes due when the date says.
     dueLater(() => Math.max(0, Math.floor(Date.now() - (level + moves.now))));
   }
+  // The clock's timers stand where Node's were, looking like them (cloak.ts): in the global scope,
+  // in node:timers, and (timers/promises, util.promisify(setTimeout)) as promises.
   const patched = timers as unknown as Record<string, unknown>;
   for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
-    patched[name] = cloak(globalThis[name], realTimers[name]);
+    const fitted = cloak(globalThis[name], realTimers[name]) as never;
+    globalThis[name] = fitted;
+    patched[name] = fitted;
   }
+  const promised = timerPromises as unknown as Record<string, object>;
+  for (const [name, real] of Object.entries(realTimerPromises)) {
+    if (promised[name] !== real) promised[name] = cloak(promised[name]!, real);
+  }
+  // A handle looks like Node's: a Timeout.
+  const handles = [globalThis.setTimeout, globalThis.setInterval].map((set) => {
+    const fitted = cloak(function (this: unknown, ...args: unknown[]) {
+      const handle = Reflect.apply(set, this, args) as object;
+      if (handle && typeof handle === 'object' && Object.getPrototypeOf(handle) === Object.prototype) Object.setPrototypeOf(handle, TimeoutPrototype);
+      return handle;
+    }, set);
+    return fitted;
+  });
+  globalThis.setTimeout = handles[0] as typeof setTimeout;
+  globalThis.setInterval = handles[1] as typeof setInterval;
+  patched.setTimeout = globalThis.setTimeout;
+  patched.setInterval = globalThis.setInterval;
   module.syncBuiltinESMExports();
   if (assignment.env.DATABASE_URL) databaseIo = trackDatabaseIo(courseRequire);
 }
@@ -283,7 +335,7 @@ function syntaxProblem(error: SyntaxError): AppProblem | undefined {
 // habit from the dev server) is told so, and the call is ignored instead of grabbing a port.
 const realListen = net.Server.prototype.listen;
 let ourServer: net.Server | undefined;
-net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]) {
+net.Server.prototype.listen = cloak(function listen(this: net.Server, ...args: unknown[]) {
   if (this === ourServer) return realListen.apply(this, args as Parameters<typeof realListen>);
   const where = typeof args[0] === 'number' || typeof args[0] === 'string' ? `listen(${JSON.stringify(args[0])})` : 'listen()';
   process.stderr.write(
@@ -291,7 +343,7 @@ net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown
   );
   process.nextTick(() => this.emit('listening'));
   return this;
-} as typeof realListen;
+} as typeof realListen, realListen);
 
 type Listener = (req: Http.IncomingMessage, res: Http.ServerResponse) => void;
 
@@ -472,7 +524,14 @@ async function advance(running: Clock, ms: number): Promise<void> {
       catchingFrom = undefined;
     }
   }
-  await step(ms);
+  if (assignment.clock !== 'flowing') return step(ms);
+  movingFrom = running.now;
+  try {
+    await step(ms);
+  } finally {
+    movingFrom = undefined;
+    flowingMoves += ms;
+  }
 }
 
 function answerClock(message: HostToWorker): boolean {
@@ -513,7 +572,9 @@ if (!app) {
   });
 } else {
   phase = 'serve';
-  const server = http.createServer((req, res) => app(req, res));
+  // The app itself listens for requests, as with http.createServer(app) on a real host: no frame
+  // of the course's stands between Node's and the app's in a stack trace.
+  const server = http.createServer(app);
   ourServer = server;
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {
