@@ -13,7 +13,7 @@ import type { ResultPromise } from 'execa';
 import { baseEnvironment } from '../host-env.ts';
 import { WorkerGate } from '../gate.ts';
 import type { AppProblem, WorkerToHost } from '../protocol.ts';
-import { courseProgram, OUTPUT_LINES, splitLines, startCourseProgram } from './shared.ts';
+import { appNodeOptions, courseProgram, OUTPUT_LINES, splitLines, startCourseProgram } from './shared.ts';
 import { forget, reapIfOrphaned } from './reaper.ts';
 
 export const workerMainFile = courseProgram('worker-main');
@@ -41,7 +41,7 @@ export function launch(enter?: readonly string[]): Launched {
   const abort = new AbortController();
   // The worker moves to its run's folder when it takes an app.
   // fd 3: the control channel (gate-protocol.ts CONTROL_FD); execa adds the IPC channel after it.
-  const child = startCourseProgram(workerMainFile, { env: baseEnvironment(), extendEnv: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], signal: abort.signal, enter });
+  const child = startCourseProgram(workerMainFile, { env: baseEnvironment(), extendEnv: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], signal: abort.signal, enter, nodeOptions: appNodeOptions() });
   const pid = child.nodeChildProcess.pid;
   reapIfOrphaned(pid);
   const exited = child.then((result) => {

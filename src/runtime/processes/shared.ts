@@ -22,6 +22,17 @@ export function nodeOptions(): string[] {
 }
 
 /**
+ * Node options for the workers that run a learner's app. AsyncLocalStorage, as Node 22 (which
+ * the course supports) has it: from Node 24 on, a store given by `enterWith` no longer carries
+ * over to the next request on a kept-alive connection, but on Node 22 it does, and an app is
+ * checked against every Node it may be deployed on.
+ */
+export function appNodeOptions(): string[] {
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= 24 && process.allowedNodeEnvironmentFlags.has('--no-async-context-frame') ? ['--no-async-context-frame'] : [];
+}
+
+/**
  * Start one of the course's programs the one way they all start: with an IPC channel it watches
  * (it ends when the course goes, however it goes), in the course package's folder (it may outlive
  * the command whose current folder is removed meanwhile; a process whose folder is gone cannot
@@ -38,8 +49,11 @@ export function startCourseProgram(
     readonly signal: AbortSignal;
     /** A command that runs Node where it must run (a machine's view, machine-view.ts): nsenter's, which execs Node in the same process. */
     readonly enter?: readonly string[];
+    /** Node options of this program's own, after the common ones. */
+    readonly nodeOptions?: readonly string[];
   },
 ): ResultPromise {
+  const flags = [...nodeOptions(), ...(options.nodeOptions ?? [])];
   const common = {
     env: options.env,
     extendEnv: options.extendEnv,
@@ -55,9 +69,9 @@ export function startCourseProgram(
   } as const;
   if (options.enter) {
     const [command, ...args] = options.enter;
-    return execa(command!, [...args, process.execPath, ...nodeOptions(), file], { ...common, ipc: true });
+    return execa(command!, [...args, process.execPath, ...flags, file], { ...common, ipc: true });
   }
-  return execaNode(file, [], { ...common, nodeOptions: nodeOptions() });
+  return execaNode(file, [], { ...common, nodeOptions: flags });
 }
 
 /**
