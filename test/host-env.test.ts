@@ -1,6 +1,6 @@
 // The app sees only what a real host gives it: no course variable in its environment (neither
 // in process.env nor in what the process started with), PM2's instance number and a host name
-// per machine, argv[1] naming the app, and nothing of the course's messages.
+// per machine, argv[1] naming the app, node:cluster's worker, and nothing of the course's messages.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,6 +29,7 @@ interface View {
   cmdline: string[];
   heard: unknown[];
   timers: number;
+  cluster: { isWorker: boolean; isPrimary: boolean; id?: number; connected?: boolean };
 }
 
 async function view(host: Host, worker: number): Promise<View> {
@@ -78,6 +79,11 @@ describe('what the app sees of its host', () => {
         assert.ok(v.timers >= 2 && v.timers <= Math.floor((clock!.now - 1_700_000_000_000) / 1000), `timers fired: ${v.timers}`);
         assert.deepEqual(v.heard, []);
       }
+      // Each worker is a cluster worker, as a PM2 cluster-mode instance is
+      assert.deepEqual(
+        views.map((v) => v.cluster),
+        [1, 2, 1, 2].map((id) => ({ isWorker: true, isPrimary: false, id, connected: true })),
+      );
       // PM2's instance numbers count from 0 on each machine; each machine has its own host name
       assert.deepEqual(views.map((v) => v.env.NODE_APP_INSTANCE), ['0', '1', '0', '1']);
       assert.deepEqual(views.map((v) => v.env.pm_id), ['0', '1', '0', '1']);

@@ -158,6 +158,15 @@ process.argv[1] = appFile;
 process.title = `node ${appFile}`;
 process.execArgv.splice(0, process.execArgv.length);
 process.setSourceMapsEnabled(false);
+// A web worker is what a PM2 cluster-mode instance is, a node:cluster worker: cluster.isWorker,
+// cluster.worker. Node makes a process one at start when NODE_UNIQUE_ID is set, then removes
+// the variable; here the same happens before the app is imported. (The worker's own server
+// listens `exclusive`, as a cluster worker's would otherwise ask its primary for the port.)
+if (role === 'web') {
+  process.env.NODE_UNIQUE_ID = String(Number(assignment.env.NODE_APP_INSTANCE ?? 0) + 1);
+  (courseRequire('node:cluster') as { _setupWorker(): void })._setupWorker();
+  delete process.env.NODE_UNIQUE_ID;
+}
 // Node's diagnostic report reads the command line and the host name from the process itself.
 const realGetReport = process.report.getReport;
 process.report.getReport = cloak(function getReport(this: unknown, ...args: unknown[]) {
@@ -577,7 +586,7 @@ if (!app) {
   const server = http.createServer(app);
   ourServer = server;
   server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => {
+  server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     send({ type: 'ready', port, pid: process.pid });
