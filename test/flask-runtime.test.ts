@@ -230,6 +230,25 @@ describe('the Python host', { skip }, () => {
     });
   });
 
+  test("the app reads gunicorn's command line and WSGI server keys, not the course's", async () => {
+    const file = fixture('server-view.py');
+    for (const [load, threads, options] of [['preload', 1, ['--preload']], ['lazy', 4, ['--threads', '4']]] as const) {
+      await withHost({ appFile: file, workers: 2, load, threads }, async (host) => {
+        const seen = await getJson(host, '/?a=1', 1);
+        const argv = seen.argv as string[];
+        assert.equal(path.basename(argv[0]!), 'gunicorn');
+        assert.deepEqual(argv.slice(1), [...options, 'server-view:app']);
+        assert.deepEqual((seen.origArgv as string[]).slice(1), argv);
+        assert.deepEqual(seen.courseOnPath, []);
+        assert.match(String(seen.software), /^gunicorn\/\d+\.\d+/);
+        assert.equal(seen.multiprocess, true);
+        assert.equal(seen.multithread, threads > 1);
+        assert.match(String(seen.remotePort), /^\d+$/);
+        assert.equal(seen.rawUri, '/?a=1');
+      });
+    }
+  });
+
   test('the manual clock: the date goes on with real time, every clock moves with the course, and a hold keeps the date still', async () => {
     await withHost({ appFile: fixture('clocks.py'), workers: 2, clock: 'manual' }, async (host) => {
       const names = ['date', 'monotonic', 'perf', 'perfNs', 'boottime', 'monotonicNs', 'realtime', 'elapsed'] as const;

@@ -12,7 +12,7 @@ import threading
 import time as _time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from _course_gate import GATE
 
@@ -98,9 +98,44 @@ def wsgi_app(module, path):
 # A worker: one request at a time on its own loopback port
 
 
+# What the app reads of its server in the WSGI environ is what gunicorn gives it: its name, a
+# server of several processes (and threads where the worker has them), the client's port.
+SERVER_SOFTWARE = "gunicorn/23.0.0"
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, *args):
         pass  # the course logs each request itself
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ["SERVER_SOFTWARE"] = SERVER_SOFTWARE
+        environ["REMOTE_PORT"] = str(self.client_address[1])
+        environ["RAW_URI"] = self.path
+        return environ
+
+    def handle(self):
+        """wsgiref's handle(), with gunicorn's view of the server."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = ""
+            self.request_version = ""
+            self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = ServerHandler(
+            self.rfile,
+            self.wfile,
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=isinstance(self.server, ThreadedLoopbackServer),
+            multiprocess=True,
+        )
+        handler.server_software = SERVER_SOFTWARE
+        handler.request_handler = self
+        handler.run(self.server.get_app())
 
 
 class LoopbackServer(WSGIServer):

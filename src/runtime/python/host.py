@@ -29,7 +29,8 @@ import time as _time
 import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_own_folder = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _own_folder)
 
 import _course_gate  # noqa: E402
 from _course_clock import ManualClock, install_clock  # noqa: E402
@@ -311,8 +312,27 @@ class Master:
                 self.command(json.loads(line))
 
 
+def host_argv(config):
+    """The command line the app reads: gunicorn's for web workers, ``python jobs.py`` for the jobs process."""
+    app_file = config["app"]
+    if config["role"] == "jobs":
+        return [app_file]
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    options = ["--preload"] if config["mode"] == "preload" else []
+    if config.get("threads", 1) > 1:
+        options += ["--threads", str(config["threads"])]
+    return [gunicorn, *options, os.path.splitext(os.path.basename(app_file))[0] + ":app"]
+
+
 def main():
     config = json.loads(sys.argv[1])
+    # The app reads the command line a real host gives it, not the course's.
+    sys.argv[:] = host_argv(config)
+    sys.orig_argv[:] = [sys.executable, *sys.argv]
+    # and its import path starts where Python puts the script's folder: the course's modules are loaded by now.
+    while _own_folder in sys.path:
+        sys.path.remove(_own_folder)
+    sys.path.insert(0, os.path.dirname(sys.argv[0]))
     die_with_parent()
     events = Channel(EVENTS_FD)
     os.chdir(config["cwd"])
