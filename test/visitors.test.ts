@@ -15,6 +15,7 @@ const echoApp = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixture
 interface Seen {
   readonly method: string;
   readonly headers: Record<string, string>;
+  readonly raw: string[];
   readonly body?: Record<string, string>;
 }
 
@@ -56,6 +57,28 @@ const seenBy = async (ctx: CheckContext, name: string, options?: Parameters<Chec
   (await ctx.visitor(name, options).get('/echo')).json as Seen;
 
 describe('visitors', () => {
+  test("the app receives each client's headers as that client writes them: Host first (after its own for axios), names in the client's case", async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      await withVisitors(seed, async (ctx) => {
+        for (const [name, kind] of [['alice', 'browser'], ['bob', 'browser'], ['till', 'api'], ['ops', 'api']] as const) {
+          const visitor = ctx.visitor(name, { kind });
+          await visitor.get('/echo');
+          const seen = (await visitor.get('/echo')).json as Seen;
+          const names = seen.raw.filter((_, i) => i % 2 === 0);
+          const label = `${visitor.profile.label}: ${names.join(', ')}`;
+          if (visitor.profile.label.startsWith('axios')) assert.ok(names.indexOf('Host') > names.indexOf('User-Agent'), label);
+          else assert.equal(names[0], 'Host', label);
+          // Chrome's client hints are lower case; every other name the client sends is Title-Case
+          for (const header of names.filter((n) => !/^X-Forwarded-/.test(n))) {
+            if (header.startsWith('sec-ch-')) assert.match(visitor.profile.label, /^(Chrome|Edge)/, label);
+            else assert.match(header, /^[A-Z][a-z]*(-[A-Z][a-z]*)*$/, label);
+          }
+          if (kind === 'browser') assert.ok(names.includes('Cookie') || !seen.headers.cookie, label);
+        }
+      });
+    }
+  });
+
   test('the app receives no course-only header, and the visitor address as X-Forwarded-For', async () => {
     await withVisitors(7, async (ctx) => {
       const seen = await seenBy(ctx, 'alice');

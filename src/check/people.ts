@@ -14,6 +14,67 @@ export interface Profile {
   readonly userAgent: string;
   /** Headers for a request of this purpose, in the order the client sends them (no cookie, no host). */
   headers(purpose: RequestPurpose, context: { readonly origin: string; readonly referer?: string; readonly json: boolean }): Record<string, string>;
+  /** Where the client puts Host, Connection and Cookie among those, on an HTTP/1.1 connection. */
+  readonly wire: Wire;
+}
+
+/** How a client lays out its request headers: see wireHeaders(). */
+interface Wire {
+  /** Host first (browsers, curl, requests, Go, okhttp), or after the client's own headers (Node's http, under axios). */
+  readonly host: 'first' | 'after';
+  /** The Connection header it sends, if any. */
+  readonly connection?: string;
+  /** Connection right after Host (Chrome, okhttp), or before the header named `before` (Firefox), or last. */
+  readonly connectionAt: 'after-host' | 'before' | 'last';
+  /** The cookie right after this header (Safari), before the header named `before` (Firefox), or last (Chrome). */
+  readonly cookieAfter?: string;
+  /** Firefox's: Connection and Cookie go before the first header starting with one of these. */
+  readonly before?: readonly string[];
+}
+
+/** A header's name as the client writes it on HTTP/1.1: Title-Case, but Chrome's client hints stay in lower case. */
+function wireName(name: string): string {
+  const lower = name.toLowerCase();
+  if (lower.startsWith('sec-ch-')) return lower;
+  return lower.replace(/(^|-)([a-z])/g, (_match, dash: string, letter: string) => dash + letter.toUpperCase());
+}
+
+/**
+ * A request's headers as the client writes them on the wire, as Node's http.request takes them
+ * (a flat list of names and values): Host, Connection and Cookie where that client puts them,
+ * every name in its case. `headers` are the profile's, then anything the request adds (the
+ * content's type and length, the cookie); other headers (the course's own, which the balancer
+ * removes) go last.
+ */
+export function wireHeaders(profile: Profile, host: string, headers: Readonly<Record<string, string>>): string[] {
+  const { wire } = profile;
+  const entries = Object.entries(headers);
+  const cookie = entries.find(([name]) => name.toLowerCase() === 'cookie');
+  const own = entries.filter(([name]) => name.toLowerCase() !== 'cookie' && name.toLowerCase() !== 'host' && name.toLowerCase() !== 'connection');
+  const line: Array<[string, string]> = [];
+  const connection: Array<[string, string]> = wire.connection ? [['Connection', wire.connection]] : [];
+  if (wire.host === 'first') line.push(['Host', host]);
+  if (wire.connectionAt === 'after-host') line.push(...connection);
+  let connectionPlaced = wire.connectionAt === 'after-host';
+  let cookiePlaced = !cookie;
+  for (const [name, value] of own) {
+    const lower = name.toLowerCase();
+    if (wire.before && wire.before.some((prefix) => lower.startsWith(prefix))) {
+      if (!connectionPlaced && wire.connectionAt === 'before') line.push(...connection);
+      connectionPlaced = true;
+      if (!cookiePlaced && !wire.cookieAfter) line.push(['Cookie', cookie![1]]);
+      cookiePlaced = true;
+    }
+    line.push([lower.startsWith('x-course-') ? name : wireName(name), value]);
+    if (!cookiePlaced && wire.cookieAfter === lower) {
+      line.push(['Cookie', cookie![1]]);
+      cookiePlaced = true;
+    }
+  }
+  if (wire.host === 'after') line.push(['Host', host]);
+  if (!connectionPlaced) line.push(...connection);
+  if (!cookiePlaced) line.push(['Cookie', cookie![1]]);
+  return line.flat();
 }
 
 type Random = () => number;
@@ -50,6 +111,7 @@ function chromium(random: Random): Profile {
     kind: 'browser',
     label: `${edge ? 'Edge' : 'Chrome'} ${version} on ${platform.name}`,
     userAgent,
+    wire: { host: 'first', connection: 'keep-alive', connectionAt: 'after-host' },
     headers(purpose, { origin, referer, json }) {
       const common = { 'sec-ch-ua': secChUa, 'sec-ch-ua-mobile': platform.mobile ? '?1' : '?0', 'sec-ch-ua-platform': platform.hint };
       if (purpose === 'fetch') {
@@ -62,7 +124,7 @@ function chromium(random: Random): Profile {
           'sec-fetch-mode': 'cors',
           'sec-fetch-dest': 'empty',
           ...(referer ? { referer } : {}),
-          'accept-encoding': 'gzip, deflate, br',
+          'accept-encoding': 'gzip, deflate, br, zstd',
           'accept-language': language,
         };
       }
@@ -78,7 +140,7 @@ function chromium(random: Random): Profile {
         'sec-fetch-user': '?1',
         'sec-fetch-dest': 'document',
         ...(referer ? { referer } : {}),
-        'accept-encoding': 'gzip, deflate, br',
+        'accept-encoding': 'gzip, deflate, br, zstd',
         'accept-language': language,
       };
     },
@@ -95,13 +157,14 @@ function firefox(random: Random): Profile {
     kind: 'browser',
     label: `Firefox ${version} on ${platform.name}`,
     userAgent,
+    wire: { host: 'first', connection: 'keep-alive', connectionAt: 'before', before: ['sec-fetch-', 'upgrade-insecure-requests', 'priority'] },
     headers(purpose, { origin, referer, json }) {
       if (purpose === 'fetch') {
         return {
           'user-agent': userAgent,
           accept: json ? 'application/json' : '*/*',
           'accept-language': language,
-          'accept-encoding': 'gzip, deflate, br',
+          'accept-encoding': 'gzip, deflate, br, zstd',
           ...(referer ? { referer, origin } : {}),
           'sec-fetch-dest': 'empty',
           'sec-fetch-mode': 'cors',
@@ -112,7 +175,7 @@ function firefox(random: Random): Profile {
         'user-agent': userAgent,
         accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
         'accept-language': language,
-        'accept-encoding': 'gzip, deflate, br',
+        'accept-encoding': 'gzip, deflate, br, zstd',
         ...(purpose === 'form' ? { origin } : {}),
         ...(referer ? { referer } : {}),
         'upgrade-insecure-requests': '1',
@@ -138,6 +201,7 @@ function safari(random: Random): Profile {
     kind: 'browser',
     label: `Safari ${major}.${minor} on ${iphone ? 'iPhone' : 'macOS'}`,
     userAgent,
+    wire: { host: 'first', connection: 'keep-alive', connectionAt: 'last', cookieAfter: 'sec-fetch-site' },
     headers(purpose, { origin, referer, json }) {
       if (purpose === 'fetch') {
         return {
@@ -169,26 +233,33 @@ function safari(random: Random): Profile {
 
 /** A program calling the API: the headers its HTTP library sends by default. */
 function apiClient(random: Random): Profile {
-  const clients: ReadonlyArray<() => { label: string; userAgent: string; accept: string; acceptJson: string; encoding?: string }> = [
+  const clients: ReadonlyArray<() => { label: string; userAgent: string; accept: string; acceptJson: string; encoding?: string; wire?: Wire }> = [
     () => {
       const v = `8.${between(random, 5, 17)}.0`;
       return { label: `curl ${v}`, userAgent: `curl/${v}`, accept: '*/*', acceptJson: 'application/json' };
     },
     () => {
       const v = `2.${between(random, 28, 32)}.${between(random, 0, 4)}`;
-      return { label: `python-requests ${v}`, userAgent: `python-requests/${v}`, accept: '*/*', acceptJson: '*/*', encoding: 'gzip, deflate' };
+      return { label: `python-requests ${v}`, userAgent: `python-requests/${v}`, accept: '*/*', acceptJson: '*/*', encoding: 'gzip, deflate', wire: { host: 'first', connection: 'keep-alive', connectionAt: 'last' } };
     },
     () => {
       const v = `1.${between(random, 6, 13)}.${between(random, 0, 7)}`;
-      return { label: `axios ${v}`, userAgent: `axios/${v}`, accept: 'application/json, text/plain, */*', acceptJson: 'application/json, text/plain, */*', encoding: 'gzip, compress, deflate, br' };
+      return {
+        label: `axios ${v}`,
+        userAgent: `axios/${v}`,
+        accept: 'application/json, text/plain, */*',
+        acceptJson: 'application/json, text/plain, */*',
+        encoding: 'gzip, compress, deflate, br',
+        wire: { host: 'after', connection: 'keep-alive', connectionAt: 'last' },
+      };
     },
     () => {
       const v = `4.${between(random, 9, 12)}.0`;
-      return { label: `okhttp ${v}`, userAgent: `okhttp/${v}`, accept: 'application/json', acceptJson: 'application/json', encoding: 'gzip' };
+      return { label: `okhttp ${v}`, userAgent: `okhttp/${v}`, accept: 'application/json', acceptJson: 'application/json', encoding: 'gzip', wire: { host: 'first', connection: 'Keep-Alive', connectionAt: 'after-host' } };
     },
     () => {
       const v = `3.2.${between(random, 1, 4)}`;
-      return { label: `HTTPie ${v}`, userAgent: `HTTPie/${v}`, accept: '*/*', acceptJson: 'application/json, */*;q=0.5', encoding: 'gzip, deflate' };
+      return { label: `HTTPie ${v}`, userAgent: `HTTPie/${v}`, accept: '*/*', acceptJson: 'application/json, */*;q=0.5', encoding: 'gzip, deflate', wire: { host: 'first', connection: 'keep-alive', connectionAt: 'last' } };
     },
     () => ({ label: 'Go http client', userAgent: 'Go-http-client/1.1', accept: 'application/json', acceptJson: 'application/json', encoding: 'gzip' }),
   ];
@@ -197,6 +268,8 @@ function apiClient(random: Random): Profile {
     kind: 'api',
     label: client.label,
     userAgent: client.userAgent,
+    // curl and Go: Host first, no Connection header.
+    wire: client.wire ?? { host: 'first', connectionAt: 'last' },
     headers(_purpose, { json }) {
       return {
         'user-agent': client.userAgent,

@@ -8,7 +8,7 @@ import { http } from '../runtime/node-http.ts';
 import { CookieJar } from 'tough-cookie';
 import { CLIENT_HEADER, PIN_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
 import { HttpCache, type CacheKind } from './http-cache.ts';
-import type { Profile, RequestPurpose } from './people.ts';
+import { wireHeaders, type Profile, type RequestPurpose } from './people.ts';
 import { formsOf, summarize } from './pages.ts';
 import { decode, noAnswer, syntheticFailure, toList, withoutCourseHeaders } from './wire.ts';
 
@@ -240,7 +240,9 @@ export class Visitor {
           this.#record(recorded);
           resolve(recorded);
         };
-        const request = http.request(url, { method, headers: outgoing, agent: this.#agent, timeout: this.#timeoutMs }, (response) => {
+        // On the wire as this client writes them: Host first (or where it goes), names in its case.
+        const wire = wireHeaders(this.profile, url.host, outgoing);
+        const request = http.request(url, { method, headers: wire, agent: this.#agent, timeout: this.#timeoutMs }, (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('error', (error) => done(noAnswer(this.name, method, path, error)));

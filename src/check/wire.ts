@@ -29,6 +29,8 @@ export function decode(raw: Buffer, encoding: string): string {
       }
     }
     if (kind === 'br') return zlib.brotliDecompressSync(raw).toString('utf8');
+    const zstd = (zlib as { zstdDecompressSync?: (data: Buffer) => Buffer }).zstdDecompressSync;
+    if (kind === 'zstd' && zstd) return zstd(raw).toString('utf8');
   } catch {
     /* fall through: show the bytes as they came */
   }

@@ -210,16 +210,20 @@ export class Dispatcher {
       return;
     }
 
-    const headers: Http.OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (HOP_BY_HOP.has(name) || name === PIN_HEADER || name === VISITOR_HEADER || name === CLIENT_HEADER) continue;
-      headers[name] = value;
+    // The client's headers go on as it wrote them, in its order and its case (what reaches a
+    // node:cluster worker is the client's own bytes), without the hop-by-hop ones and the course's.
+    const headers: string[] = [];
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!;
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || lower === PIN_HEADER || lower === VISITOR_HEADER || lower === CLIENT_HEADER) continue;
+      if (lower === 'x-forwarded-for' || lower === 'x-forwarded-proto') continue;
+      headers.push(name, req.rawHeaders[i + 1]!);
     }
     // As a proxy in front of the workers does: append the address the request came from (a
     // simulated visitor's public address, or the real peer's) and say which scheme it used.
     const from = header(req, CLIENT_HEADER) ?? plainAddress(req.socket.remoteAddress);
-    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from;
-    headers['x-forwarded-proto'] = 'http';
+    headers.push('X-Forwarded-For', req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from, 'X-Forwarded-Proto', 'http');
 
     const upstream = http.request({ host: '127.0.0.1', port, method, path, headers, agent: slot.agent });
     const timeoutMs = this.#options.requestTimeoutMs;
