@@ -9,6 +9,13 @@ import { cloak } from './cloak.ts';
 import { trackDatabaseIo, type DatabaseIo } from './clock-io.ts';
 import type { Assignment, HostToWorker, WorkerToHost } from './protocol.ts';
 
+/**
+ * A timer of a moment or less (a yield to other work, a short back-off) runs on real time on the
+ * manual clock too, as on any machine: nothing waits for the course to move the clock past it.
+ * The longer ones (a simulated network call, a schedule) wait for the course's moves.
+ */
+const MOMENT_MS = 10;
+
 export interface WorkerClock {
   /** Answer a course message about the clock (move, hold, query); false for any other message. */
   answer(message: HostToWorker, send: (message: WorkerToHost) => void, fatal: (error: unknown) => void): boolean;
@@ -40,13 +47,13 @@ export function installWorkerClock(assignment: Assignment, courseRequire: NodeJS
   /** While the timers catch up: the clock's moves when the catching up began (the date stays put meanwhile). */
   let catchingFrom: number | undefined;
   const RealDate = Date;
+  const realTimers = { setTimeout, clearTimeout, setInterval, clearInterval } as const;
+  const realTimerPromises = { setTimeout: timerPromises.setTimeout, setInterval: timerPromises.setInterval, setImmediate: timerPromises.setImmediate };
   if (assignment.clock === 'manual' || assignment.clock === 'flowing') {
     const FakeTimers = courseRequire('@sinonjs/fake-timers') as {
       install(config: object): Clock;
     };
     const manual = assignment.clock === 'manual';
-    const realTimers = { setTimeout, clearTimeout, setInterval, clearInterval } as const;
-    const realTimerPromises = { setTimeout: timerPromises.setTimeout, setInterval: timerPromises.setInterval, setImmediate: timerPromises.setImmediate };
     const realHandle = realTimers.setTimeout(() => {}, 0);
     realTimers.clearTimeout(realHandle);
     const TimeoutPrototype = Object.getPrototypeOf(realHandle) as object;
@@ -116,9 +123,25 @@ export function installWorkerClock(assignment: Assignment, courseRequire: NodeJS
     const delayOf = (delay: unknown) => Math.max(0, Number(delay) || 0);
     /** An interval set while behind: its first call's timeout, and the interval it starts. */
     const started = new Map<number, { repeating?: ReturnType<typeof setInterval> }>();
+    /** The moments' timers (see MOMENT_MS), which Node's own functions run and clear. */
+    const moments = new WeakSet<object>();
     globalThis.setTimeout = function setTimeout(handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
+      if (delayOf(delay) <= MOMENT_MS) {
+        const handle = realTimers.setTimeout(handler, delay, ...args);
+        moments.add(handle);
+        return handle;
+      }
       return fakeSetTimeout(handler, delayOf(delay) + lag(), ...args);
     } as typeof globalThis.setTimeout;
+    globalThis.clearTimeout = function clearTimeout(handle?: string | number | NodeJS.Timeout) {
+      if (handle && typeof handle === 'object' && moments.has(handle)) return realTimers.clearTimeout(handle);
+      return fakeClearTimeout(handle);
+    } as typeof globalThis.clearTimeout;
+    // timers/promises' setTimeout (and util.promisify(setTimeout), which is it) likewise.
+    const fakePromised = timerPromises.setTimeout;
+    (timerPromises as { setTimeout: typeof fakePromised }).setTimeout = function setTimeout(delay?: number, value?: unknown, options?: object) {
+      return delayOf(delay) <= MOMENT_MS ? realTimerPromises.setTimeout(delay, value, options) : fakePromised(delay, value, options);
+    } as typeof fakePromised;
     globalThis.setInterval = function setInterval(handler: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
       const late = lag();
       if (late === 0) return fakeSetInterval(handler, delay, ...args);
