@@ -64,6 +64,21 @@ describe('HTTP caches', () => {
     assert.equal(strict.lookup(get()), undefined, 'must-revalidate overrides stale-while-revalidate');
   });
 
+  test('must-revalidate forbids a stale answer, not a fresh one', () => {
+    const browser = new HttpCache<string>('browser');
+    browser.store(get(), ok('max-age=600, must-revalidate'), 'fresh');
+    assert.equal(browser.lookup(get()), 'fresh', 'browsers give it from their cache while it is fresh');
+    const stale = new HttpCache<string>('browser');
+    stale.store(get(), ok('max-age=0, must-revalidate'), 'stale');
+    assert.equal(stale.lookup(get()), undefined, 'stale: asked again');
+    const shared = new HttpCache<string>('shared');
+    shared.store(get(), ok('public, max-age=600, proxy-revalidate'), 'fresh');
+    assert.equal(shared.lookup(get()), 'fresh', 'proxy-revalidate: the same, for a shared cache');
+    const staleShared = new HttpCache<string>('shared');
+    staleShared.store(get(), ok('public, max-age=0, proxy-revalidate, stale-while-revalidate=600'), 'stale');
+    assert.equal(staleShared.lookup(get()), undefined, 'stale with proxy-revalidate: no stale-while-revalidate in a shared cache');
+  });
+
   test('a shared cache keeps only what is marked for it, and honours private and Vary', () => {
     const shared = new HttpCache<string>('shared');
     shared.store(get(), ok('max-age=600'), 'browser-only');

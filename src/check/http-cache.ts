@@ -44,8 +44,11 @@ export interface CacheResponse {
 }
 
 interface Entry<T> {
+  /** What the cache asks of a stored answer: must-revalidate (and, for a shared cache, proxy-revalidate) left out. */
   readonly policy: CachePolicy;
   readonly value: T;
+  /** must-revalidate (proxy-revalidate in a shared cache): usable while fresh, never once stale. */
+  readonly mustRevalidate: boolean;
 }
 
 /** A stored answer a request may be given, and whether to ask the app again in the background. */
@@ -90,7 +93,7 @@ export class HttpCache<T> {
       const { response, revalidation } = entry.policy.evaluateRequest(asked);
       if (!response) continue;
       if (!revalidation) return { value: entry.value, revalidate: false };
-      if (!revalidation.synchronous) return { value: entry.value, revalidate: true };
+      if (!revalidation.synchronous && !entry.mustRevalidate) return { value: entry.value, revalidate: true };
     }
     return undefined;
   }
@@ -134,15 +137,26 @@ export class HttpCache<T> {
     const cacheControl = headerValue(response.headers['cache-control']) ?? '';
     // A shared cache in front of an app keeps only what the app marks for it.
     if (this.kind === 'shared' && !/(^|[\s,])(public|s-maxage\s*=)/i.test(cacheControl)) return;
-    const policy = new StillPolicy(toPolicyRequest(request), { status: response.status, headers: plainHeaders(response.headers) }, {
-      shared: this.kind === 'shared',
-      // http-cache-semantics applies its heuristic to every status it stores; browsers, to these.
-      cacheHeuristic: HEURISTIC_STATUSES.has(response.status) ? BROWSER_HEURISTIC : 0,
-    });
-    if (!policy.storable() || policy.timeToLive() <= 0) return;
+    // must-revalidate forbids a stale answer, not a fresh one: browsers give a page with
+    // `max-age=600, must-revalidate` from their cache for ten minutes. http-cache-semantics asks
+    // the app whenever it is present, so the cache asks the policy without it, and refuses stale
+    // answers itself (no stale-while-revalidate, no heuristic freshness, as in Chrome).
+    const revalidateDirective = this.kind === 'shared' ? /^\s*(must|proxy)-revalidate\s*$/i : /^\s*must-revalidate\s*$/i;
+    const directives = cacheControl.split(',');
+    const mustRevalidate = directives.some((d) => revalidateDirective.test(d));
+    const headers = plainHeaders(response.headers);
+    const heuristic = HEURISTIC_STATUSES.has(response.status) && !mustRevalidate ? BROWSER_HEURISTIC : 0;
+    const options = { shared: this.kind === 'shared', cacheHeuristic: heuristic };
+    const stored = new StillPolicy(toPolicyRequest(request), { status: response.status, headers }, options);
+    const policy = mustRevalidate
+      ? new StillPolicy(toPolicyRequest(request), { status: response.status, headers: { ...headers, 'cache-control': directives.filter((d) => !revalidateDirective.test(d)).join(',') } }, options)
+      : stored;
+    // Whether it may be stored at all is the full header's answer (must-revalidate lets a shared
+    // cache keep an authorised answer); for how long, the answer without it.
+    if (!stored.storable() || policy.timeToLive() <= 0) return;
     const key = keyOf(request.url);
     const kept = (this.#entries.get(key) ?? []).filter((entry) => !sameVariant(entry.policy, request));
-    this.#entries.set(key, [{ policy, value }, ...kept]);
+    this.#entries.set(key, [{ policy, value, mustRevalidate }, ...kept]);
   }
 }
 
