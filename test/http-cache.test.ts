@@ -21,6 +21,64 @@ describe('HTTP caches', () => {
     assert.equal(browser.lookup(get()), 'kept', 'any freshness at all is still fresh when the check comes back');
   });
 
+  test('a browser keeps a 200 with Last-Modified and no freshness for a tenth of its age, as Chrome and Firefox do', () => {
+    const lastModified = { 'last-modified': 'Mon, 23 Nov 2026 10:00:00 GMT', date: 'Wed, 02 Dec 2026 10:00:00 GMT' };
+    const browser = new HttpCache<string>('browser');
+    browser.store(get(), ok(undefined, lastModified), 'heuristic');
+    assert.equal(browser.lookup(get()), 'heuristic', 'nine days old: fresh for most of a day without asking the app');
+    for (const header of ['no-cache', 'no-store', 'max-age=0', 'must-revalidate']) {
+      const asked = new HttpCache<string>('browser');
+      asked.store(get(), ok(header, lastModified), header);
+      assert.equal(asked.lookup(get()), undefined, `${header}: asked again`);
+    }
+    const expired = new HttpCache<string>('browser');
+    expired.store(get(), ok(undefined, { ...lastModified, expires: '0' }), 'expires');
+    assert.equal(expired.lookup(get()), undefined, 'an Expires in the past overrides the heuristic');
+    const now = new HttpCache<string>('browser');
+    now.store(get(), ok(undefined, { 'last-modified': lastModified.date, date: lastModified.date }), 'now');
+    assert.equal(now.lookup(get()), undefined, 'modified at the moment of the answer: fresh for no time');
+    for (const status of [404, 410, 301]) {
+      const other = new HttpCache<string>('browser');
+      other.store(get(), { status, headers: lastModified }, String(status));
+      assert.equal(other.lookup(get()), undefined, `${status}: browsers apply the heuristic to 200 and 203 only`);
+    }
+  });
+
+  test('a stale answer within stale-while-revalidate is given at once, with the app asked again in the background', async () => {
+    const browser = new HttpCache<string>('browser');
+    browser.store(get(), ok('max-age=0, stale-while-revalidate=86400'), 'before');
+    assert.deepEqual(browser.evaluate(get()), { value: 'before', revalidate: true });
+    assert.equal(browser.lookup(get()), 'before');
+    let brought!: () => void;
+    browser.revalidating(url, new Promise<void>((resolve) => (brought = resolve)));
+    let settled = false;
+    const next = browser.settled(url).then(() => (settled = true));
+    await Promise.resolve();
+    assert.equal(settled, false, 'the next look waits for the background revalidation');
+    browser.store(get(), ok('max-age=0, stale-while-revalidate=86400'), 'after');
+    brought();
+    await next;
+    assert.equal(browser.lookup(get()), 'after', 'the next look gets what the background request brought');
+    const strict = new HttpCache<string>('browser');
+    strict.store(get(), ok('max-age=0, must-revalidate, stale-while-revalidate=86400'), 'strict');
+    assert.equal(strict.lookup(get()), undefined, 'must-revalidate overrides stale-while-revalidate');
+  });
+
+  test('must-revalidate forbids a stale answer, not a fresh one', () => {
+    const browser = new HttpCache<string>('browser');
+    browser.store(get(), ok('max-age=600, must-revalidate'), 'fresh');
+    assert.equal(browser.lookup(get()), 'fresh', 'browsers give it from their cache while it is fresh');
+    const stale = new HttpCache<string>('browser');
+    stale.store(get(), ok('max-age=0, must-revalidate'), 'stale');
+    assert.equal(stale.lookup(get()), undefined, 'stale: asked again');
+    const shared = new HttpCache<string>('shared');
+    shared.store(get(), ok('public, max-age=600, proxy-revalidate'), 'fresh');
+    assert.equal(shared.lookup(get()), 'fresh', 'proxy-revalidate: the same, for a shared cache');
+    const staleShared = new HttpCache<string>('shared');
+    staleShared.store(get(), ok('public, max-age=0, proxy-revalidate, stale-while-revalidate=600'), 'stale');
+    assert.equal(staleShared.lookup(get()), undefined, 'stale with proxy-revalidate: no stale-while-revalidate in a shared cache');
+  });
+
   test('a shared cache keeps only what is marked for it, and honours private and Vary', () => {
     const shared = new HttpCache<string>('shared');
     shared.store(get(), ok('max-age=600'), 'browser-only');

@@ -5,10 +5,19 @@
 // that the app lets a browser keep shows old data, and a page of one person's data that the app
 // lets a shared cache keep (`public`, `s-maxage`) is shown to the next person.
 //
-// The rules are http-cache-semantics' (RFC 9111). The caches' clock stands still during a check:
-// whatever the app lets them keep for any time at all is still fresh when the check comes back,
-// so the verdict never depends on how fast the machine is. A shared cache keeps only what the app
-// marks for shared caches explicitly, as CDNs in front of dynamic pages do by default.
+// The rules are http-cache-semantics' (RFC 9111), with what browsers add to them:
+// - Heuristic freshness: a 200 (or 203) with a Last-Modified and nothing that says how long it
+//   stays fresh (no max-age, no Expires, no no-cache) is kept for a tenth of its age, as Chrome
+//   and Firefox keep it (RFC 9111 §4.2.2): the page of a shop last edited ten days ago is shown
+//   from the browser for a day without asking the app.
+// - stale-while-revalidate (RFC 5861): a stale answer still inside its window is given at once,
+//   and asked for again in the background; the next look gets what that background request
+//   brought. Chrome does this for a page's subresources and its script's fetches, Firefox for
+//   every load, pages included; so does a CDN.
+// The caches' clock stands still during a check: whatever the app lets them keep for any time at
+// all is still fresh when the check comes back, so the verdict never depends on how fast the
+// machine is. A shared cache keeps only what the app marks for shared caches explicitly, as CDNs
+// in front of dynamic pages do by default.
 import CachePolicy from 'http-cache-semantics';
 
 /** Who answered from a cache. */
@@ -35,23 +44,80 @@ export interface CacheResponse {
 }
 
 interface Entry<T> {
+  /** What the cache asks of a stored answer: must-revalidate (and, for a shared cache, proxy-revalidate) left out. */
   readonly policy: CachePolicy;
   readonly value: T;
+  /** must-revalidate (proxy-revalidate in a shared cache): usable while fresh, never once stale. */
+  readonly mustRevalidate: boolean;
 }
+
+/** A stored answer a request may be given, and whether to ask the app again in the background. */
+export interface CacheHit<T> {
+  readonly value: T;
+  readonly revalidate: boolean;
+}
+
+/**
+ * The statuses browsers give heuristic freshness from Last-Modified: Chrome's (200, 203, 206;
+ * http-cache-semantics keeps no 206). RFC 9111 allows more (404, 410...); browsers do not use it.
+ */
+const HEURISTIC_STATUSES: ReadonlySet<number> = new Set([200, 203]);
+
+/** The fraction of a response's age (Date - Last-Modified) browsers keep it fresh for. */
+const BROWSER_HEURISTIC = 0.1;
 
 export class HttpCache<T> {
   readonly kind: CacheKind;
   readonly #entries = new Map<string, Entry<T>[]>();
+  /** Background revalidations under way, by address. */
+  readonly #pending = new Map<string, Promise<void>>();
 
   constructor(kind: CacheKind) {
     this.kind = kind;
   }
 
-  /** A stored answer this request may be given without asking the app, if any. */
+  /** A stored answer this request may be given without waiting for the app, if any. */
   lookup(request: CacheRequest): T | undefined {
+    return this.evaluate(request)?.value;
+  }
+
+  /**
+   * A stored answer this request may be given without waiting for the app, if any, and whether
+   * the app must be asked again in the background (stale-while-revalidate): the caller gives the
+   * stored answer at once, sends the request on, and hands its promise to `revalidating`.
+   */
+  evaluate(request: CacheRequest): CacheHit<T> | undefined {
     if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
     const asked = toPolicyRequest(request);
-    return this.#entries.get(keyOf(request.url))?.find((entry) => entry.policy.satisfiesWithoutRevalidation(asked))?.value;
+    for (const entry of this.#entries.get(keyOf(request.url)) ?? []) {
+      const { response, revalidation } = entry.policy.evaluateRequest(asked);
+      if (!response) continue;
+      if (!revalidation) return { value: entry.value, revalidate: false };
+      if (!revalidation.synchronous && !entry.mustRevalidate) return { value: entry.value, revalidate: true };
+    }
+    return undefined;
+  }
+
+  /**
+   * A background revalidation of this address is under way: the next lookup of it waits for it
+   * (`settled`), as a person's next look comes after the browser has brought the new copy.
+   */
+  revalidating(url: string, done: Promise<unknown>): void {
+    const key = keyOf(url);
+    const pending = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#pending.set(key, pending);
+    void pending.then(() => {
+      if (this.#pending.get(key) === pending) this.#pending.delete(key);
+    });
+  }
+
+  /** Resolves when no background revalidation of this address is under way. */
+  async settled(url: string): Promise<void> {
+    const key = keyOf(url);
+    for (let pending = this.#pending.get(key); pending; pending = this.#pending.get(key)) await pending;
   }
 
   /**
@@ -71,14 +137,26 @@ export class HttpCache<T> {
     const cacheControl = headerValue(response.headers['cache-control']) ?? '';
     // A shared cache in front of an app keeps only what the app marks for it.
     if (this.kind === 'shared' && !/(^|[\s,])(public|s-maxage\s*=)/i.test(cacheControl)) return;
-    const policy = new StillPolicy(toPolicyRequest(request), { status: response.status, headers: plainHeaders(response.headers) }, {
-      shared: this.kind === 'shared',
-      cacheHeuristic: 0,
-    });
-    if (!policy.storable() || policy.timeToLive() <= 0) return;
+    // must-revalidate forbids a stale answer, not a fresh one: browsers give a page with
+    // `max-age=600, must-revalidate` from their cache for ten minutes. http-cache-semantics asks
+    // the app whenever it is present, so the cache asks the policy without it, and refuses stale
+    // answers itself (no stale-while-revalidate, no heuristic freshness, as in Chrome).
+    const revalidateDirective = this.kind === 'shared' ? /^\s*(must|proxy)-revalidate\s*$/i : /^\s*must-revalidate\s*$/i;
+    const directives = cacheControl.split(',');
+    const mustRevalidate = directives.some((d) => revalidateDirective.test(d));
+    const headers = plainHeaders(response.headers);
+    const heuristic = HEURISTIC_STATUSES.has(response.status) && !mustRevalidate ? BROWSER_HEURISTIC : 0;
+    const options = { shared: this.kind === 'shared', cacheHeuristic: heuristic };
+    const stored = new StillPolicy(toPolicyRequest(request), { status: response.status, headers }, options);
+    const policy = mustRevalidate
+      ? new StillPolicy(toPolicyRequest(request), { status: response.status, headers: { ...headers, 'cache-control': directives.filter((d) => !revalidateDirective.test(d)).join(',') } }, options)
+      : stored;
+    // Whether it may be stored at all is the full header's answer (must-revalidate lets a shared
+    // cache keep an authorised answer); for how long, the answer without it.
+    if (!stored.storable() || policy.timeToLive() <= 0) return;
     const key = keyOf(request.url);
     const kept = (this.#entries.get(key) ?? []).filter((entry) => !sameVariant(entry.policy, request));
-    this.#entries.set(key, [{ policy, value }, ...kept]);
+    this.#entries.set(key, [{ policy, value, mustRevalidate }, ...kept]);
   }
 }
 
@@ -93,8 +171,9 @@ function toPolicyRequest(request: CacheRequest): CachePolicy.Request {
   return { url: url.pathname + url.search, method: request.method, headers: { host: url.host, ...lowerCase(request.headers) } };
 }
 
+/** Whether a stored entry would answer this request (fresh, or stale within its stale-while-revalidate window). */
 function sameVariant(policy: CachePolicy, request: CacheRequest): boolean {
-  return policy.satisfiesWithoutRevalidation(toPolicyRequest(request));
+  return policy.evaluateRequest(toPolicyRequest(request)).response !== undefined;
 }
 
 function lowerCase(headers: Readonly<Record<string, string>>): Record<string, string> {
@@ -121,7 +200,7 @@ export function withCacheNote(diagnosis: string | undefined, records: readonly {
 
 function cacheNote(kinds: ReadonlySet<CacheKind>): string {
   const parts: string[] = [];
-  if (kinds.has('browser')) parts.push("some answers above came from the visitor's own browser cache, never reaching the app: its Cache-Control (or Expires) let the browser keep them");
+  if (kinds.has('browser')) parts.push("some answers above came from the visitor's own browser cache, never reaching the app: its Cache-Control (max-age, stale-while-revalidate), Expires, or a Last-Modified with no Cache-Control (browsers then keep an answer for a tenth of its age) let the browser keep them");
   if (kinds.has('shared')) parts.push('some answers came from the shared cache in front of the host (a CDN or proxy), kept from an answer meant for someone else or from before the change: the app marked them `public` (or `s-maxage`)');
-  return `Caching: ${parts.join('; ')}. A page or API answer whose data changes, or that belongs to one person, must not be kept fresh by caches: send \`Cache-Control: no-cache\` (caches then ask the app each time) or \`no-store\`, or no caching header at all, and \`private\` for one person's data.`;
+  return `Caching: ${parts.join('; ')}. A page or API answer whose data changes, or that belongs to one person, must not be kept fresh by caches: send \`Cache-Control: no-cache\` (caches then ask the app each time) or \`no-store\`, or no caching header at all (no Last-Modified either), and \`private\` for one person's data.`;
 }

@@ -212,8 +212,16 @@ export class Visitor {
     return this.profile.headers(purpose, { origin: this.#base.origin, referer: this.#currentPage, json });
   }
 
-  #send(method: string, path: string, headers: Record<string, string>, body: string | undefined, worker: number | undefined, kind: 'page' | 'form' | 'api'): Promise<Reply> {
+  /**
+   * Send a request through the caches (from the `from`-th on) to the app. A background
+   * revalidation (`background`: the index of the cache that asked for it) is not recorded as one
+   * of the visitor's requests; its answer is kept by that cache and those in front of the app,
+   * and its cookies reach the browser only when the browser's own cache sent it.
+   */
+  #send(method: string, path: string, headers: Record<string, string>, body: string | undefined, worker: number | undefined, kind: 'page' | 'form' | 'api', { from = 0, background }: { readonly from?: number; readonly background?: number } = {}): Promise<Reply> {
     const url = new URL(path, this.#base);
+    const caches = this.#caches;
+    const ownRequest = background === undefined || (caches[background]?.kind === 'browser');
     return new Promise<Reply>((resolve) => {
       void (async () => {
         const outgoing: Record<string, string> = { ...headers, [VISITOR_HEADER]: this.name, [CLIENT_HEADER]: this.address };
@@ -223,10 +231,21 @@ export class Visitor {
         }
         // What the caches see of the request: what the app would see, without the course's own headers.
         const cacheRequest = { url: url.href, method, headers: withoutCourseHeaders(outgoing) };
-        for (const cache of this.#caches) {
-          const kept = cache.lookup(cacheRequest);
-          if (kept) {
-            resolve(this.#fromCache(kept, cache.kind, kind));
+        for (const [index, cache] of caches.entries()) {
+          if (index < from) continue;
+          // A background revalidation of this address has brought its answer by the next look.
+          await cache.settled(url.href);
+          const hit = cache.evaluate(cacheRequest);
+          if (hit) {
+            // Stale-while-revalidate: the kept answer, the app asked again in the background. The
+            // visit goes on once that request is back, as a person's next look comes after it:
+            // an edit the check makes next never races it.
+            if (hit.revalidate) {
+              const revalidation = this.#send(method, path, headers, body, worker, kind, { from: index + 1, background: index });
+              cache.revalidating(url.href, revalidation);
+              await revalidation;
+            }
+            resolve(background === undefined ? this.#fromCache(hit.value, cache.kind, kind) : hit.value);
             return;
           }
         }
@@ -237,7 +256,7 @@ export class Visitor {
           if (settled) return;
           settled = true;
           const recorded = { ...reply, kind };
-          this.#record(recorded);
+          if (background === undefined) this.#record(recorded);
           resolve(recorded);
         };
         // On the wire as this client writes them: Host first (or where it goes), names in its case.
@@ -249,8 +268,10 @@ export class Visitor {
           response.on('end', () => {
             void (async () => {
               const setCookie = toList(response.headers['set-cookie']);
-              for (const line of setCookie) {
-                await this.jar.setCookie(line, url.href, { ignoreError: true }).catch(() => undefined);
+              if (ownRequest) {
+                for (const line of setCookie) {
+                  await this.jar.setCookie(line, url.href, { ignoreError: true }).catch(() => undefined);
+                }
               }
               const text = decode(Buffer.concat(chunks), String(response.headers['content-encoding'] ?? ''));
               const contentType = String(response.headers['content-type'] ?? '');
@@ -277,8 +298,10 @@ export class Visitor {
                 setCookie,
                 ...(location ? { location } : {}),
               };
-              // The answer passes the shared cache, then the browser's, each keeping what it may.
-              for (const cache of [...this.#caches].reverse()) cache.store(cacheRequest, { status: reply.status, headers: response.headers }, reply);
+              // The answer passes the shared cache, then the browser's, each keeping what it may
+              // (a revalidation the shared cache sent for itself stops there).
+              const keepers = caches.slice(background ?? 0).reverse();
+              for (const cache of keepers) cache.store(cacheRequest, { status: reply.status, headers: response.headers }, reply);
               done(reply);
             })();
           });
