@@ -50,6 +50,23 @@ export function otherPrice(random: () => number, price: number): number {
   }
 }
 
+/**
+ * `name` with two neighbouring small letters swapped, drawn from the seed: what a typo in the
+ * stock team's script makes of it ("Oat milk" as "Oat mlik"). The new name has the same length
+ * and the same letters: a summary of the table (its rows, its totals, the length of its names)
+ * stays as it was.
+ */
+export function withLettersSwapped(random: () => number, name: string): string {
+  const spots: number[] = [];
+  for (let i = 1; i + 1 < name.length; i++) {
+    if (/\p{Ll}/u.test(name[i]!) && /\p{Ll}/u.test(name[i + 1]!) && name[i] !== name[i + 1]) spots.push(i);
+  }
+  const at = spots[Math.floor(random() * spots.length)];
+  // A name with no two different small letters side by side (none on the shelf): its first letter's case.
+  if (at === undefined) return (name[0] === name[0]!.toUpperCase() ? name[0]!.toLowerCase() : name[0]!.toUpperCase()) + name.slice(1);
+  return name.slice(0, at) + name[at + 1]! + name[at]! + name.slice(at + 2);
+}
+
 /** Create the products table in `file` and fill it with `products` (the fixed seed products by default). */
 export function seedProducts(file: string, products: readonly Product[] = SEED_PRODUCTS): void {
   const db = new Database(file);

@@ -3,8 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
-import { drawProducts, otherPrice, priceText, seedProducts, type Product } from '../products.ts';
-import { checkpoint, editShop, everyWorkerShowsTheShop, shelfOf, SHOP_NAMES, siteOf, stampFilesAt, writeSite, type Diagnose } from './shop.ts';
+import { drawProducts, otherPrice, priceText, seedProducts, withLettersSwapped, type Product } from '../products.ts';
+import { checkpoint, editShop, editShopAtOnce, everyWorkerShowsTheShop, shelfOf, SHOP_NAMES, siteOf, stampFilesAt, writeSite, type Diagnose } from './shop.ts';
 
 const FROZEN: Diagnose = (route, worker) =>
   route === 'page'
@@ -21,6 +21,13 @@ const AGED: Diagnose = (route, worker) =>
 
 const SAME_TICK: Diagnose = (route, worker) =>
   `Worker ${worker}'s ${route === 'page' ? 'page at /' : '/api/products'} missed an edit made within the same second as the one before it. Does the app trust the database file's time or size to tell whether the rows changed? A file's time ticks in coarse steps and the log file keeps its size, so two edits in one tick look like one. Ask the database: read the rows on every request (or compare SQLite's PRAGMA data_version before trusting a copy).`;
+
+/** The diagnosis for `edit`, an edit that leaves a summary of the products table as it was. */
+const SUMMARY_KEPT = (edit: string): Diagnose => (route, worker) =>
+  `Worker ${worker}'s ${route === 'page' ? 'page at /' : '/api/products'} does not show ${edit}. The table has as many rows as before, the same largest id and the same total of prices: a worker that reads the rows again only when such a summary of the table moves never sees this edit, and one that kept the rows it read at startup sees no edit at all. Read the rows on every request (or trust a copy only while SQLite's PRAGMA data_version stays the same).`;
+
+const DELETED = (product: Product): Diagnose => (route, worker) =>
+  `Worker ${worker}'s ${route === 'page' ? 'page at /' : '/api/products'} still lists ${product.name}, which the stock team deleted from the database: people can still see and order something the shop no longer sells. The worker answers from rows read before the edit; read them on every request.`;
 
 const WEEK_MS = 7 * 24 * 60 * 60_000;
 
@@ -113,6 +120,33 @@ const lesson: Lesson = {
         const id = Math.max(...shelf.map((p) => p.id)) + 1 + Math.floor(ctx.random() * 3);
         editShop(ctx, 'INSERT INTO products (id, name, price) VALUES (?, ?, ?)', id, fresh.name, fresh.price);
         await everyWorkerShowsTheShop(ctx, FROZEN);
+      },
+    },
+    {
+      title: 'A product renamed, two prices moved in one edit and a product deleted in the database show at once, on every worker',
+      async run(ctx) {
+        // Edits that keep a summary of the table as it was: a name retyped with two letters
+        // swapped (the same length), then two prices moved by one amount, up and down, in one
+        // transaction (the same total). Then a product the shop stops selling.
+        const shelf = shelfOf(ctx);
+        const renamed = shelf[Math.floor(ctx.random() * shelf.length)]!;
+        const name = withLettersSwapped(ctx.random, renamed.name);
+        editShop(ctx, 'UPDATE products SET name = ? WHERE id = ?', name, renamed.id);
+        await everyWorkerShowsTheShop(ctx, SUMMARY_KEPT(`product ${renamed.id} as the stock team renamed it, "${name}" (it was "${renamed.name}")`));
+        const current = shelfOf(ctx);
+        const first = Math.floor(ctx.random() * current.length);
+        const pair = [current[first]!, current[(first + 1 + Math.floor(ctx.random() * (current.length - 1))) % current.length]!];
+        const [cheaper, dearer] = pair.sort((x, y) => x.price - y.price) as [Product, Product];
+        const amount = 10 * (1 + Math.floor(ctx.random() * 5));
+        editShopAtOnce(ctx, [
+          ['UPDATE products SET price = price + ? WHERE id = ?', amount, cheaper.id],
+          ['UPDATE products SET price = price - ? WHERE id = ?', amount, dearer.id],
+        ]);
+        await everyWorkerShowsTheShop(ctx, SUMMARY_KEPT(`the prices of ${cheaper.name} and ${dearer.name}, one up and one down by ${priceText(amount)} in the same edit`));
+        const now = shelfOf(ctx);
+        const gone = now[Math.floor(ctx.random() * now.length)]!;
+        editShop(ctx, 'DELETE FROM products WHERE id = ?', gone.id);
+        await everyWorkerShowsTheShop(ctx, DELETED(gone), [gone]);
       },
     },
     {

@@ -39,6 +39,18 @@ export function editShop(ctx: CheckContext, sql: string, ...params: unknown[]): 
   }
 }
 
+/** Several changes committed together, as one run of the stock team's script commits them. */
+export function editShopAtOnce(ctx: CheckContext, edits: readonly (readonly [sql: string, ...params: unknown[]])[]): void {
+  const db = new Database(ctx.env.SHOP_DB!);
+  try {
+    db.transaction(() => {
+      for (const [sql, ...params] of edits) db.prepare(sql).run(...params);
+    })();
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * The database's files (the database, its write-ahead log and shared memory, a rollback journal)
  * all stamped with one whole second, as a disk whose file clock ticks in seconds stamps two
@@ -94,8 +106,11 @@ function expectApi(reply: Reply, shelf: readonly Product[], shopName: string, wo
   }
 }
 
-/** The page shows the shop's name and every product with its current price. */
-async function expectPage(reply: Reply, shelf: readonly Product[], shopName: string, worker: number, diagnose: Diagnose): Promise<void> {
+/**
+ * The page shows the shop's name and every product with its current price, and none of `gone`
+ * (products deleted from the database) whose name it could not show for another reason.
+ */
+async function expectPage(reply: Reply, shelf: readonly Product[], shopName: string, worker: number, diagnose: Diagnose, gone: readonly Product[]): Promise<void> {
   if (reply.status !== 200 || !/html/i.test(reply.contentType)) {
     fail({ expected: `the shop's page from ${describe(reply)}`, got: `status ${reply.status}: ${reply.body}`, diagnosis: 'Keep the page at / : a browser loads it to see the products.' });
   }
@@ -110,6 +125,12 @@ async function expectPage(reply: Reply, shelf: readonly Product[], shopName: str
       });
     }
   }
+  for (const product of gone) {
+    const elsewhere = shopName.includes(product.name) || shelf.some((p) => p.name.includes(product.name));
+    if (!elsewhere && text.includes(product.name)) {
+      fail({ expected: `the page not to list ${show(product)}, deleted from the database (${describe(reply)})`, got: `"${product.name}" on the page`, diagnosis: diagnose('page', worker) });
+    }
+  }
   if (!text.includes(shopName)) {
     fail({ expected: `the page to be titled ${JSON.stringify(shopName)} (${describe(reply)})`, got: JSON.stringify(text.slice(0, 80)), diagnosis: diagnose('page', worker) });
   }
@@ -117,9 +138,10 @@ async function expectPage(reply: Reply, shelf: readonly Product[], shopName: str
 
 /**
  * Every worker, whichever answers first, shows the database as it is now through every route:
- * alice's browser loads the page and its script calls the API; the till (an API client) calls it too.
+ * alice's browser loads the page and its script calls the API; the till (an API client) calls it
+ * too. Products of `gone`, just deleted, must be on neither.
  */
-export async function everyWorkerShowsTheShop(ctx: CheckContext, diagnose: Diagnose): Promise<void> {
+export async function everyWorkerShowsTheShop(ctx: CheckContext, diagnose: Diagnose, gone: readonly Product[] = []): Promise<void> {
   const shelf = shelfOf(ctx);
   const { shopName } = siteOf(ctx);
   const alice = ctx.visitor('alice');
@@ -127,7 +149,7 @@ export async function everyWorkerShowsTheShop(ctx: CheckContext, diagnose: Diagn
   for (const worker of workersInOrder(ctx)) {
     const first = ctx.random() < 0.5;
     if (first) expectApi(await till.get('/api/products', { worker }), shelf, shopName, worker, diagnose);
-    await expectPage(await alice.page('/', { worker }), shelf, shopName, worker, diagnose);
+    await expectPage(await alice.page('/', { worker }), shelf, shopName, worker, diagnose, gone);
     expectApi(await alice.get('/api/products', { worker }), shelf, shopName, worker, diagnose);
     if (!first) expectApi(await till.get('/api/products', { worker }), shelf, shopName, worker, diagnose);
   }

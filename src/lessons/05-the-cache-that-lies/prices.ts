@@ -58,10 +58,18 @@ export const where = ({ worker, route }: Stale) => (route === 'page' ? `The pric
 /**
  * The price list `reply` (a page or the API) must show `want` for every product: each one listed,
  * under its name, at its price. Fails with `diagnose(stale)` for a wrong price, and for a product
- * of `changed` (just added or renamed) that is missing; any other missing product is a page or an
- * answer that lost its shape.
+ * of `changed` (just added or renamed) that is missing, and for a product the database does not
+ * hold: in the API, any; on the page, one of `gone` (just deleted). Any other missing product is
+ * a page or an answer that lost its shape.
  */
-export async function expectPrices(reply: Reply, route: Route, want: readonly Product[], diagnose: (stale: Stale) => string, changed: readonly number[] = []): Promise<void> {
+export async function expectPrices(
+  reply: Reply,
+  route: Route,
+  want: readonly Product[],
+  diagnose: (stale: Stale) => string,
+  changed: readonly number[] = [],
+  gone: readonly Product[] = [],
+): Promise<void> {
   const stale = () => diagnose({ worker: reply.worker ?? 0, route });
   if (route === 'api') {
     const { products } = readProducts(reply);
@@ -71,6 +79,8 @@ export async function expectPrices(reply: Reply, route: Route, want: readonly Pr
       if (found.name !== product.name) fail({ expected: `product ${product.id} named ${product.name} in ${describe(reply)}`, got: found.name, diagnosis: stale() });
       if (found.price !== product.price) fail({ expected: `${product.name} at ${euros(product.price)} from ${describe(reply)}`, got: euros(found.price), diagnosis: stale() });
     }
+    const extra = products.find((p) => !want.some((w) => w.id === p.id));
+    if (extra) fail({ expected: `only the products the database holds in ${describe(reply)}`, got: `also product ${extra.id} (${extra.name} at ${euros(extra.price)})`, diagnosis: stale() });
     return;
   }
   if (reply.status !== 200) {
@@ -87,16 +97,30 @@ export async function expectPrices(reply: Reply, route: Route, want: readonly Pr
     }
     if (shown !== product.price) fail({ expected: `the page from ${describe(reply)} to show ${product.name} at ${euros(product.price)}`, got: euros(shown), diagnosis: stale() });
   }
+  if (gone.length === 0) return;
+  const text = await pageText(reply.text);
+  for (const product of gone) {
+    // A name that is part of a name still listed proves nothing.
+    if (want.some((w) => findName(w.name, product.name) >= 0)) continue;
+    if (findName(text, product.name) >= 0) fail({ expected: `the page from ${describe(reply)} not to list ${product.name}, deleted from the database`, got: reply.body, diagnosis: stale() });
+  }
 }
 
 /**
  * Every worker, starting with the one after `from`, must show `want` on the page (alice's
- * browser) and through the API (bob's program); `changed` as in expectPrices.
+ * browser) and through the API (bob's program); `changed` and `gone` as in expectPrices.
  */
-export async function everyWorkerShows(ctx: CheckContext, want: readonly Product[], from: number, diagnose: (stale: Stale) => string, changed: readonly number[] = []): Promise<void> {
+export async function everyWorkerShows(
+  ctx: CheckContext,
+  want: readonly Product[],
+  from: number,
+  diagnose: (stale: Stale) => string,
+  changed: readonly number[] = [],
+  gone: readonly Product[] = [],
+): Promise<void> {
   for (let i = 1; i <= ctx.workers; i++) {
     const worker = ctx.workerAt(from + i);
-    await expectPrices(await ctx.visitor('alice').page('/', { worker }), 'page', want, diagnose, changed);
-    await expectPrices(await ctx.visitor('bob', { kind: 'api' }).get('/api/products', { worker }), 'api', want, diagnose, changed);
+    await expectPrices(await ctx.visitor('alice').page('/', { worker }), 'page', want, diagnose, changed, gone);
+    await expectPrices(await ctx.visitor('bob', { kind: 'api' }).get('/api/products', { worker }), 'api', want, diagnose, changed, gone);
   }
 }

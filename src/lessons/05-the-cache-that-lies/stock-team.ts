@@ -3,7 +3,7 @@
 // transaction, as a careful script writes it.
 import Database from 'better-sqlite3';
 import type { CheckContext, CheckStep } from '../types.ts';
-import { drawProducts, otherPrice, type Product } from '../products.ts';
+import { drawProducts, otherPrice, withLettersSwapped, type Product } from '../products.ts';
 import { everyWorkerShows, productsInDatabase, where } from './prices.ts';
 
 /** Run `change` on the shop's database in one transaction, as the stock team's script does. */
@@ -59,6 +59,45 @@ export function renameProductInDatabase(ctx: CheckContext, shelf: readonly Produ
   return { ...product, name };
 }
 
+/** Retype one product's name with two letters swapped, a name of the same length; returns it as it is now. */
+export function misspellProductInDatabase(ctx: CheckContext, shelf: readonly Product[]): Product {
+  const product = shelf[Math.floor(ctx.random() * shelf.length)]!;
+  const name = withLettersSwapped(ctx.random, product.name);
+  inDatabase(ctx, (db) => db.prepare('UPDATE products SET name = ? WHERE id = ?').run(name, product.id));
+  return { ...product, name };
+}
+
+/**
+ * Move the prices of three products of `shelf` (at least three, drawn from the seed) in one
+ * transaction, so that the number of products, the total of the prices and the sum of id × price
+ * all stay as they were: product a moves by k·(b − c) cents, b by k·(c − a), c by k·(a − b), for
+ * their ids a, b, c. (Two prices cannot keep both sums: the second would have to move by as much
+ * as the first, and by as much times the ratio of their ids.) Returns the three as they were.
+ */
+export function movePricesInDatabase(ctx: CheckContext, shelf: readonly Product[]): readonly Product[] {
+  const picked = [...shelf];
+  while (picked.length > 3) picked.splice(Math.floor(ctx.random() * picked.length), 1);
+  const [a, b, c] = picked as [Product, Product, Product];
+  const moves = [b.id - c.id, c.id - a.id, a.id - b.id];
+  const size = 1 + Math.floor(ctx.random() * 5);
+  const sign = ctx.random() < 0.5 ? 1 : -1;
+  // The largest step drawn that keeps every price at 0.50 or more; one cent always does, one way or the other.
+  const ks = [...Array.from({ length: size }, (_, i) => sign * (size - i)), -sign];
+  const k = ks.find((k) => picked.every((p, i) => p.price + k * moves[i]! >= 50)) ?? 0;
+  inDatabase(ctx, (db) => {
+    const update = db.prepare('UPDATE products SET price = price + ? WHERE id = ?');
+    picked.forEach((p, i) => update.run(k * moves[i]!, p.id));
+  });
+  return picked;
+}
+
+/** Delete one product of `shelf`, drawn from the seed; returns it. */
+export function deleteProductInDatabase(ctx: CheckContext, shelf: readonly Product[]): Product {
+  const product = shelf[Math.floor(ctx.random() * shelf.length)]!;
+  inDatabase(ctx, (db) => db.prepare('DELETE FROM products WHERE id = ?').run(product.id));
+  return product;
+}
+
 const severalWorkers = (ctx: CheckContext) =>
   ctx.workers < 2
     ? 'with one worker the check stops at edits made through the app; an edit made in the database itself would leave a copy stale on a laptop too (lesson 1), and the run with several workers checks it'
@@ -104,6 +143,31 @@ export const stockTeamSteps: readonly CheckStep[] = [
       await everyWorkerShows(ctx, productsInDatabase(ctx), Math.floor(ctx.random() * ctx.workers), (stale) =>
         `${where(stale)} still lists product ${renamed.id} as ${old.name}, which the stock team renamed ${renamed.name} in the database. The list is names as well as prices: a version moved only when a price changes (a trigger AFTER UPDATE OF price) misses it. Move the version on every UPDATE of the products table, whatever column it changes.`,
         [renamed.id],
+      );
+    },
+  },
+  {
+    title: 'The stock team retypes a name, moves three prices at once and deletes a product in the database: every worker shows each at once',
+    skip: severalWorkers,
+    async run(ctx) {
+      // Edits that leave every summary of the table as it was (its rows, its totals, the length of
+      // its names), then one that removes a row.
+      const before = productsInDatabase(ctx);
+      const renamed = misspellProductInDatabase(ctx, before);
+      const old = before.find((p) => p.id === renamed.id)!;
+      await everyWorkerShows(ctx, productsInDatabase(ctx), Math.floor(ctx.random() * ctx.workers), (stale) =>
+        `${where(stale)} still lists product ${renamed.id} as ${old.name}, which the stock team retyped as ${renamed.name} in the database. The new name has as many letters as the old one: the number of products, the totals of the table and the length of its names are what they were, so a copy checked against a summary (a count, a sum, a checksum) misses the change. Check the copy against a version that every change moves (a trigger on the products table), or read the prices on every request.`,
+        [renamed.id],
+      );
+      const moved = movePricesInDatabase(ctx, productsInDatabase(ctx));
+      await everyWorkerShows(ctx, productsInDatabase(ctx), Math.floor(ctx.random() * ctx.workers), (stale) =>
+        `${where(stale)} still shows an old price of ${moved.map((p) => p.name).join(', ').replace(/, (?=[^,]*$)/, ' or ')}, which the stock team moved in one transaction. The shop has as many products as before, the same total of prices and the same sum of id × price: however many sums a checksum of the table adds up, some change leaves them all as they were. Check the copy against a version that every change moves (a trigger on the products table, or PRAGMA data_version), or read the prices on every request.`,
+      );
+      const gone = deleteProductInDatabase(ctx, productsInDatabase(ctx));
+      await everyWorkerShows(ctx, productsInDatabase(ctx), Math.floor(ctx.random() * ctx.workers), (stale) =>
+        `${where(stale)} still lists ${gone.name}, which the stock team deleted from the database: customers can still order what the shop no longer sells. A removed row must tell every worker its copy is old, as a new or changed one does: whatever moves the version must move on DELETE in the products table too (a trigger for DELETE as for INSERT and UPDATE).`,
+        [],
+        [gone],
       );
     },
   },
