@@ -77,7 +77,7 @@ const lesson: Lesson = {
     const shop = new Database(shopFile);
     shop.pragma('journal_mode = WAL');
     shop.exec(`CREATE TABLE stock (id TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL);
-CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER);`);
+CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER);`);
     // Enough teapots for dana's three, two crowds of two per worker (up to four workers), and a
     // few more for the rush: how many varies with the seed, like the name and the price.
     const name = TEAPOTS[Math.floor(random() * TEAPOTS.length)]!;
