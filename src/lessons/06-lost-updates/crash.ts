@@ -2,8 +2,8 @@
 // crash, an out-of-memory kill) while the buyer's payment waits for the card provider, and the
 // host starts a fresh worker in its place while the others go on serving. The check waits for
 // the event itself, the provider's 'pending' charge in its ledger (the payment waits on the
-// workers' manual clock, so it stays there): first one buyer on each other worker, then erin on
-// hers; then it kills her worker, lets the others' payments be answered, and reads the books:
+// workers' manual clock, so it stays there): first erin on her worker, then one buyer on each
+// other worker; then it kills her worker, lets the others' payments be answered, and reads the books:
 // every teapot that left the shelf has an order (paid, or still reserved) or a reservation of
 // the app's own written with it (naming the buyer and the payment's key), every charge can be
 // found again, and every charge the others paid is on an order of theirs (a worker that starts
@@ -190,17 +190,20 @@ export async function buyThroughACrash(ctx: CheckContext, buyer: Buyer, others: 
   const lastCharge = before.charges.at(-1)?.id ?? 0;
   const lastOrder = before.orders.at(-1)?.id ?? 0;
 
-  // The others first, each until the provider is charging their card; then her.
+  // Her purchase first, until the provider is charging her card; then the others', each until
+  // the provider is charging theirs (the host's wall-clock limit on a request runs from here,
+  // so theirs start as late as they can).
+  const hers: Purchase = { buyer, request: await send(ctx, buyer) };
+  const paid = await untilPaying(ctx, buyer, hers.request, lastCharge);
   const theirs: Purchase[] = [];
   for (const other of others) {
     const request = await send(ctx, other);
     theirs.push({ buyer: other, request });
     await untilPaying(ctx, other, request, lastCharge);
   }
-  const hers: Purchase = { buyer, request: await send(ctx, buyer) };
-  if (!(await untilPaying(ctx, buyer, hers.request, lastCharge))) {
-    // It answered without charging her: judged as any purchase is.
-    const bought = await payAll(ctx, [...theirs, hers]);
+  if (!paid) {
+    // Hers answered without charging her: judged as any purchase is.
+    const bought = await payAll(ctx, [hers, ...theirs]);
     expectVerdicts(bought, ctx.track);
     expectBooks(ctx, shopBefore, bought, bought.length);
     return;

@@ -184,6 +184,9 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL
     },
     {
       title: `A delivery comes in, and the worker serving ${CRASHED_BUYER} is killed while her card is being charged: her teapot has its order, her charge can be found again, and the purchases other workers are charging meanwhile go through`,
+      // A worker is started in the killed one's place: booted ahead, as the host's spare, so the
+      // others' purchases still wait for their payments while it starts.
+      reloads: true,
       timeoutMs: 30_000,
       async run(ctx) {
         // A few more teapots arrive: enough for erin, a buyer on each other worker, and one per
