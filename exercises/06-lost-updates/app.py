@@ -4,7 +4,7 @@
 # gunicorn's sync workers do). From the environment:
 #   SHOP_DB      the shop's SQLite database, shared by every worker. Its tables:
 #                  stock  (id TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL)
-#                  orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER)
+#                  orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER)
 #   PAYMENTS_DB  the card provider's ledger, used by charge() below.
 # The shop sells one product, id 'teapot' (its name, price and stock vary).
 import os

@@ -4,7 +4,7 @@
 // once (Node's own way: while one request is parked at an await, the next one runs). From the environment:
 //   SHOP_DB      the shop's SQLite database, shared by every worker. Its tables:
 //                  stock  (id TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL)
-//                  orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER)
+//                  orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER)
 //   PAYMENTS_DB  the card provider's ledger, used by charge() below.
 // The shop sells one product, id 'teapot' (its name, price and stock vary).
 import Database from 'better-sqlite3';
@@ -71,7 +71,8 @@ app.post('/api/buy', async (req, res) => {
   if (!reserved) return res.status(409).json({ error: 'Sold out' });
   let chargeId;
   try {
-    // The order's id as the idempotency key: charging the same order again charges it once.
+    // The order's id as the idempotency key: charging the same order again charges it once. The
+    // orders' id is AUTOINCREMENT, so a cancelled (deleted) order's id, and its key, never come back.
     chargeId = await charge(buyer, reserved.price, `order-${reserved.order}`);
   } catch (error) {
     cancel.immediate(reserved.order); // the payment failed: the teapot goes back on the shelf

@@ -165,12 +165,16 @@ function expectChargesOfTheirOwn(ctx: CheckContext, now: Shop, newOrders: readon
   const buyers = [...new Set(shared.map((o) => o.buyer))].sort().join(', ');
   const ids = [...new Set(shared.map((o) => o.charge))].join(', ');
   const fewer = newCharges < newOrders.length;
+  // The orders that share a charge, each with the others on that charge: one buyer's, or several buyers'.
+  const strangers = shared.some((o) => now.orders.some((p) => p.charge === o.charge && p.buyer !== o.buyer));
   fail({
     expected: `each order paid by a charge of its own, ${plural(newOrders.length, 'new charge')} for the ${plural(newOrders.length, 'new order')}`,
     got: `${plural(newCharges, 'new charge')}, and orders of ${buyers} that share charge ${ids} with another order`,
-    diagnosis: fewer
-      ? `A buyer who buys twice was charged once for two teapots: the provider answered the second payment with the first one's charge, because both were asked with the same idempotency key. The key says which payment this is, so a retry of it charges once: make it the order's (${ctx.track === 'flask' ? 'f"order-{order}"' : '`order-${order}`'}), never the buyer's, who may buy again, or click twice.`
-      : "Each payment made a charge of its own, but one charge was written on two orders and another on none: the charge is written on the buyer's unpaid order, and a buyer who buys twice at once has two. Write each charge on the order it paid, found by the order's id.",
+    diagnosis: strangers
+      ? `Orders of different buyers are paid by one charge: the provider answered a payment with an earlier payment's charge, because both were asked with the same idempotency key, so a buyer got a teapot without being charged. A key must name one payment for ever: make it the order's (${ctx.track === 'flask' ? 'f"order-{order}"' : '`order-${order}`'}), a number the database hands out once; not a count kept in a worker's memory (it starts again when the worker restarts, while the worker's name stays), and not the id of a row that is deleted afterwards (SQLite gives a plain INTEGER PRIMARY KEY's largest id again once its row is gone; AUTOINCREMENT never does).`
+      : fewer
+        ? `A buyer who buys twice was charged once for two teapots: the provider answered the second payment with the first one's charge, because both were asked with the same idempotency key. The key says which payment this is, so a retry of it charges once: make it the order's (${ctx.track === 'flask' ? 'f"order-{order}"' : '`order-${order}`'}), never the buyer's, who may buy again, or click twice.`
+        : "Each payment made a charge of its own, but one charge was written on two orders and another on none: the charge is written on the buyer's unpaid order, and a buyer who buys twice at once has two. Write each charge on the order it paid, found by the order's id.",
   });
 }
 

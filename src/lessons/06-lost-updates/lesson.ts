@@ -4,7 +4,7 @@ import { describe, fail } from '../../check/expect.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { books, everyWorkerReports, expectBooks, expectVerdicts, outcome, PRODUCT } from './books.ts';
-import { buyThroughACrash, CRASHED_BUYER, restock } from './crash.ts';
+import { buyThroughACrash, CRASHED_BUYER, restartedWorker, restock } from './crash.ts';
 import { rush, type Buyer } from './rush.ts';
 
 /** The crowd of the sale's busiest moment: more buyers than teapots, on every worker. */
@@ -36,6 +36,12 @@ async function crowd(ctx: CheckContext, prefix: string, via: Buyer['via'], note?
 const FORM_NOTE =
   "The same crowd was served right through the API a moment ago, so the page's form must reach the purchase by another path: the form posts urlencoded to /api/buy, and every way into a purchase needs the same atomic step. ";
 
+/** Buyers on the other workers, charged while erin's worker is started again. */
+const OTHER_BUYERS = ['frank', 'gina', 'hana', 'ivan'];
+
+/** Buyers after the restart, one per worker. */
+const AFTER_BUYERS = ['kim', 'lou', 'max', 'noor', 'omar'];
+
 /** A worker drawn from the run's seed. */
 const anyWorker = (ctx: CheckContext) => 1 + Math.floor(ctx.random() * ctx.workers);
 
@@ -55,6 +61,9 @@ const lesson: Lesson = {
   ],
   flask: {
     file: 'app.py',
+    // gunicorn's default (no --preload): every worker imports the app itself, so a worker started
+    // again after a crash runs the app's module-level code again, while the others serve.
+    load: 'lazy',
     text: () => markdown(import.meta.url, 'text.flask.md'),
     why: () => markdown(import.meta.url, 'why.flask.md'),
     hints: [
@@ -77,7 +86,7 @@ const lesson: Lesson = {
     const shop = new Database(shopFile);
     shop.pragma('journal_mode = WAL');
     shop.exec(`CREATE TABLE stock (id TEXT PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL, price INTEGER NOT NULL);
-CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER);`);
+CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL, buyer TEXT NOT NULL, charge INTEGER);`);
     // Enough teapots for dana's three, two crowds of two per worker (up to four workers), and a
     // few more for the rush: how many varies with the seed, like the name and the price.
     const name = TEAPOTS[Math.floor(random() * TEAPOTS.length)]!;
@@ -174,13 +183,42 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, product TEXT NOT NULL, buyer TEXT N
       },
     },
     {
-      title: `A delivery comes in, and the worker serving ${CRASHED_BUYER} is killed while her card is being charged: her teapot has its order, and her charge can be found again`,
+      title: `A delivery comes in, and the worker serving ${CRASHED_BUYER} is killed while her card is being charged: her teapot has its order, her charge can be found again, and the purchases other workers are charging meanwhile go through`,
+      // A worker is started in the killed one's place: booted ahead, as the host's spare, so the
+      // others' purchases still wait for their payments while it starts.
+      reloads: true,
       timeoutMs: 30_000,
       async run(ctx) {
-        // A few more teapots arrive; erin buys one, by the page or the API. While the provider
-        // charges her card the worker serving her dies (a deploy, a crash, an out-of-memory kill).
-        restock(ctx, 2 + Math.floor(ctx.random() * 3));
-        await buyThroughACrash(ctx, { name: CRASHED_BUYER, worker: anyWorker(ctx), via: ctx.random() < 0.5 ? 'form' : 'api' });
+        // A few more teapots arrive: enough for erin, a buyer on each other worker, and one per
+        // worker after the restart. While the provider charges erin's card (and the others'),
+        // the worker serving her dies (a deploy, a crash, an out-of-memory kill) and the host
+        // starts a fresh one in its place while the others go on.
+        restock(ctx, 2 * ctx.workers + Math.floor(ctx.random() * 3));
+        const worker = anyWorker(ctx);
+        const others: Buyer[] = Array.from({ length: ctx.workers - 1 }, (_, i) => ({
+          name: OTHER_BUYERS[i % OTHER_BUYERS.length]!,
+          worker: ctx.workerAt(worker + 1 + i),
+          via: ctx.random() < 0.5 ? 'form' : 'api',
+        }));
+        await buyThroughACrash(ctx, { name: CRASHED_BUYER, worker, via: ctx.random() < 0.5 ? 'form' : 'api' }, others);
+      },
+    },
+    {
+      title: 'After the restart, people buy on every worker, the fresh one too: each order is paid by a charge of its own, on its buyer\'s card',
+      timeoutMs: 30_000,
+      async run(ctx) {
+        const before = books(ctx);
+        // One buyer per worker at once; the worker started again after the crash serves one too.
+        const fresh = restartedWorker(ctx);
+        const buyers: Buyer[] = Array.from({ length: ctx.workers }, (_, i) => ({
+          name: AFTER_BUYERS[i % AFTER_BUYERS.length]!,
+          worker: ctx.workerAt((fresh ?? 1) + i),
+          via: ctx.random() < 0.5 ? 'form' : 'api',
+        }));
+        const bought = await rush(ctx, shuffled(ctx, buyers));
+        expectVerdicts(bought, ctx.track);
+        expectBooks(ctx, before, bought, buyers.length);
+        await everyWorkerReports(ctx, before.left - buyers.length, before.orders.length + buyers.length);
       },
     },
   ],
