@@ -211,7 +211,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       },
     },
     {
-      title: 'A session cookie planted before a login does not log its planter in as the new user',
+      title: "A session cookie planted before a login does not log its planter in as the new user, nor does a copy of the user's cookie once she has logged out and in again",
       async run(ctx) {
         // alice opens the login page on a shared computer; mallory, logged in as herself, slips
         // her own session cookie into that browser and keeps a copy; alice logs in there.
@@ -227,7 +227,25 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
             `mallory's copy of the session cookie she planted is now logged in as alice (${where(w, route)}): the login wrote alice into the session the browser brought, the one mallory knows the id of. On login, start a new session and drop the old one.`,
           );
         }
+        // mallory keeps a copy of the kiosk's cookies while alice is logged in there (a glance at
+        // the browser, a proxy's log); alice logs out at the kiosk, and later logs in again on her
+        // own laptop. A copy that died with the logout must stay dead.
+        const copy = await cookiesOf(kiosk);
         await logOutWithForm(ctx, 'kiosk', worker);
+        const replay = ctx.visitor("mallory's copy", { like: 'kiosk' });
+        await replaceCookies(replay, copy.domain, copy.cookies);
+        const afterLogout = userIn(await replay.get('/api/me', { worker: ctx.workerAt(worker + 1) }));
+        await logInWithApi(ctx, 'alice', ctx.workerAt(worker + 2));
+        // A copy still good after the logout is a signed cookie that carries its session (cookie-session,
+        // Flask's): it lasts until its expiry. What must not happen is a dead session coming back.
+        if (afterLogout !== null) return;
+        for (const k of [0, 1]) {
+          await expectUser(ctx, "mallory's copy", ctx.workerAt(worker + k), null, (got, w, route) =>
+            got === 'alice'
+              ? `mallory copied alice's session cookie at the kiosk before alice logged out there; the copy logged nobody in after the logout, but once alice logged in again on her laptop, ${where(w, route)} took the copy as alice's session: her new login was given the very id of the session she had ended (an id made from her name, one per customer, or the table's largest id plus one, which comes back once the last session is deleted). Every login must get a new random id (express-session's own, crypto.randomUUID(), secrets.token_urlsafe(32)), never one derived from who logs in or from what the table holds.`
+              : `mallory's copy of alice's cookie, dead since alice logged out, was taken by ${where(w, route)} as ${got}'s session.`,
+          );
+        }
       },
     },
     {
