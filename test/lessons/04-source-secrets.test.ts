@@ -1,10 +1,13 @@
-// Lesson 4's attacker who has read the shop's code: which strings she tries as signing keys.
+// Lesson 4's attacker who has read the shop's code: which strings she tries as signing keys, and
+// which keys computed from them; and the edits lessons 4 and 9 make to an attacker's own cookie.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { secretsInSource } from '../../src/lessons/04-logged-out-at-random/source-secrets.ts';
+import { derivedSecrets, secretsInSource } from '../../src/lessons/04-logged-out-at-random/source-secrets.ts';
+import { digestSwaps, shiftedNumbers } from '../../src/lessons/cookie-edits.ts';
 
 test("the strings of the app, of the modules of its folder it imports and of its .env files; not routes, SQL, markup or other files", (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'source-secrets-'));
@@ -33,4 +36,33 @@ test("the strings of the app, of the modules of its folder it imports and of its
   const py = secretsInSource(path.join(dir, 'app.py'));
   assert.ok(py.includes('py-literal-key') && py.includes('python-module-key') && py.includes('dotenv-key'), py.join(', '));
   assert.ok(!py.includes('imported-key'));
+});
+
+test('the keys the code computes from its strings: digests of each string and of each list of strings joined, in hex, base64 or raw bytes', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'source-secrets-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'app.js'), "const key = createHash('sha256').update(['corner', 'shop', 'v1'].join('/')).digest('hex');\nconst other = md5('pepper' + 'salt');\n");
+  writeFileSync(path.join(dir, 'app.py'), 'app.secret_key = hashlib.sha1("-".join(["corner", "shop"]).encode()).digest()\n');
+  const js = derivedSecrets(path.join(dir, 'app.js'));
+  const sha256 = (text: string) => createHash('sha256').update(text).digest();
+  assert.ok(js.some((d) => d.key === sha256('corner/shop/v1').toString('hex')), 'the whole list joined');
+  assert.ok(js.some((d) => d.key === sha256('corner/shop').toString('base64')), 'a stretch of it');
+  assert.ok(js.some((d) => d.key === createHash('md5').update('peppersalt').digest('hex')), 'strings joined with +');
+  assert.ok(js.some((d) => d.key === sha256('v1').toString('base64url')), 'one short string');
+  const py = derivedSecrets(path.join(dir, 'app.py'));
+  const bytes = createHash('sha1').update('corner-shop').digest();
+  assert.ok(py.some((d) => Buffer.isBuffer(d.key) && d.key.equals(bytes) && d.say.includes('sha1("corner-shop")')), 'raw bytes');
+});
+
+test("an attacker's edits of her own cookie: its numbers moved, a digest of her name made her victim's", () => {
+  const shifted = shiftedNumbers('s%3A7.c2lnbmF0dXJl').map((e) => decodeURIComponent(e.value));
+  for (const want of ['s:6.c2lnbmF0dXJl', 's:8.c2lnbmF0dXJl', 's:1.c2lnbmF0dXJl']) assert.ok(shifted.includes(want), `${want} in ${shifted.join(', ')}`);
+  assert.deepEqual(shiftedNumbers('a3f9c2e1b7d4'), [], 'digits inside a random id are not numbers');
+  const json = Buffer.from('{"uid":12}').toString('base64url');
+  assert.ok(shiftedNumbers(json).some((e) => Buffer.from(e.value, 'base64url').toString() === '{"uid":11}'), 'a number inside base64 JSON');
+  const hex = (text: string) => createHash('sha256').update(text).digest('hex');
+  const swaps = digestSwaps(`t=${hex('bob')}`, [['bob', 'alice']]);
+  assert.deepEqual(swaps.map((e) => e.value), [`t=${hex('alice')}`]);
+  const b64 = createHash('md5').update('bob').digest('base64');
+  assert.equal(digestSwaps(b64, [['bob', 'alice']])[0]?.value, createHash('md5').update('alice').digest('base64'), 'base64 with its padding');
 });

@@ -103,6 +103,23 @@ export async function expectNotUser(ctx: CheckContext, visitor: string, worker: 
   if ((await userOnPage(page)) === not) fail({ expected: `the account page from ${describe(page)} to show anyone but ${not}`, got: `${not} logged in`, diagnosis: diagnose(worker, 'page') });
 }
 
+/**
+ * `visitor`, who is `self`, asks who they are on `worker`, through the API and on the page: both
+ * must say nobody or `self`. For a cookie the visitor edited in a way a right app may ignore.
+ */
+export async function expectNobodyElse(ctx: CheckContext, visitor: string, worker: number, self: string, diagnose: Diagnose): Promise<void> {
+  const v = ctx.visitor(visitor);
+  const api = await v.get('/api/me', { worker });
+  const fromApi = userIn(api);
+  if (fromApi !== null && fromApi !== self) fail({ expected: `nobody, or ${self}, logged in for ${describe(api)}`, got: whom(fromApi), diagnosis: diagnose(fromApi, worker, 'api') });
+  if (v.kind !== 'browser') return;
+  const page = await v.page('/', { worker });
+  const onPage = await userOnPage(page);
+  if (onPage !== null && onPage !== self) {
+    fail({ expected: `the account page from ${describe(page)} to show the login form, or ${self} logged in`, got: `${onPage} logged in`, diagnosis: diagnose(onPage, worker, 'page') });
+  }
+}
+
 /** `visitor` logs in as `name` (their own account by default) through the API (the page's script, or a program), on `worker`. */
 export async function logInWithApi(ctx: CheckContext, visitor: string, worker: number, name = visitor): Promise<void> {
   const reply = await ctx.visitor(visitor).post('/api/login', { name, password: PASSWORDS[name] }, { worker });

@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import type { Visitor } from '../../check/visitor.ts';
+import { digestSwaps, shiftedNumbers } from '../cookie-edits.ts';
 
 export interface JarCookie {
   readonly key: string;
@@ -15,7 +16,16 @@ export interface JarCookie {
 export interface Attempt {
   readonly what: string;
   readonly cookies: readonly JarCookie[];
+  /**
+   * The attempt is an edit of the attacker's own cookie that a right app may simply ignore (a
+   * number that is not an id): it counts only when it logs someone else in, not when it leaves
+   * the attacker logged in as herself.
+   */
+  readonly someoneElse?: boolean;
 }
+
+/** A signing key: text, or raw bytes (a digest's, say). */
+export type Secret = string | Uint8Array;
 
 /**
  * Secrets an attacker tries first: the ones in the session libraries' examples and tutorials.
@@ -57,17 +67,35 @@ export function tampered(cookies: readonly JarCookie[], from: string, to: string
   return changed ? edited : undefined;
 }
 
+/**
+ * The visitor's own cookies with one of them edited where it names her without saying her name:
+ * a number moved to its neighbours' (the session before hers, the one after), a digest of one of
+ * `pairs`' first values (her name) replaced by the same digest of its second (her victim's).
+ * The other cookies, signatures included, are sent as they were.
+ */
+export function editedNumbersAndDigests(cookies: readonly JarCookie[], pairs: ReadonlyArray<readonly [string, string]>): Attempt[] {
+  const attempts: Attempt[] = [];
+  cookies.forEach((cookie, i) => {
+    if (isSignature(cookie)) return;
+    for (const edit of [...digestSwaps(cookie.value, pairs), ...shiftedNumbers(cookie.value)]) {
+      const edited = cookies.map((c, j) => (j === i ? { key: c.key, value: edit.value } : c));
+      attempts.push({ what: `her own cookie "${cookie.key}" with ${edit.what}`, cookies: edited, someoneElse: true });
+    }
+  });
+  return attempts;
+}
+
 /** Secrets an attacker tries, and how a message names one of them. */
 export interface Guesses {
-  readonly secrets: readonly string[];
+  readonly secrets: readonly Secret[];
   readonly unsigned: boolean;
   /** Sign only in the formats the app's own cookies are signed in (the guesses are many). */
   readonly ownFormatOnly?: boolean;
-  say(secret: string): string;
+  say(secret: Secret): string;
 }
 
 /** The secrets of tutorials and examples, and unsigned cookies. */
-export const TUTORIAL_GUESSES: Guesses = { secrets: GUESSED_SECRETS, unsigned: true, say: (secret) => `the guessable secret "${secret}"` };
+export const TUTORIAL_GUESSES: Guesses = { secrets: GUESSED_SECRETS, unsigned: true, say: (secret) => `the guessable secret "${String(secret)}"` };
 
 /**
  * Cookies made from scratch that claim to be `victim`, in the shapes the app's own cookies have,
@@ -139,7 +167,7 @@ function flaskForgeries(key: string, text: string, from: string, victim: string,
   });
 }
 
-function hmac(algorithm: string, secret: string, data: string): string {
+function hmac(algorithm: string, secret: Secret, data: string): string {
   return createHmac(algorithm, secret).update(data).digest('base64');
 }
 
@@ -199,7 +227,7 @@ function guessedIds(own: string): string[] {
  * 'other' when they are signed in a format the check knows (cookie-signature's "s:<value>.<sig>",
  * keygrip's "<name>.sig", Flask's session) but with another key, 'unknown' when the check cannot tell.
  */
-export function signedWith(cookies: readonly JarCookie[], secret: string): 'secret' | 'other' | 'unknown' {
+export function signedWith(cookies: readonly JarCookie[], secret: Secret): 'secret' | 'other' | 'unknown' {
   let other = false;
   for (const cookie of cookies) {
     if (isSignature(cookie)) {

@@ -5,9 +5,9 @@ import { expectJson, fail } from '../../check/expect.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { firstRead } from '../../check/race.ts';
-import { expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, NEWCOMERS, PASSWORDS, userIn } from './account.ts';
-import { cookiesOf, forgeries, replaceCookies, tampered, type Guesses } from './cookies.ts';
-import { secretsInSource } from './source-secrets.ts';
+import { expectNobodyElse, expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, NEWCOMERS, PASSWORDS, userIn } from './account.ts';
+import { cookiesOf, editedNumbersAndDigests, forgeries, replaceCookies, signedWith, tampered, type Guesses } from './cookies.ts';
+import { derivedSecrets, secretsInSource } from './source-secrets.ts';
 import { loggedOut, loginLostAtOnce, reloaded, sessionLost, sessionLostOrOwnKey, stillIn, takenOver, where } from './diagnoses.ts';
 
 /** A worker of this run drawn from the seed, so that no worker number is special. */
@@ -211,7 +211,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       },
     },
     {
-      title: 'A session cookie planted before a login does not log its planter in as the new user',
+      title: "A session cookie planted before a login does not log its planter in as the new user, nor does a copy of the user's cookie once she has logged out and in again",
       async run(ctx) {
         // alice opens the login page on a shared computer; mallory, logged in as herself, slips
         // her own session cookie into that browser and keeps a copy; alice logs in there.
@@ -227,7 +227,25 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
             `mallory's copy of the session cookie she planted is now logged in as alice (${where(w, route)}): the login wrote alice into the session the browser brought, the one mallory knows the id of. On login, start a new session and drop the old one.`,
           );
         }
+        // mallory keeps a copy of the kiosk's cookies while alice is logged in there (a glance at
+        // the browser, a proxy's log); alice logs out at the kiosk, and later logs in again on her
+        // own laptop. A copy that died with the logout must stay dead.
+        const copy = await cookiesOf(kiosk);
         await logOutWithForm(ctx, 'kiosk', worker);
+        const replay = ctx.visitor("mallory's copy", { like: 'kiosk' });
+        await replaceCookies(replay, copy.domain, copy.cookies);
+        const afterLogout = userIn(await replay.get('/api/me', { worker: ctx.workerAt(worker + 1) }));
+        await logInWithApi(ctx, 'alice', ctx.workerAt(worker + 2));
+        // A copy still good after the logout is a signed cookie that carries its session (cookie-session,
+        // Flask's): it lasts until its expiry. What must not happen is a dead session coming back.
+        if (afterLogout !== null) return;
+        for (const k of [0, 1]) {
+          await expectUser(ctx, "mallory's copy", ctx.workerAt(worker + k), null, (got, w, route) =>
+            got === 'alice'
+              ? `mallory copied alice's session cookie at the kiosk before alice logged out there; the copy logged nobody in after the logout, but once alice logged in again on her laptop, ${where(w, route)} took the copy as alice's session: her new login was given the very id of the session she had ended (an id made from her name, one per customer, or the table's largest id plus one, which comes back once the last session is deleted). Every login must get a new random id (express-session's own, crypto.randomUUID(), secrets.token_urlsafe(32)), never one derived from who logs in or from what the table holds.`
+              : `mallory's copy of alice's cookie, dead since alice logged out, was taken by ${where(w, route)} as ${got}'s session.`,
+          );
+        }
       },
     },
     {
@@ -260,15 +278,39 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         await logInWithApi(ctx, 'mallory', worker);
         const { domain, cookies } = await cookiesOf(mallory);
         // First the secrets of tutorials; then, as someone who has read the shop's code (it is
-        // published, or leaked), every string written in it, in the format the app signs in.
-        const fromCode: Guesses = { secrets: secretsInSource(ctx.appFile), unsigned: false, ownFormatOnly: true, say: (secret) => `"${secret}", a string written in the app's code` };
-        const attempts = [...forgeries(cookies, 'mallory', 'alice'), ...forgeries(cookies, 'mallory', 'alice', fromCode)];
+        // published, or leaked), every string written in it, in the format the app signs in; then
+        // the keys the code computes from its strings (digests of them), those that sign her own
+        // cookie (she tries them on it, offline: they are thousands).
+        const fromCode: Guesses = { secrets: secretsInSource(ctx.appFile), unsigned: false, ownFormatOnly: true, say: (secret) => `"${String(secret)}", a string written in the app's code` };
+        const derived = derivedSecrets(ctx.appFile).filter((d) => signedWith(cookies, d.key) === 'secret');
+        const computed: Guesses = {
+          secrets: derived.map((d) => d.key),
+          unsigned: false,
+          ownFormatOnly: true,
+          say: (secret) => `the key ${derived.find((d) => d.key === secret)?.say ?? '?'}, computed from strings written in the app's code`,
+        };
+        const attempts = [
+          ...forgeries(cookies, 'mallory', 'alice'),
+          ...forgeries(cookies, 'mallory', 'alice', fromCode),
+          ...forgeries(cookies, 'mallory', 'alice', computed),
+          // Her own cookie with a number moved (the sessions before and after hers) or a digest of her name made alice's.
+          ...editedNumbersAndDigests(cookies, [['mallory', 'alice'], [PASSWORDS.mallory!, PASSWORDS.alice!]]),
+        ];
         for (const [i, attempt] of attempts.entries()) {
           await replaceCookies(mallory, domain, attempt.cookies);
+          if (attempt.someoneElse) {
+            await expectNobodyElse(ctx, 'mallory', ctx.workerAt(worker + i), 'mallory', (got, w, route) => {
+              const what = `mallory sent ${attempt.what}, and ${where(w, route)} took it as ${got}'s session.`;
+              if (attempt.what.includes(' changed to ')) return `${what} Session ids that count up (or any number a visitor can move) are guessed by moving them: make them long and random (${ctx.track === 'flask' ? 'secrets.token_urlsafe(32)' : 'crypto.randomUUID(), or express-session\'s own'}), or sign the cookie with SESSION_SECRET.`;
+              return `${what} A digest of a name (md5, sha1, sha256...) is no secret: anyone computes the same digest of any other name. Sign the cookie with SESSION_SECRET (an HMAC, or the session library's signed cookie), or keep a random session id.`;
+            });
+            continue;
+          }
           await expectUser(ctx, 'mallory', ctx.workerAt(worker + i), null, (got, w, route) => {
             const what = `mallory made ${attempt.what}, and ${where(w, route)} took it as ${got}'s session.`;
             const hostSecret = ctx.track === 'flask' ? 'os.environ["SESSION_SECRET"]' : 'process.env.SESSION_SECRET';
             if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with ${hostSecret}, which only the host knows.`;
+            if (attempt.what.includes('computed from strings')) return `${what} A key the code computes from strings written in it is as well known as they are: whoever reads the code runs the same lines. Sign and verify with ${hostSecret} only.`;
             if (attempt.what.includes("written in the app's code")) return `${what} A key written in the code is known to everyone who has seen the code (a repository, a copy, a leak), and stays valid after the host rotates SESSION_SECRET. Sign and verify with ${hostSecret} only (a rotation keeps old keys in the host's settings, never in the code).`;
             if (attempt.what.includes('guessed id')) return `${what} Session ids must be long and random (${ctx.track === 'flask' ? 'secrets.token_urlsafe(32)' : 'express-session makes them so'}), or the cookie signed: 1, 2, 3 are the first ids anyone tries.`;
             return `${what} Anyone can write an unsigned cookie: sign it with SESSION_SECRET and check the signature.`;

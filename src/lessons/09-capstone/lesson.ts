@@ -2,11 +2,12 @@ import { describe, expectJson, fail } from '../../check/expect.ts';
 import type { AppTrack, CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { inTurn, LET_TIME_PASS_MS, together, type Late, type Turn } from '../waiting.ts';
-import { briefOf, drawShop, euros, forgedFrom, lastOrderId, ordersSince, pageOf, rememberShop, shopOf, withDb, writeShop } from './shop.ts';
+import { briefOf, drawShop, editedFrom, euros, forgedFrom, lastOrderId, ordersSince, pageOf, rememberShop, shopOf, withDb, writeShop } from './shop.ts';
 import { pricesStep, signIn } from './prices.ts';
 import { everyWorkerShowsStock, expectVerdict, lastJarStep } from './stock.ts';
 import { expectCharges, lastChargeId, writeLedger } from './ledger.ts';
 import { randomBytes } from 'node:crypto';
+import { pageText } from '../../check/visitor.ts';
 
 /** The simulated network calls of the exercise: the orders service and the payment service. */
 const ORDERS_MS = 300;
@@ -108,6 +109,29 @@ const lesson: Lesson = {
                 'A cookie is text the visitor can edit, even when it looks scrambled: base64, hex or the middle of a token decode in one step, and encode back as easily. If it says who they are, its signature must be checked on every request; or it must hold only a random session id that the server looks up.',
             });
           }
+        }
+        // Then bob's cookie edited where it says who he is without his name: a number in it moved
+        // (the session before his, the one after, the first ones), a digest of his name made
+        // alice's. Such an edit counts only when it signs someone else in: a right app may
+        // ignore a number that is no id, and leave bob signed in as bob.
+        const bob = customers.find((c) => c.name === 'bob')!;
+        const others = customers.filter((c) => c.name !== 'bob');
+        const edits = editedFrom(ctx, 'bob', [['bob', 'alice'], [bob.fullName, alice.fullName]]);
+        for (const [i, edit] of edits.entries()) {
+          const k = ctx.workerAt(first + i);
+          const reply = await ctx.visitor('mallory').get('/api/me', { worker: k, headers: { cookie: edit.cookie } });
+          const page = await ctx.visitor('mallory').page('/', { worker: k, headers: { cookie: edit.cookie } });
+          const name = reply.status < 300 ? (reply.json as { name?: unknown } | undefined)?.name : undefined;
+          const text = page.status === 200 && /html/.test(page.contentType) ? await pageText(page.text) : '';
+          const someone = typeof name === 'string' && name !== 'bob' ? name : others.find((c) => text.includes(c.fullName))?.name;
+          if (someone === undefined) continue;
+          fail({
+            expected: `mallory, who sent ${edit.what}, not to be signed in as anyone on worker ${k}`,
+            got: typeof name === 'string' && name !== 'bob' ? `${describe(reply)}: ${reply.body}` : `a page greeting ${others.find((c) => c.name === someone)!.fullName}`,
+            diagnosis: edit.what.includes(' changed to ')
+              ? `Session ids that count up are guessed by counting: bob's neighbour's session is one number away. A session id must be long and random (${ctx.track === 'flask' ? 'secrets.token_urlsafe(32)' : 'crypto.randomUUID()'}), or the session kept in a cookie signed with SESSION_SECRET.`
+              : `A digest of a name (md5, sha1, sha256...) is no secret: anyone computes it for any name, in one line. Sign what the cookie says with SESSION_SECRET (${ctx.track === 'flask' ? "Flask's session" : 'cookie-session'}, or an HMAC with it), or keep a random session id that the server looks up.`,
+          });
         }
         // A deploy restarts every worker: a customer signed in before it is still signed in after it.
         await ctx.reload();

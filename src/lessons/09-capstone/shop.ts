@@ -6,6 +6,7 @@ import { describe, expectJson, fail } from '../../check/expect.ts';
 import { htmlParser, pageText, type Reply } from '../../check/visitor.ts';
 import type { CheckContext } from '../types.ts';
 import { drawProducts } from '../products.ts';
+import { digestSwaps, shiftedNumbers } from '../cookie-edits.ts';
 
 export interface Product {
   readonly id: number;
@@ -219,6 +220,31 @@ function editValue(value: string, from: string, to: string): string {
 export function forgedFrom(ctx: CheckContext, from: string, to: string): string {
   const cookies = ctx.visitor(from).jar.serializeSync()?.cookies ?? [];
   return cookies.map((c) => `${c.key}=${editValue(String(c.value ?? ''), from, to)}`).join('; ');
+}
+
+/** A cookie header an attacker made from someone's cookies, and what she did, for a message. */
+export interface Forgery {
+  readonly what: string;
+  readonly cookie: string;
+}
+
+/**
+ * `from`'s cookies edited where they identify him without his name: one number in them moved to
+ * its neighbours' (the session before his, the one after) or to the first ids, or an unkeyed
+ * digest of one of `pairs`' first values (his name) replaced by the same digest of the second
+ * (another customer's). The other cookies are sent as they were.
+ */
+export function editedFrom(ctx: CheckContext, from: string, pairs: ReadonlyArray<readonly [string, string]>): Forgery[] {
+  const cookies = (ctx.visitor(from).jar.serializeSync()?.cookies ?? []).map((c) => ({ key: String(c.key ?? ''), value: String(c.value ?? '') }));
+  const forgeries: Forgery[] = [];
+  cookies.forEach((cookie, i) => {
+    if (cookie.key.endsWith('.sig')) return;
+    for (const edit of [...digestSwaps(cookie.value, pairs), ...shiftedNumbers(cookie.value)]) {
+      const header = cookies.map((c, j) => `${c.key}=${j === i ? edit.value : c.value}`).join('; ');
+      forgeries.push({ what: `${from}'s cookie "${cookie.key}" with ${edit.what}`, cookie: header });
+    }
+  });
+  return forgeries;
 }
 
 export function briefOf(json: unknown): string | undefined {
