@@ -245,6 +245,7 @@ describe('the Python host', { skip }, () => {
         assert.equal(seen.multithread, threads > 1);
         assert.match(String(seen.remotePort), /^\d+$/);
         assert.equal(seen.rawUri, '/?a=1');
+        assert.equal(seen.gunicornLoaded, true);
       });
     }
   });

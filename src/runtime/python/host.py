@@ -324,8 +324,26 @@ def host_argv(config):
     return [gunicorn, *options, os.path.splitext(os.path.basename(app_file))[0] + ":app"]
 
 
+def as_gunicorn():
+    """A gunicorn worker has gunicorn loaded: the real one when this Python has it, else a module
+    that says what it is (its version and server name), for an app that looks in sys.modules."""
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        import types
+
+        package = types.ModuleType("gunicorn")
+        package.__path__ = []
+        package.version_info = (23, 0, 0)
+        package.__version__ = "23.0.0"
+        package.SERVER_SOFTWARE = "gunicorn/23.0.0"
+        sys.modules["gunicorn"] = package
+
+
 def main():
     config = json.loads(sys.argv[1])
+    if config["role"] == "web":
+        as_gunicorn()
     # The app reads the command line a real host gives it, not the course's.
     sys.argv[:] = host_argv(config)
     sys.orig_argv[:] = [sys.executable, *sys.argv]
