@@ -79,6 +79,20 @@ describe('visitors', () => {
     }
   });
 
+  test('a link followed from another site is a cross-site navigation: no SameSite=Strict cookie, Sec-Fetch-Site cross-site', async () => {
+    await withVisitors(3, async (ctx) => {
+      const alice = ctx.visitor('alice');
+      await alice.page('/set-cookies');
+      const fromMail = (await alice.page('/echo', { from: 'https://mail.example.net/inbox' })).json as Seen;
+      assert.equal(fromMail.headers.cookie, 'lax=1');
+      assert.equal(fromMail.headers['sec-fetch-site'], 'cross-site');
+      assert.equal(fromMail.headers.referer, 'https://mail.example.net/');
+      const own = (await alice.page('/echo')).json as Seen;
+      assert.deepEqual(own.headers.cookie?.split('; ').sort(), ['lax=1', 'strict=1']);
+      assert.notEqual(own.headers['sec-fetch-site'], 'cross-site');
+    });
+  });
+
   test('the app receives no course-only header, and the visitor address as X-Forwarded-For', async () => {
     await withVisitors(7, async (ctx) => {
       const seen = await seenBy(ctx, 'alice');

@@ -13,7 +13,7 @@ export interface Profile {
   readonly label: string;
   readonly userAgent: string;
   /** Headers for a request of this purpose, in the order the client sends them (no cookie, no host). */
-  headers(purpose: RequestPurpose, context: { readonly origin: string; readonly referer?: string; readonly json: boolean }): Record<string, string>;
+  headers(purpose: RequestPurpose, context: { readonly origin: string; readonly referer?: string; readonly crossSite?: boolean; readonly json: boolean }): Record<string, string>;
   /** Where the client puts Host, Connection and Cookie among those, on an HTTP/1.1 connection. */
   readonly wire: Wire;
 }
@@ -112,7 +112,7 @@ function chromium(random: Random): Profile {
     label: `${edge ? 'Edge' : 'Chrome'} ${version} on ${platform.name}`,
     userAgent,
     wire: { host: 'first', connection: 'keep-alive', connectionAt: 'after-host' },
-    headers(purpose, { origin, referer, json }) {
+    headers(purpose, { origin, referer, crossSite, json }) {
       const common = { 'sec-ch-ua': secChUa, 'sec-ch-ua-mobile': platform.mobile ? '?1' : '?0', 'sec-ch-ua-platform': platform.hint };
       if (purpose === 'fetch') {
         return {
@@ -135,7 +135,7 @@ function chromium(random: Random): Profile {
         'upgrade-insecure-requests': '1',
         'user-agent': userAgent,
         accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
-        'sec-fetch-site': referer ? 'same-origin' : 'none',
+        'sec-fetch-site': crossSite ? 'cross-site' : referer ? 'same-origin' : 'none',
         'sec-fetch-mode': 'navigate',
         'sec-fetch-user': '?1',
         'sec-fetch-dest': 'document',
@@ -158,7 +158,7 @@ function firefox(random: Random): Profile {
     label: `Firefox ${version} on ${platform.name}`,
     userAgent,
     wire: { host: 'first', connection: 'keep-alive', connectionAt: 'before', before: ['sec-fetch-', 'upgrade-insecure-requests', 'priority'] },
-    headers(purpose, { origin, referer, json }) {
+    headers(purpose, { origin, referer, crossSite, json }) {
       if (purpose === 'fetch') {
         return {
           'user-agent': userAgent,
@@ -181,7 +181,7 @@ function firefox(random: Random): Profile {
         'upgrade-insecure-requests': '1',
         'sec-fetch-dest': 'document',
         'sec-fetch-mode': 'navigate',
-        'sec-fetch-site': referer ? 'same-origin' : 'none',
+        'sec-fetch-site': crossSite ? 'cross-site' : referer ? 'same-origin' : 'none',
         'sec-fetch-user': '?1',
         priority: 'u=0, i',
       };
@@ -202,7 +202,7 @@ function safari(random: Random): Profile {
     label: `Safari ${major}.${minor} on ${iphone ? 'iPhone' : 'macOS'}`,
     userAgent,
     wire: { host: 'first', connection: 'keep-alive', connectionAt: 'last', cookieAfter: 'sec-fetch-site' },
-    headers(purpose, { origin, referer, json }) {
+    headers(purpose, { origin, referer, crossSite, json }) {
       if (purpose === 'fetch') {
         return {
           accept: json ? 'application/json' : '*/*',
@@ -219,7 +219,7 @@ function safari(random: Random): Profile {
       return {
         ...(purpose === 'form' ? { origin } : {}),
         accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-        'sec-fetch-site': referer ? 'same-origin' : 'none',
+        'sec-fetch-site': crossSite ? 'cross-site' : referer ? 'same-origin' : 'none',
         'sec-fetch-dest': 'document',
         'accept-language': language,
         'sec-fetch-mode': 'navigate',

@@ -54,6 +54,12 @@ export interface RequestOptions {
   readonly json?: unknown;
   /** Extra headers; a `cookie` header here replaces the jar's cookies for this request. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * A page load only: the page of another site whose link the person followed (a search result,
+   * a link in an email). The browser says so (Referer, Sec-Fetch-Site: cross-site) and sends only
+   * the cookies a cross-site navigation gets (none marked SameSite=Strict).
+   */
+  readonly from?: string;
 }
 
 export interface VisitorSetup {
@@ -188,10 +194,15 @@ export class Visitor {
     const redirects: Reply[] = [];
     let reply: Reply;
     let current = { method, path, body, purpose };
+    // A navigation from another site stays cross-site through its redirects.
+    const from = method === 'GET' && options.from ? new URL(options.from) : undefined;
     for (let hop = 0; ; hop++) {
-      const headers = this.#headers(current.purpose, { json: false });
+      const headers = from
+        ? this.profile.headers(current.purpose, { origin: this.#base.origin, referer: `${from.origin}/`, crossSite: true, json: false })
+        : this.#headers(current.purpose, { json: false });
       if (current.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-      reply = await this.#send(current.method, current.path, { ...headers, ...options.headers }, current.body, options.worker, current.body === undefined ? 'page' : 'form');
+      const sameSite = from ? 'lax' : 'strict';
+      reply = await this.#send(current.method, current.path, { ...headers, ...options.headers }, current.body, options.worker, current.body === undefined ? 'page' : 'form', { sameSite });
       if (!reply.location || ![301, 302, 303, 307, 308].includes(reply.status) || hop >= MAX_REDIRECTS) break;
       redirects.push(reply);
       const next = new URL(reply.location, new URL(current.path, this.#base));
@@ -218,7 +229,16 @@ export class Visitor {
    * of the visitor's requests; its answer is kept by that cache and those in front of the app,
    * and its cookies reach the browser only when the browser's own cache sent it.
    */
-  #send(method: string, path: string, headers: Record<string, string>, body: string | undefined, worker: number | undefined, kind: 'page' | 'form' | 'api', { from = 0, background }: { readonly from?: number; readonly background?: number } = {}): Promise<Reply> {
+  #send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    worker: number | undefined,
+    kind: 'page' | 'form' | 'api',
+    // sameSite: the cookies' context (RFC 6265bis): 'strict' for the site's own requests, 'lax' for a navigation from another site.
+    { from = 0, background, sameSite = 'strict' }: { readonly from?: number; readonly background?: number; readonly sameSite?: 'strict' | 'lax' } = {},
+  ): Promise<Reply> {
     const url = new URL(path, this.#base);
     const caches = this.#caches;
     const ownRequest = background === undefined || (caches[background]?.kind === 'browser');
@@ -226,7 +246,7 @@ export class Visitor {
       void (async () => {
         const outgoing: Record<string, string> = { ...headers, [VISITOR_HEADER]: this.name, [CLIENT_HEADER]: this.address };
         if (!Object.keys(headers).some((h) => h.toLowerCase() === 'cookie')) {
-          const cookie = await this.jar.getCookieString(url.href);
+          const cookie = await this.jar.getCookieString(url.href, { sameSiteContext: sameSite });
           if (cookie) outgoing.cookie = cookie;
         }
         // What the caches see of the request: what the app would see, without the course's own headers.
@@ -241,7 +261,7 @@ export class Visitor {
             // visit goes on once that request is back, as a person's next look comes after it:
             // an edit the check makes next never races it.
             if (hit.revalidate) {
-              const revalidation = this.#send(method, path, headers, body, worker, kind, { from: index + 1, background: index });
+              const revalidation = this.#send(method, path, headers, body, worker, kind, { from: index + 1, background: index, sameSite });
               cache.revalidating(url.href, revalidation);
               await revalidation;
             }
@@ -270,7 +290,7 @@ export class Visitor {
               const setCookie = toList(response.headers['set-cookie']);
               if (ownRequest) {
                 for (const line of setCookie) {
-                  await this.jar.setCookie(line, url.href, { ignoreError: true }).catch(() => undefined);
+                  await this.jar.setCookie(line, url.href, { ignoreError: true, sameSiteContext: sameSite }).catch(() => undefined);
                 }
               }
               const text = decode(Buffer.concat(chunks), String(response.headers['content-encoding'] ?? ''));

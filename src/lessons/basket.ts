@@ -76,8 +76,9 @@ export interface BasketPage {
 }
 
 /** Load the basket page as `visitor`'s browser does (optionally on worker k), failing when it is not a page. */
-export async function loadBasketPage(ctx: CheckContext, visitor: string, worker?: number): Promise<BasketPage> {
-  return readBasketPage(await ctx.visitor(visitor).page('/', { worker }));
+/** `from`: the page of another site the visitor comes from, by a link (see RequestOptions.from). */
+export async function loadBasketPage(ctx: CheckContext, visitor: string, worker?: number, from?: string): Promise<BasketPage> {
+  return readBasketPage(await ctx.visitor(visitor).page('/', { worker, ...(from ? { from } : {}) }));
 }
 
 async function readBasketPage(reply: Reply): Promise<BasketPage> {

@@ -210,14 +210,15 @@ const lesson: Lesson = {
       },
     },
     {
-      title: 'alice comes back twenty minutes later, in the same browser: her basket is still there',
+      title: 'alice comes back twenty minutes later, in the same browser, by a link in an email: her basket is still there',
       async run(ctx) {
         const { alice, bob } = itemsOf(ctx);
         await ctx.visitor('alice').passTime(20 * 60_000);
-        const page = await loadBasketPage(ctx, 'alice');
+        // A link in her webmail: a navigation from another site, which carries no SameSite=Strict cookie.
+        const page = await loadBasketPage(ctx, 'alice', undefined, 'https://mail.example.net/inbox');
         expectOnPage(page, 'alice', alice, [bob], (missing) =>
           missing.length
-            ? "alice's browser no longer sends the cookie that says who she is: it ran out. A basket cookie must last as long as people keep a basket (no Max-Age, the browser session, or days); note that Express's cookie `maxAge` is in milliseconds."
+            ? "alice's browser did not send the cookie that says who she is. Either it ran out: a basket cookie must last as long as people keep a basket (no Max-Age, the browser session, or days); note that Express's cookie `maxAge` is in milliseconds. Or it is marked SameSite=Strict, which a browser leaves out when the visit starts from a link on another site (an email, a search result): keep it Lax, the browsers' default, and never give a visitor a new id in place of one their browser may still hold."
             : undefined,
         );
       },
