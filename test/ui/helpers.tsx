@@ -33,7 +33,7 @@ export function renderAt(tree: ReactNode, size: ScreenSize = { columns: 80, rows
 }
 
 /** Resolves with the first frame that passes `test`; fails with the last frame after `ms`. */
-export async function waitForFrame(r: Rendered, test: string | RegExp | ((frame: string) => boolean), ms = 20_000): Promise<string> {
+export async function waitForFrame(r: Rendered, test: string | RegExp | ((frame: string) => boolean), ms = 60_000): Promise<string> {
   const ok = typeof test === 'function' ? test : typeof test === 'string' ? (f: string) => f.includes(test) : (f: string) => test.test(f);
   const deadline = Date.now() + ms;
   for (;;) {
@@ -45,7 +45,7 @@ export async function waitForFrame(r: Rendered, test: string | RegExp | ((frame:
 }
 
 /** Resolves once `check` is true, polling with a deadline. */
-export async function waitUntil(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+export async function waitUntil(check: () => boolean, what: string, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
