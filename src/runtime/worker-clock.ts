@@ -65,10 +65,10 @@ export function installWorkerClock(assignment: Assignment, courseRequire: NodeJS
       shouldAdvanceTime: !manual,
       advanceTimeDelta: 10,
     });
+    offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
     if (!manual) {
       // Flowing: the date goes on with real time (the fake clock's own count lags it when the
       // machine is busy), plus the course's moves.
-      offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
       const fake = clock;
       // During a move, a timer that fires sees the moment it was due.
       const moved = () => flowingMoves + (movingFrom === undefined ? 0 : fake.now - movingFrom);
@@ -76,7 +76,6 @@ export function installWorkerClock(assignment: Assignment, courseRequire: NodeJS
       moveMonotonicClocks(moved);
     } else {
       const moves = clock;
-      offset = (assignment.clockStart ?? RealDate.now()) - (assignment.clockSentAt ?? RealDate.now());
       level = RealDate.now() + offset;
       const moved = () => catchingFrom ?? moves.now;
       globalThis.Date = courseDate(() => (heldAt ?? RealDate.now() + offset) + moved());
@@ -89,7 +88,16 @@ export function installWorkerClock(assignment: Assignment, courseRequire: NodeJS
     // in node:timers, and (timers/promises, util.promisify(setTimeout)) as promises.
     const patched = timers as unknown as Record<string, unknown>;
     for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const) {
-      const fitted = cloak(globalThis[name], realTimers[name]) as never;
+      const stand = globalThis[name] as (...args: unknown[]) => unknown;
+      // A handle the clock makes looks like Node's: a Timeout.
+      const shaped = name.startsWith('set')
+        ? function (this: unknown, ...args: unknown[]) {
+            const handle = Reflect.apply(stand, this, args) as object;
+            if (handle && typeof handle === 'object' && Object.getPrototypeOf(handle) === Object.prototype) Object.setPrototypeOf(handle, TimeoutPrototype);
+            return handle;
+          }
+        : stand;
+      const fitted = cloak(shaped, realTimers[name]) as never;
       globalThis[name] = fitted;
       patched[name] = fitted;
     }
@@ -97,19 +105,6 @@ export function installWorkerClock(assignment: Assignment, courseRequire: NodeJS
     for (const [name, real] of Object.entries(realTimerPromises)) {
       if (promised[name] !== real) promised[name] = cloak(promised[name]!, real);
     }
-    // A handle looks like Node's: a Timeout.
-    const handles = [globalThis.setTimeout, globalThis.setInterval].map((set) => {
-      const fitted = cloak(function (this: unknown, ...args: unknown[]) {
-        const handle = Reflect.apply(set, this, args) as object;
-        if (handle && typeof handle === 'object' && Object.getPrototypeOf(handle) === Object.prototype) Object.setPrototypeOf(handle, TimeoutPrototype);
-        return handle;
-      }, set);
-      return fitted;
-    });
-    globalThis.setTimeout = handles[0] as typeof setTimeout;
-    globalThis.setInterval = handles[1] as typeof setInterval;
-    patched.setTimeout = globalThis.setTimeout;
-    patched.setInterval = globalThis.setInterval;
     module.syncBuiltinESMExports();
     if (assignment.env.DATABASE_URL) databaseIo = trackDatabaseIo(courseRequire);
   }
