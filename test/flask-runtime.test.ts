@@ -246,6 +246,10 @@ describe('the Python host', { skip }, () => {
         assert.match(String(seen.remotePort), /^\d+$/);
         assert.equal(seen.rawUri, '/?a=1');
         assert.equal(seen.gunicornLoaded, true);
+        // gunicorn's own key for the connection; no Content-Type on a GET that sent none; nothing of PM2's
+        assert.equal(seen.gunicornSocket, 'socket');
+        assert.equal(seen.contentType, null);
+        assert.deepEqual(seen.pm2, []);
       });
     }
   });

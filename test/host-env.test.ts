@@ -87,6 +87,17 @@ describe('what the app sees of its host', () => {
       // PM2's instance numbers count from 0 on each machine; each machine has its own host name
       assert.deepEqual(views.map((v) => v.env.NODE_APP_INSTANCE), ['0', '1', '0', '1']);
       assert.deepEqual(views.map((v) => v.env.pm_id), ['0', '1', '0', '1']);
+      // and the rest of the process record PM2 copies into every instance's environment
+      for (const v of views) {
+        assert.equal(v.env.exec_mode, 'cluster_mode');
+        assert.equal(v.env.instances, '2');
+        assert.equal(v.env.pm_exec_path, appFile);
+        assert.equal(v.env.name, path.basename(appFile, path.extname(appFile)));
+        assert.match(v.env.unique_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.match(v.env.pm_uptime, /^\d{13}$/);
+        assert.equal(v.env.instance_var, 'NODE_APP_INSTANCE');
+      }
+      assert.equal(new Set(views.map((v) => v.env.unique_id)).size, 2, 'one record per PM2 process id, on each machine');
       const names = views.map((v) => v.env.HOSTNAME);
       assert.equal(names[0], names[1]);
       assert.equal(names[2], names[3]);

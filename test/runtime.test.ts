@@ -356,6 +356,43 @@ describe("the learner's app going wrong", () => {
     assert.equal(await ok.text(), 'ok');
   });
 
+  test("an error the app leaves uncaught goes to the app's own listener when it has one (none of the course's is counted), and ends the worker otherwise", async () => {
+    const host = await startHost({ appFile: fixture('uncaught.js'), restartCrashed: true });
+    const crashed: HostEvent[] = [];
+    host.events.on((e) => e.type === 'worker-crashed' && crashed.push(e));
+    // With a listener of the app's, a throw from a timer and a rejection nobody handles reach it
+    assert.equal(await (await fetch(host.url + '/listen')).text(), 'listening');
+    await fetch(host.url + '/throw').then((r) => r.text());
+    await fetch(host.url + '/reject').then((r) => r.text());
+    let caught = 0;
+    for (const deadline = Date.now() + 5000; caught < 2 && Date.now() < deadline; ) caught = Number((await getJson(host, '/caught')).body.caught);
+    assert.equal(caught, 2);
+    assert.deepEqual(crashed, [], 'the worker went on');
+    // A fresh worker without one ends at the throw, and the course reports it with its line
+    await host.reload();
+    const reported = new Promise<HostEvent>((resolve) => host.events.on((e) => e.type === 'worker-crashed' && resolve(e)));
+    await fetch(host.url + '/throw').then((r) => r.text());
+    const crash = await reported;
+    assert.ok(crash.type === 'worker-crashed');
+    assert.match(crash.problem.message, /boom in a timer/);
+    assert.equal(crash.problem.line, 12);
+  });
+
+  test("a server of the app's own listens as it asks; its app.listen() of the exported app is ignored", async () => {
+    const host = await startHost({ appFile: fixture('other-servers.js') });
+    const seen = (await getJson(host, '/')).body as { second: boolean; own: boolean; port: number };
+    assert.equal(seen.second, true, 'the other server listened');
+    assert.equal(seen.own, true, "app.listen()'s callback ran");
+    const greeting = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(seen.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.equal(greeting, 'hi', 'and it serves');
+  });
+
   test('a handler that never answers gets 504 after the request time limit', async () => {
     const host = await startHost({ appFile: fixture('counter.js'), requestTimeoutMs: 300 });
     const response = await fetch(host.url + '/hang');

@@ -2,7 +2,7 @@
 // environment and clock each process gets, and the generation (a start, a reload) it belongs to.
 import path from 'node:path';
 import type { HostOptions } from './host-types.ts';
-import { appSettings, instanceVariables, machineHostname } from './host-env.ts';
+import { appSettings, instanceVariables, machineHostname, type ManagedApp } from './host-env.ts';
 import { openMachineView, type MachineView, type SpareReserve, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
 import type { WorkerGeneration, WorkerRuntime } from './worker-runtime.ts';
 
@@ -110,7 +110,7 @@ export class Launcher {
     return this.#generation.spawn({
       ...this.#common(machine),
       appFile: this.#options.appFile,
-      env: { ...this.#env(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.#seed, machine)) },
+      env: { ...this.#env(), ...appSettings(disk?.env), ...instanceVariables(number - 1, machineHostname(this.#seed, machine), number - 1, this.#managed(this.#options.appFile, cwd, this.perMachine(count), 'cluster')) },
       cwd,
       enter: this.#views[machine - 1]?.enter(cwd),
       onOutput,
@@ -123,7 +123,7 @@ export class Launcher {
       ...this.#common(),
       appFile: this.#options.jobsFile!,
       role: 'jobs',
-      env: { ...this.#env(), ...instanceVariables(0, machineHostname(this.#seed, 1), this.perMachine(workerCount)) },
+      env: { ...this.#env(), ...instanceVariables(0, machineHostname(this.#seed, 1), this.perMachine(workerCount), this.#managed(this.#options.jobsFile!, this.#options.cwd, 1, 'fork')) },
       cwd: this.#options.cwd,
       enter: this.#views[0]?.enter(this.#options.cwd),
       onOutput,
@@ -132,6 +132,11 @@ export class Launcher {
 
   #common(machine = 1) {
     return { clock: this.#options.clock, ...this.#clockReading(machine), startTimeoutMs: this.#options.startTimeoutMs, reserve: this.reserve };
+  }
+
+  /** The app as the machine's process manager (PM2) runs it: started with the host, by its clock. */
+  #managed(file: string, cwd: string, instances: number, mode: ManagedApp['mode']): ManagedApp {
+    return { file, cwd, instances, mode, startedAt: this.#clockStart, seed: this.#seed };
   }
 
   /** Settings every process of this host gets: the options' env without the course's own keys. */

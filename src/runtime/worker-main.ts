@@ -34,6 +34,7 @@ import { cloak } from './cloak.ts';
 import { installDataOperations } from './data-ops.ts';
 import { installWorkerClock } from './worker-clock.ts';
 import { enableCompileCache } from './compile-cache.ts';
+import { reportUncaught } from './worker-crashes.ts';
 
 /** Libraries most exercises import: a waiting worker loads them before it has an app. */
 const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
@@ -46,7 +47,9 @@ function send(message: WorkerToHost): void {
   if (process.connected) process.send?.(message);
 }
 
-process.on('disconnect', () => process.exit(0));
+/** The worker ends with the course (a web worker's cluster set-up takes this over: see below). */
+const endWithCourse = () => process.exit(0);
+process.on('disconnect', endWithCourse);
 
 // express and the other preloaded libraries compile from the user's cache when they can (the
 // app's own files too: Node keys the cache by file and content).
@@ -164,6 +167,8 @@ if (role === 'web') {
   process.env.NODE_UNIQUE_ID = String(Number(assignment.env.NODE_APP_INSTANCE ?? 0) + 1);
   (courseRequire('node:cluster') as { _setupWorker(): void })._setupWorker();
   delete process.env.NODE_UNIQUE_ID;
+  // A cluster worker ends when its channel closes (Node's own listener): one listener, as in any.
+  process.off('disconnect', endWithCourse);
 }
 // Node's diagnostic report reads the command line and the host name from the process itself.
 const realGetReport = process.report.getReport;
@@ -217,8 +222,7 @@ function setImmediateExit(): void {
   setImmediate(exit);
 }
 
-process.on('uncaughtException', fatal);
-process.on('unhandledRejection', fatal);
+reportUncaught(fatal);
 
 /**
  * A module that does not parse: Node's error carries no location, so ask `node --check` about
@@ -249,19 +253,60 @@ function syntaxProblem(error: SyntaxError): AppProblem | undefined {
   };
 }
 
-// The course does the listening, as a host does. An app that also calls listen() itself (a
-// habit from the dev server) is told so, and the call is ignored instead of grabbing a port.
+// The course does the listening, as a host does. An app that also calls listen() itself for the
+// app it exports (a habit from the dev server, `app.listen(3000)`) is told so, and the call is
+// ignored instead of grabbing a port. Any other server the app opens (a metrics port, a lock)
+// listens as it asks. Which is which is known once the app is imported: a listen() meanwhile
+// waits for it.
 const realListen = net.Server.prototype.listen;
 let ourServer: net.Server | undefined;
+/** The app's default export, once imported; undefined while the import runs. */
+let served: unknown;
+const waitingToListen: Array<{ server: net.Server; args: unknown[] }> = [];
 net.Server.prototype.listen = cloak(function listen(this: net.Server, ...args: unknown[]) {
   if (this === ourServer) return realListen.apply(this, args as Parameters<typeof realListen>);
+  if (served === undefined && phase === 'import') waitingToListen.push({ server: this, args });
+  else listenAsAsked(this, args);
+  return this;
+} as typeof realListen, realListen);
+
+/** listen() as the app asked, unless the server serves the exported app (see above). */
+function listenAsAsked(server: net.Server, args: unknown[]): void {
+  if (served === undefined || !server.listeners('request').includes(served as never)) {
+    realListen.apply(server, (role === 'web' ? bindingItself(args) : args) as Parameters<typeof realListen>);
+    return;
+  }
   const where = typeof args[0] === 'number' || typeof args[0] === 'string' ? `listen(${JSON.stringify(args[0])})` : 'listen()';
   process.stderr.write(
     `[course] ${path.basename(appFile)} called ${where} itself. On this host the course serves the app's default export on its own port, so that call was ignored: you can remove it.\n`,
   );
-  process.nextTick(() => this.emit('listening'));
-  return this;
-} as typeof realListen, realListen);
+  const callback = args.at(-1);
+  if (typeof callback === 'function') server.once('listening', callback as () => void);
+  process.nextTick(() => server.emit('listening'));
+}
+
+/**
+ * A cluster worker's listen() on a TCP port asks its primary for a shared handle; this worker's
+ * parent is the course, so the server binds the port itself, shared with the other workers as a
+ * cluster's primary shares it (SO_REUSEPORT), unless it asked for a port of its own (exclusive).
+ */
+function bindingItself(args: unknown[]): unknown[] {
+  const last = args.at(-1);
+  const callback = typeof last === 'function' ? [last] : [];
+  const first = args[0];
+  if (first !== null && typeof first === 'object' && !('fd' in first) && !('_handle' in first) && !('path' in first)) {
+    const options = first as net.ListenOptions;
+    return options.exclusive ? args : [{ ...options, exclusive: true, reusePort: true }, ...callback];
+  }
+  if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
+    const rest = args.slice(1, callback.length ? -1 : undefined);
+    const host = typeof rest[0] === 'string' ? { host: rest[0] } : {};
+    const backlog = typeof rest[rest.length - 1] === 'number' ? { backlog: rest[rest.length - 1] as number } : {};
+    return [{ port: Number(first), ...host, ...backlog, exclusive: true, reusePort: true }, ...callback];
+  }
+  if (first === undefined || typeof first === 'function') return [{ port: 0, exclusive: true, reusePort: true }, ...callback];
+  return args;
+}
 
 type Listener = (req: Http.IncomingMessage, res: Http.ServerResponse) => void;
 
@@ -336,6 +381,8 @@ function jobsEntry(exported: unknown): Listener | undefined {
 
 
 const app = await loadApp();
+served = app ?? null;
+for (const { server, args } of waitingToListen.splice(0)) listenAsAsked(server, args);
 if (!app) {
   setImmediateExit();
 } else if (role === 'jobs') {

@@ -103,6 +103,16 @@ def wsgi_app(module, path):
 SERVER_SOFTWARE = "gunicorn/23.0.0"
 
 
+def _early_hints(headers):
+    """gunicorn's wsgi.early_hints: a 103 answer the sync worker does not send."""
+
+
+try:  # gunicorn's own file wrapper, when this Python has gunicorn
+    from gunicorn.http.wsgi import FileWrapper as _FileWrapper
+except Exception:
+    _FileWrapper = None
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_message(self, *args):
         pass  # the course logs each request itself
@@ -112,6 +122,13 @@ class QuietHandler(WSGIRequestHandler):
         environ["SERVER_SOFTWARE"] = SERVER_SOFTWARE
         environ["REMOTE_PORT"] = str(self.client_address[1])
         environ["RAW_URI"] = self.path
+        # gunicorn's own keys (not wsgi.input_terminated: this input is the connection itself, which
+        # a reader told it is terminated would read to its end), and no Content-Type the client did
+        # not send (wsgiref puts text/plain)
+        environ["gunicorn.socket"] = self.connection
+        environ["wsgi.early_hints"] = _early_hints
+        if self.headers.get("content-type") is None:
+            environ.pop("CONTENT_TYPE", None)
         return environ
 
     def handle(self):
@@ -134,6 +151,8 @@ class QuietHandler(WSGIRequestHandler):
             multiprocess=True,
         )
         handler.server_software = SERVER_SOFTWARE
+        if _FileWrapper is not None:
+            handler.wsgi_file_wrapper = _FileWrapper
         handler.request_handler = self
         handler.run(self.server.get_app())
 

@@ -13,6 +13,7 @@ import { AppStartError, spawnPythonHost, type ExitInfo, type PythonHostProcess, 
 import type { AppProblem, HostToWorker, WorkerToHost } from '../protocol.ts';
 import type { GenerationOptions, WorkerGeneration, WorkerRuntime } from '../worker-runtime.ts';
 import { findPython, postgresDriverMissing, PythonMissingError } from './find.ts';
+import { PM2_VARIABLES } from '../host-env.ts';
 
 /** host.py beside this module (src/ or dist/), else in the package's src/ (a build that copies no assets). */
 const besideThis = fileURLToPath(new URL('./host.py', import.meta.url));
@@ -20,6 +21,8 @@ export const pythonHostFile = existsSync(besideThis) ? besideThis : path.join(pa
 const OUTPUT_LINES = 200;
 /** Variables that belong to one worker (host-env.ts), not to the load every worker shares. */
 const PER_WORKER = ['NODE_APP_INSTANCE', 'pm_id'];
+/** The rest of PM2's process record (host-env.ts): gunicorn gives nothing of it. */
+const PM2_ONLY = PM2_VARIABLES.filter((name) => !PER_WORKER.includes(name));
 
 export const pythonRuntime: WorkerRuntime = {
   language: 'python',
@@ -34,7 +37,12 @@ export const pythonRuntime: WorkerRuntime = {
 type Event = Record<string, unknown> & { type?: string; worker?: number };
 
 function withoutWorkerVariables(env: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !PER_WORKER.includes(key)));
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !PER_WORKER.includes(key) && !PM2_ONLY.includes(key)));
+}
+
+/** A forked worker's own variables: its number, without PM2's process record. */
+function workerVariables(env: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !PM2_ONLY.includes(key)));
 }
 
 /**
@@ -66,7 +74,7 @@ class PythonGeneration implements WorkerGeneration {
     session.workers.set(id, worker);
     void session.host.then(
       (host) => {
-        if (!worker.settled) host.command({ type: 'fork', worker: id, env: options.env, clockStart: options.clockStart, clockSentAt: options.clockSentAt });
+        if (!worker.settled) host.command({ type: 'fork', worker: id, env: workerVariables(options.env), clockStart: options.clockStart, clockSentAt: options.clockSentAt });
       },
       (error: unknown) => worker.fail({ kind: 'exit', message: (error as Error).message }),
     );
