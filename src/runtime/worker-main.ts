@@ -47,9 +47,7 @@ function send(message: WorkerToHost): void {
   if (process.connected) process.send?.(message);
 }
 
-/** The worker ends with the course (a web worker's cluster set-up takes this over: see below). */
-const endWithCourse = () => process.exit(0);
-process.on('disconnect', endWithCourse);
+process.on('disconnect', () => process.exit(0));
 
 // express and the other preloaded libraries compile from the user's cache when they can (the
 // app's own files too: Node keys the cache by file and content).
@@ -167,8 +165,6 @@ if (role === 'web') {
   process.env.NODE_UNIQUE_ID = String(Number(assignment.env.NODE_APP_INSTANCE ?? 0) + 1);
   (courseRequire('node:cluster') as { _setupWorker(): void })._setupWorker();
   delete process.env.NODE_UNIQUE_ID;
-  // A cluster worker ends when its channel closes (Node's own listener): one listener, as in any.
-  process.off('disconnect', endWithCourse);
 }
 // Node's diagnostic report reads the command line and the host name from the process itself.
 const realGetReport = process.report.getReport;
