@@ -29,7 +29,14 @@ export type Rendered = ReturnType<typeof render>;
 
 /** Render at a pinned screen size (80x24 unless told). */
 export function renderAt(tree: ReactNode, size: ScreenSize = { columns: 80, rows: 24 }): Rendered {
-  return render(<ScreenSizeContext.Provider value={size}>{tree}</ScreenSizeContext.Provider>);
+  const r = render(<ScreenSizeContext.Provider value={size}>{tree}</ScreenSizeContext.Provider>);
+  // The testing library's stdout has columns but no rows: Ink then asks the terminal-size package
+  // on every frame it draws, which runs `tput` twice, synchronously. A check drawn live draws
+  // hundreds of frames, so the test process spent most of its time starting tput (a check of
+  // lesson 1 took 22 s on the lesson screen, 2 s from the command line). The stream gets the
+  // pinned size, as a terminal's stdout has (its first frame, drawn in render(), still asks).
+  Object.defineProperties(r.stdout, { columns: { value: size.columns }, rows: { value: size.rows } });
+  return r;
 }
 
 /** Resolves with the first frame that passes `test`; fails with the last frame after `ms`. */
