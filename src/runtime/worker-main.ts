@@ -33,6 +33,7 @@ import { http } from './node-http.ts';
 import { cloak } from './cloak.ts';
 import { installDataOperations } from './data-ops.ts';
 import { installWorkerClock } from './worker-clock.ts';
+import { busyPool } from './busy-pool.ts';
 import { enableCompileCache } from './compile-cache.ts';
 import { reportUncaught } from './worker-crashes.ts';
 
@@ -178,6 +179,8 @@ process.report.getReport = cloak(function getReport(this: unknown, ...args: unkn
 }, realGetReport) as typeof realGetReport;
 
 const clock = installWorkerClock(assignment, courseRequire);
+// Its database connections, pooled as on a host with visitors (see busy-pool.ts).
+if (assignment.env.DATABASE_URL) busyPool(courseRequire);
 
 function locate(error: unknown): Pick<AppProblem, 'file' | 'line' | 'column'> {
   const text = error instanceof Error ? `${error.stack ?? ''}` : '';
