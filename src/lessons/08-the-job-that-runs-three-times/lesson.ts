@@ -119,7 +119,10 @@ function perWorker(ctx: CheckContext): string {
       ? 'The schedule starts at module level, and each worker imports app.py itself: each of them starts a thread that runs the job at 03:00. '
       : 'The timer is started at module level, and module-level code runs once in every worker process: each of them runs the job at 03:00. ') +
     'A flag in one process cannot stop the others, and looking for a row before writing one is no better: every process looks before any of them writes. ' +
-    `Run the job in one process (${flask ? 'jobs.py' : 'jobs.js'}), or let the shared database decide which process gets each night's run (a claim whose key can exist only once).`
+    `Run the job in one process (${flask ? 'jobs.py' : 'jobs.js'}), or let the shared database decide which process gets each night's run (a claim whose key can exist only once).` +
+    (flask
+      ? ''
+      : ' (A transaction or a lock spread over separate pool.query calls holds nothing: each call runs on whichever connection of the pool is free, on a busy host seldom the same one twice. Run such statements on one client from pool.connect(), or send them as one multi-statement pool.query.)')
   );
 }
 

@@ -3,6 +3,7 @@
 import type { CheckContext } from '../types.ts';
 import { fail } from '../../check/expect.ts';
 import { holdWrites, readOutbox, readSubscribers, type Sent } from './shared-database.ts';
+import { watchStuckLocks } from './stuck-locks.ts';
 
 const HOUR = 3_600_000;
 /** The job's hour (UTC), as the starter schedules it. */
@@ -81,17 +82,28 @@ export async function night(ctx: CheckContext, machines = 1, behindMs = 0): Prom
   if (now === undefined) fail({ expected: 'worker 1 to be running', got: 'no worker 1' });
   const due = nextRun(now);
   const before = await lastId(url);
-  if (machines < 2 || behindMs <= 0) {
-    await toThree(ctx, due - now, due, 1, ctx.workers * machines);
-    await ctx.advanceClock(HOUR);
-  } else {
-    await toThree(ctx, due - now, due, 1, ctx.workers);
-    // The first machine's run goes to its end (its emails sent) before the second machine's
-    // clock reaches 03:00.
-    await ctx.advanceClock(behindMs / 2);
-    await sentToAll(url, before);
-    await toThree(ctx, behindMs / 2, due, ctx.workers + 1, ctx.workers * machines);
-    await ctx.advanceClock(HOUR);
+  // A lock left held for good stops every process waiting for it, and the night with them: the
+  // watch ends the night with what it saw rather than wait for the step's time limit.
+  const watch = await watchStuckLocks(ctx);
+  try {
+    const passing = (async () => {
+      if (machines < 2 || behindMs <= 0) {
+        await toThree(ctx, due - now, due, 1, ctx.workers * machines);
+        await ctx.advanceClock(HOUR);
+      } else {
+        await toThree(ctx, due - now, due, 1, ctx.workers);
+        // The first machine's run goes to its end (its emails sent) before the second machine's
+        // clock reaches 03:00.
+        await ctx.advanceClock(behindMs / 2);
+        await sentToAll(url, before);
+        await toThree(ctx, behindMs / 2, due, ctx.workers + 1, ctx.workers * machines);
+        await ctx.advanceClock(HOUR);
+      }
+    })();
+    passing.catch(() => {});
+    await Promise.race([passing, watch.stuck]);
+  } finally {
+    await watch.stop();
   }
   return { date: new Date(due).toISOString().slice(0, 10), sent: await readOutbox(url, before), subscribers: await readSubscribers(url) };
 }
