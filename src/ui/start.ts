@@ -15,8 +15,27 @@ function respectNoColor(): void {
   if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = '0';
 }
 
+/**
+ * React and Ink's reconciler pick their build when they load, by NODE_ENV: without it, the
+ * development build, which checks and records every render (a live check draws hundreds of
+ * frames) for a debugger nobody attaches. They load with NODE_ENV=production unless the shell set
+ * it, and the variable is put back at once, so the apps' workers get the environment they would
+ * have had (host-env.ts reads it later).
+ */
+export async function loadReactForProduction(): Promise<void> {
+  const shell = process.env.NODE_ENV;
+  if (shell === undefined) process.env.NODE_ENV = 'production';
+  try {
+    // (the screens' compiled JSX calls react/jsx-runtime: it must be the same build as React's)
+    await Promise.all([import('react'), import('react/jsx-runtime'), import('ink')]);
+  } finally {
+    if (shell === undefined) delete process.env.NODE_ENV;
+  }
+}
+
 export async function startInteractive(options: InteractiveOptions = {}): Promise<number> {
   respectNoColor();
+  await loadReactForProduction();
   const cwd = options.cwd ?? process.cwd();
   // Colour support is decided when these load, so they load after the line above.
   const [{ createElement }, { runUntilExit }, { default: App }, { CourseSession }, { Resources }, { ProgressError }] = await Promise.all([
