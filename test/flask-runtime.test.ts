@@ -167,6 +167,10 @@ describe('the Python host', { skip }, () => {
       assert.ok(Math.abs(Number(after.elapsed) - Number(before.elapsed) - 180) < 1, JSON.stringify({ before, after }));
       assert.equal((await host.clockState(1))?.timers, 1, 'the next timer waits');
       assert.equal((await getJson(host, '/', 2)).ticks, 0, 'the other worker started no timer');
+      // The clock's datetime is still a date, as werkzeug asks when it writes a cookie's expiry.
+      const expires = await getJson(host, '/expires', 1);
+      assert.equal(expires.isDate, true);
+      assert.match(String(expires.header), / GMT$/);
     });
   });
 

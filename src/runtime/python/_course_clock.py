@@ -162,8 +162,22 @@ def install_clock(clock):
     _os.times = times
 
     real_datetime = _datetime.datetime
+    real_date = _datetime.date
 
-    class datetime(real_datetime):
+    class RealInstances(type):
+        """The stand-ins are subclasses, yet a module that imported them sees every date as one of
+        them, as with the real classes: a datetime is a date (werkzeug's http_date asks), and a
+        date or datetime made by code that kept the real class is one too."""
+
+        def __instancecheck__(cls, obj):
+            real = reals.get(cls)
+            return isinstance(obj, real) if real else super().__instancecheck__(obj)
+
+        def __subclasscheck__(cls, sub):
+            real = reals.get(cls)
+            return issubclass(sub, real) if real else super().__subclasscheck__(sub)
+
+    class datetime(real_datetime, metaclass=RealInstances):
         @classmethod
         def now(cls, tz=None):
             return cls.fromtimestamp(clock.time(), tz)
@@ -176,11 +190,12 @@ def install_clock(clock):
         def today(cls):
             return cls.fromtimestamp(clock.time())
 
-    class date(_datetime.date):
+    class date(real_date, metaclass=RealInstances):
         @classmethod
         def today(cls):
             return cls.fromtimestamp(clock.time())
 
+    reals = {datetime: real_datetime, date: real_date}
     _datetime.datetime = datetime
     _datetime.date = date
 
