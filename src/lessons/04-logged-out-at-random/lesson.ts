@@ -8,6 +8,7 @@ import { firstRead } from '../../check/race.ts';
 import { expectNobodyElse, expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, NEWCOMERS, PASSWORDS, userIn } from './account.ts';
 import { cookiesOf, editedNumbersAndDigests, forgeries, replaceCookies, signedWith, tampered, type Guesses } from './cookies.ts';
 import { derivedSecrets, secretsInSource } from './source-secrets.ts';
+import { visitSteps } from './visits.ts';
 import { loggedOut, loginLostAtOnce, reloaded, sessionLost, sessionLostOrOwnKey, stillIn, takenOver, where } from './diagnoses.ts';
 
 /** A worker of this run drawn from the seed, so that no worker number is special. */
@@ -38,6 +39,8 @@ const lesson: Lesson = {
   ],
   workers: 3,
   mode: 'sequential',
+  // The course's clock: a step lets an hour pass for the workers (and the visitors' browsers).
+  clock: 'manual',
   brief(json) {
     const user = (json as { user?: unknown }).user;
     return user === null ? 'user: nobody' : typeof user === 'string' ? `user: ${user}` : undefined;
@@ -96,6 +99,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         await expectUser(ctx, 'carol', someWorker(ctx), null, (got) => `carol never logged in, yet the app says she is ${got}: a session must belong to the visitor whose cookie found it.`);
       },
     },
+    ...visitSteps,
     {
       title: 'alice and bob stay logged in across a reload, and when others log in after it',
       reloads: true,
