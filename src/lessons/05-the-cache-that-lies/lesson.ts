@@ -6,6 +6,7 @@ import { markdown } from '../text.ts';
 import { drawProducts, otherPrice, seedProducts, type Product } from '../products.ts';
 import { euros, everyWorkerShows, expectPrices, productsInDatabase, where, type Stale } from './prices.ts';
 import { changePriceInDatabase, stockTeamSteps } from './stock-team.ts';
+import { restartStep } from './restart.ts';
 
 const MINUTE = 60_000;
 
@@ -186,6 +187,7 @@ const lesson: Lesson = {
         );
       },
     },
+    restartStep,
   ],
 };
 
