@@ -6,6 +6,7 @@ import { briefOf, drawShop, editedFrom, euros, forgedFrom, lastOrderId, ordersSi
 import { pricesStep, signIn } from './prices.ts';
 import { everyWorkerShowsStock, expectVerdict, lastJarStep } from './stock.ts';
 import { expectCharges, lastChargeId, writeLedger } from './ledger.ts';
+import { accountAfterPurchaseStep, wellStockedStep } from './after-sales.ts';
 import { randomBytes } from 'node:crypto';
 import { pageText } from '../../check/visitor.ts';
 
@@ -45,9 +46,9 @@ const lesson: Lesson = {
   text: () => markdown(import.meta.url, 'text.md'),
   why: () => markdown(import.meta.url, 'why.md'),
   hints: [
-    'Each step of the check is a problem you have met before in another costume (the last two are the same one, seen twice). Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
-    'The four, by behaviour: prices that stay old on some workers (lessons 1 and 5); customers who are signed out when another worker answers (lesson 4); one customer\'s page showing another\'s details when both load at once (lesson 7); more jars sold than the shop had (lesson 6).',
-    'Concretely: read the products from the database in every request that shows or sells them; keep the session in a signed cookie (`cookie-session` with SESSION_SECRET) instead of express-session\'s memory; keep the customer on `req`; and take a jar with `UPDATE products SET stock = stock - 1 WHERE id = ? AND stock > 0`, going on only when `.changes` is 1.',
+    'Each step of the check is a problem you have met before in another costume (the three where several workers sell the same product at once are one problem, seen three times). Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
+    'The four, by behaviour: prices or orders that stay old on some workers (lessons 1 and 5); customers who are signed out when another worker answers (lesson 4); one customer\'s page showing another\'s details when both load at once (lesson 7); more jars sold than the shop had, or sales missing from the stock (lesson 6).',
+    'Concretely: read the products (and the orders of whoever asks) from the database in every request that shows or sells them; keep the session in a signed cookie (`cookie-session` with SESSION_SECRET) instead of express-session\'s memory; keep the customer on `req`; and take a jar with `UPDATE products SET stock = stock - 1 WHERE id = ? AND stock > 0`, going on only when `.changes` is 1.',
   ],
   flask: {
     file: 'app.py',
@@ -56,9 +57,9 @@ const lesson: Lesson = {
     text: () => markdown(import.meta.url, 'text.flask.md'),
     why: () => markdown(import.meta.url, 'why.flask.md'),
     hints: [
-      'Each step of the check is a problem you have met before in another costume (the last two are the same one, seen twice). Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
-      "The four, by behaviour: prices that stay old on some workers (lessons 1 and 5); customers who are signed out when another worker answers (lesson 4); one customer's page showing another's details when two threads of one worker serve them at once (lesson 7); more jars sold than the shop had (lesson 6).",
-      'Concretely: read the products from the database in every view that shows or sells them; keep the customer in Flask\'s `session` (a signed cookie) with `app.secret_key = os.environ["SESSION_SECRET"]` instead of the `sessions` dict; keep the customer on `flask.g`; and take a jar with `UPDATE products SET stock = stock - 1 WHERE id = ? AND stock > 0`, going on only when `cursor.rowcount` is 1, in the same transaction as the order and before the payment.',
+      'Each step of the check is a problem you have met before in another costume (the three where several workers sell the same product at once are one problem, seen three times). Read which behaviour fails, then ask yourself which earlier lesson showed that behaviour.',
+      "The four, by behaviour: prices or orders that stay old on some workers (lessons 1 and 5); customers who are signed out when another worker answers (lesson 4); one customer's page showing another's details when two threads of one worker serve them at once (lesson 7); more jars sold than the shop had, or sales missing from the stock (lesson 6).",
+      'Concretely: read the products (and the orders of whoever asks) from the database in every view that shows or sells them; keep the customer in Flask\'s `session` (a signed cookie) with `app.secret_key = os.environ["SESSION_SECRET"]` instead of the `sessions` dict; keep the customer on `flask.g`; and take a jar with `UPDATE products SET stock = stock - 1 WHERE id = ? AND stock > 0`, going on only when `cursor.rowcount` is 1, in the same transaction as the order and before the payment.',
     ],
   },
   workers: 3,
@@ -286,6 +287,8 @@ const lesson: Lesson = {
         await everyWorkerShowsStock(ctx);
       },
     },
+    wellStockedStep,
+    accountAfterPurchaseStep,
   ],
 };
 
