@@ -85,8 +85,8 @@ app.use(
     secret: process.env.SESSION_SECRET,
     resave: false,
     saveUninitialized: false,
-    // Behind a TLS proxy in production, add secure: true here and app.set('trust proxy', 1),
-    // so that the cookie never travels over plain http. (The course's host speaks plain http.)
+    // Behind a TLS proxy (production, and the course's host), secure: true here with
+    // app.set('trust proxy', 1) keeps the cookie off plain http.
     cookie: { httpOnly: true, sameSite: 'lax', maxAge: DAY },
   }),
 );

@@ -9,6 +9,7 @@ import type { AppProblem } from '../runtime/protocol.ts';
 import { jobsFileFor, type CheckContext, type Lesson } from './lesson.ts';
 import { CheckFailure } from './expect.ts';
 import { seedRun } from './scratch.ts';
+import { drawSiteDomain, siteUrl } from './site.ts';
 import { race, watchData } from './race.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
 import { drawAddress, drawApiClient, drawBrowser } from './people.ts';
@@ -150,6 +151,8 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     visitorsOfRun = visitors.values();
     // The run's people: drawn from their own seeded stream, in the order the steps meet them.
     const peopleRandom = seededRandom(seed ^ 0x9e3779b9);
+    // The site's own address, from a stream of its own (the people drawn for a seed stay the same).
+    const site = siteUrl(drawSiteDomain(seededRandom(seed ^ 0x517e)));
     let records: RequestRecord[] = [];
     let stepIndex = 0;
     const record = (reply: Reply) => {
@@ -175,7 +178,8 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
           const kind = visitorOptions.kind ?? colleague?.kind ?? 'browser';
           const profile = colleague && colleague.kind === kind ? colleague.profile : kind === 'api' ? drawApiClient(peopleRandom) : drawBrowser(peopleRandom);
           v = new Visitor(name, {
-            baseUrl: host.url,
+            baseUrl: site,
+            balancerUrl: host.url,
             profile,
             address: colleague?.address ?? drawAddress(peopleRandom),
             record,

@@ -1,12 +1,14 @@
 // A simulated visitor: one person with one browser (or one program calling the API), a cookie jar
-// of their own and a client address. Requests go out on node:http over the visitor's own
-// keep-alive connections, as a browser keeps its connection to a site; each is recorded for the
-// transcript. A browser visitor loads pages, submits the page's forms and follows redirects as
+// of their own and a client address. The visitor addresses the site as people do, at its domain
+// over https (Host, Origin, Referer and the cookie jar are the https site's); the connection goes
+// to the course's balancer, which stands for the host's TLS-ending proxy. Requests go out on
+// node:http over the visitor's own keep-alive connections, as a browser keeps its connection to a
+// site; each is recorded for the transcript. A browser visitor loads pages, submits the page's forms and follows redirects as
 // browsers do; its `get`/`post` are the page's own script calling the API.
 import type * as Http from 'node:http';
 import { http } from '../runtime/node-http.ts';
 import { CookieJar } from 'tough-cookie';
-import { CLIENT_HEADER, PIN_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
+import { CLIENT_HEADER, PIN_HEADER, SCHEME_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
 import { HttpCache, type CacheKind } from './http-cache.ts';
 import { wireHeaders, type Profile, type RequestPurpose } from './people.ts';
 import { formsOf, summarize } from './pages.ts';
@@ -63,7 +65,10 @@ export interface RequestOptions {
 }
 
 export interface VisitorSetup {
+  /** The site's address as people use it: https://<domain>. */
   readonly baseUrl: string;
+  /** Where the connections go: the balancer's http://127.0.0.1:PORT (the host's front proxy). */
+  readonly balancerUrl: string;
   readonly profile: Profile;
   /** The visitor's public address, as the host's proxy reports it in X-Forwarded-For. */
   readonly address: string;
@@ -84,6 +89,7 @@ export class Visitor {
   readonly profile: Profile;
   readonly address: string;
   readonly #base: URL;
+  readonly #balancer: URL;
   readonly #record: (reply: Reply) => void;
   readonly #timeoutMs: number;
   readonly #agent: Http.Agent;
@@ -97,12 +103,18 @@ export class Visitor {
     this.profile = setup.profile;
     this.address = setup.address;
     this.#base = new URL(setup.baseUrl);
+    this.#balancer = new URL(setup.balancerUrl);
     this.#record = setup.record;
     this.#timeoutMs = setup.timeoutMs ?? 5000;
     // A browser keeps up to six connections to a site open and reuses them.
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
     // A browser keeps an HTTP cache; a program calling the API (curl, a script) does not.
     this.#caches = [...(setup.profile.kind === 'browser' ? [new HttpCache<Reply>('browser')] : []), ...(setup.sharedCache ? [setup.sharedCache] : [])];
+  }
+
+  /** The site's address as this visitor uses it: https://<domain>. */
+  get site(): string {
+    return this.#base.origin;
   }
 
   get kind(): 'browser' | 'api' {
@@ -205,9 +217,14 @@ export class Visitor {
       reply = await this.#send(current.method, current.path, { ...headers, ...options.headers }, current.body, options.worker, current.body === undefined ? 'page' : 'form', { sameSite });
       if (!reply.location || ![301, 302, 303, 307, 308].includes(reply.status) || hop >= MAX_REDIRECTS) break;
       redirects.push(reply);
-      const next = new URL(reply.location, new URL(current.path, this.#base));
+      let next = new URL(reply.location, new URL(current.path, this.#base));
+      // A redirect to the site's http address (an app that builds it from a scheme it was not
+      // told): the host's port 80 answers every request with a 301 to the https address, which
+      // the browser follows as a GET.
+      const viaPlainHttp = next.protocol === 'http:' && this.#base.protocol === 'https:' && next.hostname === this.#base.hostname && (next.port === '' || next.port === '80');
+      if (viaPlainHttp) next = new URL(next.pathname + next.search, this.#base);
       if (next.origin !== this.#base.origin) break;
-      const keep = reply.status === 307 || reply.status === 308;
+      const keep = !viaPlainHttp && (reply.status === 307 || reply.status === 308);
       current = {
         method: keep ? current.method : 'GET',
         path: next.pathname + next.search,
@@ -245,6 +262,7 @@ export class Visitor {
     return new Promise<Reply>((resolve) => {
       void (async () => {
         const outgoing: Record<string, string> = { ...headers, [VISITOR_HEADER]: this.name, [CLIENT_HEADER]: this.address };
+        if (url.protocol === 'https:') outgoing[SCHEME_HEADER] = 'https';
         if (!Object.keys(headers).some((h) => h.toLowerCase() === 'cookie')) {
           const cookie = await this.jar.getCookieString(url.href, { sameSiteContext: sameSite });
           if (cookie) outgoing.cookie = cookie;
@@ -281,7 +299,8 @@ export class Visitor {
         };
         // On the wire as this client writes them: Host first (or where it goes), names in its case.
         const wire = wireHeaders(this.profile, url.host, outgoing);
-        const request = http.request(url, { method, headers: wire, agent: this.#agent, timeout: this.#timeoutMs }, (response) => {
+        const target = { host: this.#balancer.hostname, port: this.#balancer.port, path: url.pathname + url.search };
+        const request = http.request({ ...target, method, headers: wire, agent: this.#agent, timeout: this.#timeoutMs }, (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('error', (error) => done(noAnswer(this.name, method, path, error)));

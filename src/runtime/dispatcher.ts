@@ -24,6 +24,13 @@ export const VISITOR_HEADER = 'x-course-visitor';
  * X-Forwarded-For as a proxy reports the address a request came from, and passes nothing else on.
  */
 export const CLIENT_HEADER = 'x-course-client-address';
+/**
+ * Request header saying which scheme a simulated visitor used ('https': the check's visitors reach
+ * the site over https, as people reach a deployed shop). The balancer stands for the host's
+ * TLS-ending front proxy: it says so in X-Forwarded-Proto and passes nothing else on. Without it
+ * (a person at http://localhost:PORT) the scheme is http.
+ */
+export const SCHEME_HEADER = 'x-course-scheme';
 /** Response header naming the worker (1-based) that served the request. */
 export const WORKER_HEADER = 'x-course-worker';
 
@@ -216,14 +223,16 @@ export class Dispatcher {
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i]!;
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower === PIN_HEADER || lower === VISITOR_HEADER || lower === CLIENT_HEADER) continue;
+      if (HOP_BY_HOP.has(lower) || lower === PIN_HEADER || lower === VISITOR_HEADER || lower === CLIENT_HEADER || lower === SCHEME_HEADER) continue;
       if (lower === 'x-forwarded-for' || lower === 'x-forwarded-proto') continue;
       headers.push(name, req.rawHeaders[i + 1]!);
     }
     // As a proxy in front of the workers does: append the address the request came from (a
-    // simulated visitor's public address, or the real peer's) and say which scheme it used.
+    // simulated visitor's public address, or the real peer's) and say which scheme it used (the
+    // client's own X-Forwarded-Proto is never passed on: the proxy knows where it ended TLS).
     const from = header(req, CLIENT_HEADER) ?? plainAddress(req.socket.remoteAddress);
-    headers.push('X-Forwarded-For', req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from, 'X-Forwarded-Proto', 'http');
+    const scheme = header(req, SCHEME_HEADER) === 'https' ? 'https' : 'http';
+    headers.push('X-Forwarded-For', req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from, 'X-Forwarded-Proto', scheme);
 
     const upstream = http.request({ host: '127.0.0.1', port, method, path, headers, agent: slot.agent });
     const timeoutMs = this.#options.requestTimeoutMs;

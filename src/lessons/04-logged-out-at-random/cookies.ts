@@ -33,18 +33,22 @@ export type Secret = string | Uint8Array;
  */
 export const GUESSED_SECRETS = ['keyboard cat', 'secret', 'changeme', 'key1', 'key2', 'session-secret', 'supersecret', 'dev', 'super secret key'];
 
-/** Every cookie in the visitor's jar, with the domain they were set for. */
-export async function cookiesOf(visitor: Visitor): Promise<{ domain: string; cookies: JarCookie[] }> {
-  const serialized = (await visitor.jar.serialize()) as { cookies: Array<{ key: string; value: string; domain?: string }> };
-  const cookies = serialized.cookies.map((c) => ({ key: c.key, value: c.value }));
-  return { domain: serialized.cookies[0]?.domain ?? '127.0.0.1', cookies };
+/** Every cookie in the visitor's jar. */
+export async function cookiesOf(visitor: Visitor): Promise<{ cookies: JarCookie[] }> {
+  const serialized = (await visitor.jar.serialize()) as { cookies: Array<{ key: string; value: string }> };
+  return { cookies: serialized.cookies.map((c) => ({ key: c.key, value: c.value })) };
 }
 
-/** Empty the visitor's jar and put exactly these cookies in it, as a hand-edited browser. */
-export async function replaceCookies(visitor: Visitor, domain: string, cookies: readonly JarCookie[]): Promise<void> {
+/**
+ * Empty the visitor's jar and put exactly these cookies in it for the site, as a hand-edited
+ * browser: Secure on an https site, so a cookie whose name needs it (__Host-, __Secure-) is kept
+ * and every cookie goes with the site's requests.
+ */
+export async function replaceCookies(visitor: Visitor, cookies: readonly JarCookie[]): Promise<void> {
   await visitor.jar.removeAllCookies();
+  const secure = visitor.site.startsWith('https:') ? '; Secure' : '';
   for (const { key, value } of cookies) {
-    await visitor.jar.setCookie(`${key}=${value}; Path=/`, `http://${domain}/`);
+    await visitor.jar.setCookie(`${key}=${value}; Path=/${secure}`, `${visitor.site}/`);
   }
 }
 

@@ -223,8 +223,8 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         const kiosk = ctx.visitor('kiosk', { like: 'alice' });
         const page = await kiosk.page('/', { worker });
         await logInWithApi(ctx, 'mallory', ctx.workerAt(worker + 1));
-        const { domain, cookies } = await cookiesOf(ctx.visitor('mallory'));
-        await replaceCookies(kiosk, domain, cookies);
+        const { cookies } = await cookiesOf(ctx.visitor('mallory'));
+        await replaceCookies(kiosk, cookies);
         await logInWithForm(ctx, 'kiosk', 'alice', page, worker, (got) => `alice logged in on a browser that carried mallory's session cookie, and the page shows ${got ?? 'nobody'}: a login must start a session of alice's own.`);
         for (const k of [0, 1]) {
           await expectNotUser(ctx, 'mallory', ctx.workerAt(worker + k), 'alice', (w, route) =>
@@ -237,7 +237,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         const copy = await cookiesOf(kiosk);
         await logOutWithForm(ctx, 'kiosk', worker);
         const replay = ctx.visitor("mallory's copy", { like: 'kiosk' });
-        await replaceCookies(replay, copy.domain, copy.cookies);
+        await replaceCookies(replay, copy.cookies);
         const afterLogout = userIn(await replay.get('/api/me', { worker: ctx.workerAt(worker + 1) }));
         await logInWithApi(ctx, 'alice', ctx.workerAt(worker + 2));
         // A copy still good after the logout is a signed cookie that carries its session (cookie-session,
@@ -259,10 +259,10 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         const worker = someWorker(ctx);
         await logInWithApi(ctx, 'mallory', worker);
         await expectUser(ctx, 'mallory', ctx.workerAt(worker + 1), 'mallory', sessionLost(ctx, 'mallory', worker));
-        const { domain, cookies } = await cookiesOf(mallory);
+        const { cookies } = await cookiesOf(mallory);
         const edited = tampered(cookies, 'mallory', 'alice');
         if (!edited) fail({ expected: 'a session cookie for mallory after logging in', got: 'no cookie at all' });
-        await replaceCookies(mallory, domain, edited);
+        await replaceCookies(mallory, edited);
         for (const k of [0, 1]) {
           await expectUser(ctx, 'mallory', ctx.workerAt(worker + k), null, (got, w, route) =>
             got === 'alice'
@@ -280,7 +280,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         const mallory = ctx.visitor('mallory');
         const worker = someWorker(ctx);
         await logInWithApi(ctx, 'mallory', worker);
-        const { domain, cookies } = await cookiesOf(mallory);
+        const { cookies } = await cookiesOf(mallory);
         // First the secrets of tutorials; then, as someone who has read the shop's code (it is
         // published, or leaked), every string written in it, in the format the app signs in; then
         // the keys the code computes from its strings (digests of them), those that sign her own
@@ -301,7 +301,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
           ...editedNumbersAndDigests(cookies, [['mallory', 'alice'], [PASSWORDS.mallory!, PASSWORDS.alice!]]),
         ];
         for (const [i, attempt] of attempts.entries()) {
-          await replaceCookies(mallory, domain, attempt.cookies);
+          await replaceCookies(mallory, attempt.cookies);
           if (attempt.someoneElse) {
             await expectNobodyElse(ctx, 'mallory', ctx.workerAt(worker + i), 'mallory', (got, w, route) => {
               const what = `mallory sent ${attempt.what}, and ${where(w, route)} took it as ${got}'s session.`;

@@ -12,9 +12,10 @@ import threading
 import time as _time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import WSGIServer
 
 from _course_gate import GATE
+from _course_wsgi import QuietHandler
 
 
 def locate(exc, app_dir):
@@ -98,65 +99,6 @@ def wsgi_app(module, path):
 # A worker: one request at a time on its own loopback port
 
 
-# What the app reads of its server in the WSGI environ is what gunicorn gives it: its name, a
-# server of several processes (and threads where the worker has them), the client's port.
-SERVER_SOFTWARE = "gunicorn/23.0.0"
-
-
-def _early_hints(headers):
-    """gunicorn's wsgi.early_hints: a 103 answer the sync worker does not send."""
-
-
-try:  # gunicorn's own file wrapper, when this Python has gunicorn
-    from gunicorn.http.wsgi import FileWrapper as _FileWrapper
-except Exception:
-    _FileWrapper = None
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass  # the course logs each request itself
-
-    def get_environ(self):
-        environ = super().get_environ()
-        environ["SERVER_SOFTWARE"] = SERVER_SOFTWARE
-        environ["REMOTE_PORT"] = str(self.client_address[1])
-        environ["RAW_URI"] = self.path
-        # gunicorn's own keys (not wsgi.input_terminated: this input is the connection itself, which
-        # a reader told it is terminated would read to its end), and no Content-Type the client did
-        # not send (wsgiref puts text/plain)
-        environ["gunicorn.socket"] = self.connection
-        environ["wsgi.early_hints"] = _early_hints
-        if self.headers.get("content-type") is None:
-            environ.pop("CONTENT_TYPE", None)
-        return environ
-
-    def handle(self):
-        """wsgiref's handle(), with gunicorn's view of the server."""
-        self.raw_requestline = self.rfile.readline(65537)
-        if len(self.raw_requestline) > 65536:
-            self.requestline = ""
-            self.request_version = ""
-            self.command = ""
-            self.send_error(414)
-            return
-        if not self.parse_request():
-            return
-        handler = ServerHandler(
-            self.rfile,
-            self.wfile,
-            self.get_stderr(),
-            self.get_environ(),
-            multithread=isinstance(self.server, ThreadedLoopbackServer),
-            multiprocess=True,
-        )
-        handler.server_software = SERVER_SOFTWARE
-        if _FileWrapper is not None:
-            handler.wsgi_file_wrapper = _FileWrapper
-        handler.request_handler = self
-        handler.run(self.server.get_app())
-
-
 class LoopbackServer(WSGIServer):
     def server_bind(self):
         # Skip HTTPServer's reverse DNS lookup of the address: it can take seconds.
@@ -168,6 +110,8 @@ class LoopbackServer(WSGIServer):
 
 class ThreadedLoopbackServer(LoopbackServer):
     """gunicorn's gthread worker, in small: a fixed pool of threads, each serving a request."""
+
+    threaded = True
 
     def __init__(self, address, handler, threads, clock):
         super().__init__(address, handler)
