@@ -258,6 +258,25 @@ describe('the Python host', { skip }, () => {
     }
   });
 
+  test("behind the host's proxy, as gunicorn with forwarded_allow_ips: the proxy's scheme headers set wsgi.url_scheme; contradicting ones are refused", async () => {
+    await withHost({ appFile: fixture('server-view.py'), workers: 1 }, async (host) => {
+      const view = async (headers: Record<string, string>) => {
+        const response = await fetch(`${host.url}/`, { headers: { 'x-course-pin-worker': '1', ...headers } });
+        return { status: response.status, text: await response.text() };
+      };
+      // A person on http://localhost: http; a visitor over https: https (and no variable of the process in the environ)
+      const plain = JSON.parse((await view({})).text) as Record<string, unknown>;
+      assert.equal(plain.scheme, 'http');
+      assert.equal(plain.pathInEnviron, false);
+      assert.equal((JSON.parse((await view({ 'x-course-scheme': 'https' })).text) as Record<string, unknown>).scheme, 'https');
+      // X-Forwarded-Ssl: on agrees with the proxy's https; off contradicts it, and gunicorn answers 400
+      assert.equal((JSON.parse((await view({ 'x-course-scheme': 'https', 'x-forwarded-ssl': 'on' })).text) as Record<string, unknown>).scheme, 'https');
+      const refused = await view({ 'x-course-scheme': 'https', 'x-forwarded-ssl': 'off' });
+      assert.equal(refused.status, 400);
+      assert.match(refused.text, /Contradictory scheme headers/);
+    });
+  });
+
   test('the manual clock: the date goes on with real time, every clock moves with the course, and a hold keeps the date still', async () => {
     await withHost({ appFile: fixture('clocks.py'), workers: 2, clock: 'manual' }, async (host) => {
       const names = ['date', 'monotonic', 'perf', 'perfNs', 'boottime', 'monotonicNs', 'realtime', 'elapsed'] as const;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Host, type ClockState, type HostOptions } from '../src/runtime/host.ts';
-import { PortBusyError, seededRandom, WORKER_HEADER, PIN_HEADER } from '../src/runtime/dispatcher.ts';
+import { PortBusyError, seededRandom, WORKER_HEADER, PIN_HEADER, SCHEME_HEADER } from '../src/runtime/dispatcher.ts';
 import { AppStartError, prewarm, sparePids, stopSpares } from '../src/runtime/processes.ts';
 import type { HostEvent } from '../src/runtime/events.ts';
 import { alive, allGone } from './helpers/processes.ts';
@@ -140,6 +140,19 @@ describe('workers and the dispatcher', () => {
     assert.equal(reply.body['x-forwarded-for'], '127.0.0.1');
     assert.equal(reply.body['x-course-visitor'], undefined);
     assert.equal(reply.body[PIN_HEADER], undefined);
+  });
+
+  test("X-Forwarded-Proto says the client's scheme as a TLS-ending proxy does: http for a person on localhost, https for a visitor over https, never the client's own", async () => {
+    const host = await startHost({ appFile: fixture('counter.js') });
+    // Given a person's browser at http://127.0.0.1:PORT, one that sends its own X-Forwarded-Proto, and a check's visitor over https
+    const person = await getJson(host, '/headers');
+    const claiming = await getJson(host, '/headers', { 'x-forwarded-proto': 'https' });
+    const secure = await getJson(host, '/headers', { [SCHEME_HEADER]: 'https' });
+    // Then the balancer alone decides, and how it was told never reaches the app
+    assert.equal(person.body['x-forwarded-proto'], 'http');
+    assert.equal(claiming.body['x-forwarded-proto'], 'http');
+    assert.equal(secure.body['x-forwarded-proto'], 'https');
+    assert.equal(secure.body[SCHEME_HEADER], undefined);
   });
 
   test('every request is an event with visitor, worker, status, latency and body', async () => {

@@ -105,6 +105,53 @@ describe('visitors', () => {
     });
   });
 
+  test('visitors reach the site at its domain over https through the host proxy: Host, Origin, Referer, X-Forwarded-Proto', async () => {
+    const hosts = new Set<string>();
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      await withVisitors(seed, async (ctx) => {
+        const alice = ctx.visitor('alice');
+        const page = (await alice.page('/echo')).json as Seen;
+        const host = page.headers.host!;
+        // A domain name, no port, no address: what a person's browser sends to a deployed shop
+        assert.match(host, /^[a-z0-9-]+(\.[a-z0-9-]+)+$/);
+        assert.doesNotMatch(host, /^\d+\.\d+\.\d+\.\d+$|localhost/);
+        assert.equal(alice.site, `https://${host}`);
+        assert.equal(page.headers['x-forwarded-proto'], 'https');
+        const posted = (await alice.submit('/echo', { item: 'tea' })).json as Seen;
+        assert.equal(posted.headers.origin, `https://${host}`);
+        assert.equal(posted.headers.referer, `https://${host}/echo`);
+        assert.equal(posted.headers['x-forwarded-proto'], 'https');
+        const api = await seenBy(ctx, 'robot', { kind: 'api' });
+        assert.equal(api.headers.host, host);
+        hosts.add(host);
+      });
+    }
+    assert.ok(hosts.size >= 4, `six runs, ${hosts.size} domains: ${[...hosts].join(', ')}`);
+  });
+
+  test('the same seed gives the same site; the jar keeps and sends a Secure cookie; redirects to the http or https address come back over https', async () => {
+    const run = async () => {
+      let host = '';
+      await withVisitors(21, async (ctx) => {
+        const alice = ctx.visitor('alice');
+        await alice.page('/set-secure');
+        const seen = (await alice.page('/echo')).json as Seen;
+        host = seen.headers.host!;
+        assert.match(seen.headers.cookie ?? '', /(^|; )secure=1/);
+        for (const route of ['/to-http', '/to-https']) {
+          const landed = await alice.page(route);
+          assert.equal(landed.path, '/echo', route);
+          assert.equal(landed.redirects?.length, 1, route);
+          const there = landed.json as Seen;
+          assert.equal(there.headers['x-forwarded-proto'], 'https', route);
+          assert.match(there.headers.cookie ?? '', /(^|; )secure=1/, route);
+        }
+      });
+      return host;
+    };
+    assert.equal(await run(), await run());
+  });
+
   test('a page load is a browser navigation; an API client sends its library defaults', async () => {
     await withVisitors(11, async (ctx) => {
       const page = await ctx.visitor('alice').page('/echo');
