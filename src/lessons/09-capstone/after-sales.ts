@@ -2,12 +2,11 @@
 // product the shop has plenty of, on two workers at once, and a customer reading her account
 // on every worker after she bought something.
 import { describe, expectJson, fail } from '../../check/expect.ts';
-import { firstRead } from '../../check/race.ts';
 import type { CheckContext, CheckStep } from '../types.ts';
 import { settle } from '../waiting.ts';
 import { expectCharges, lastChargeId } from './ledger.ts';
 import { lastOrderId, ordersSince, shopOf, withDb } from './shop.ts';
-import { expectVerdict, readsProducts, readsStock, withNetwork } from './stock.ts';
+import { expectVerdict, twoBuyers } from './stock.ts';
 
 const someWorker = (ctx: CheckContext) => ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
 
@@ -32,30 +31,8 @@ export const wellStockedStep: CheckStep = {
     const other = ctx.workerAt(held + 1);
     const before = lastOrderId(ctx);
     const paidBefore = lastChargeId(ctx);
-    // As with the last jar: bob's purchase is held just after it looks at the stock (before the
-    // payment if it looks then, or at its first look at the products after it) while carol buys.
-    let paid = false;
-    let heldAfterPayment = false;
-    const replies = await withNetwork(
-      ctx,
-      [held, other],
-      () =>
-        ctx.race(
-          {
-            worker: held,
-            send: () => ctx.visitor('bob').post('/api/buy', { product: item.id }, { worker: held }),
-            holdAfter: (op) => {
-              const hold = firstRead(op) && readsProducts(op) && (paid || readsStock(op));
-              if (hold) heldAfterPayment = paid;
-              return hold;
-            },
-          },
-          { worker: other, send: () => ctx.visitor('carol').post('/api/buy', { product: item.id }, { worker: other }) },
-        ),
-      (w) => {
-        if (w === held) paid = true;
-      },
-    );
+    // As with the last jar: bob's purchase is held just after it looks at the stock while carol buys.
+    const { replies, heldAfterPayment } = await twoBuyers(ctx, item.id, { customer: 'bob', worker: held }, { customer: 'carol', worker: other });
     for (const reply of replies) expectVerdict(reply);
     const orders = ordersSince(ctx, before).filter((o) => o.productId === item.id);
     const left = stockOf(ctx, item.id);

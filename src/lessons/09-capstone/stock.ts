@@ -60,7 +60,7 @@ export async function everyWorkerShowsStock(ctx: CheckContext): Promise<void> {
  * of those workers parks a request on a timer (a payment), move the clock. A worker the check
  * holds does not answer until it goes on, so each worker is watched on its own.
  */
-export async function withNetwork<T>(ctx: CheckContext, workers: readonly number[], work: () => Promise<T>, parked: (worker: number) => void): Promise<T> {
+async function withNetwork<T>(ctx: CheckContext, workers: readonly number[], work: () => Promise<T>, parked: (worker: number) => void): Promise<T> {
   const base = new Map<number, number>();
   for (const w of workers) base.set(w, await timersOn(ctx, w));
   let done = false;
@@ -89,8 +89,44 @@ export async function withNetwork<T>(ctx: CheckContext, workers: readonly number
 }
 
 /** The buyer's look at the stock: a read of the products that mentions the stock (or all columns). */
-export const readsStock = (op: DataOperation) => op.kind === 'file' || /\bstock\b/i.test(op.sql) || /^\s*select\s+\*[\s\S]*\bproducts\b/i.test(op.sql);
-export const readsProducts = (op: DataOperation) => op.kind === 'file' || /\bproducts\b/i.test(op.sql);
+const readsStock = (op: DataOperation) => op.kind === 'file' || /\bstock\b/i.test(op.sql) || /^\s*select\s+\*[\s\S]*\bproducts\b/i.test(op.sql);
+const readsProducts = (op: DataOperation) => op.kind === 'file' || /\bproducts\b/i.test(op.sql);
+
+/**
+ * Two customers buy one product at once on two workers: the first's purchase is held just after it
+ * looks at the stock (before its payment if it looks then, or at its first look at the products
+ * after the payment) while the second buys. Resolves with both answers, in that order.
+ */
+export async function twoBuyers(
+  ctx: CheckContext,
+  product: number,
+  first: { readonly customer: string; readonly worker: number },
+  second: { readonly customer: string; readonly worker: number },
+): Promise<{ replies: readonly [Reply, Reply]; heldAfterPayment: boolean }> {
+  let paid = false;
+  let heldAfterPayment = false;
+  const replies = await withNetwork(
+    ctx,
+    [first.worker, second.worker],
+    () =>
+      ctx.race(
+        {
+          worker: first.worker,
+          send: () => ctx.visitor(first.customer).post('/api/buy', { product }, { worker: first.worker }),
+          holdAfter: (op) => {
+            const hold = firstRead(op) && readsProducts(op) && (paid || readsStock(op));
+            if (hold) heldAfterPayment = paid;
+            return hold;
+          },
+        },
+        { worker: second.worker, send: () => ctx.visitor(second.customer).post('/api/buy', { product }, { worker: second.worker }) },
+      ),
+    (w) => {
+      if (w === first.worker) paid = true;
+    },
+  );
+  return { replies, heldAfterPayment };
+}
 
 export const lastJarStep: CheckStep = {
   title: 'Two customers buy the last jar of honey on two workers, one while the other is half-way through its purchase: exactly one is sold',
@@ -103,30 +139,7 @@ export const lastJarStep: CheckStep = {
     const other = ctx.workerAt(held + 1);
     const before = lastOrderId(ctx);
     const paidBefore = lastChargeId(ctx);
-    // alice's purchase is held just after it looks at the stock: before her payment if it looks
-    // then, or at its first look at the products after the payment.
-    let paid = false;
-    let heldAfterPayment = false;
-    const replies = await withNetwork(
-      ctx,
-      [held, other],
-      () =>
-        ctx.race(
-          {
-            worker: held,
-            send: () => ctx.visitor('alice').post('/api/buy', { product: honey.id }, { worker: held }),
-            holdAfter: (op) => {
-              const hold = firstRead(op) && readsProducts(op) && (paid || readsStock(op));
-              if (hold) heldAfterPayment = paid;
-              return hold;
-            },
-          },
-          { worker: other, send: () => ctx.visitor('bob').post('/api/buy', { product: honey.id }, { worker: other }) },
-        ),
-      (w) => {
-        if (w === held) paid = true;
-      },
-    );
+    const { replies, heldAfterPayment } = await twoBuyers(ctx, honey.id, { customer: 'alice', worker: held }, { customer: 'bob', worker: other });
     for (const reply of replies) expectVerdict(reply);
     const orders = ordersSince(ctx, before).filter((o) => o.productId === honey.id);
     const stock = withDb(ctx, (db) => db.prepare('SELECT stock FROM products WHERE id = ?').pluck().get(honey.id) as number);
