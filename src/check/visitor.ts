@@ -3,8 +3,9 @@
 // over https (Host, Origin, Referer and the cookie jar are the https site's); the connection goes
 // to the course's balancer, which stands for the host's TLS-ending proxy. Requests go out on
 // node:http over the visitor's own keep-alive connections, as a browser keeps its connection to a
-// site; each is recorded for the transcript. A browser visitor loads pages, submits the page's forms and follows redirects as
-// browsers do; its `get`/`post` are the page's own script calling the API.
+// site; each is recorded for the transcript. A browser visitor loads pages, submits the page's
+// forms and follows redirects as browsers do; its `get`/`post` are the page's own script calling
+// the API.
 import type * as Http from 'node:http';
 import { http } from '../runtime/node-http.ts';
 import { CookieJar } from 'tough-cookie';

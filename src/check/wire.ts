@@ -2,14 +2,12 @@
 // app (and any cache in front of it) sees, the body decoded as a browser does, and the answers
 // given for requests that got none.
 import zlib from 'node:zlib';
-import { CLIENT_HEADER, PIN_HEADER, SCHEME_HEADER, VISITOR_HEADER } from '../runtime/dispatcher.ts';
+import { COURSE_REQUEST_HEADERS } from '../runtime/dispatcher.ts';
 import type { Reply } from './visitor.ts';
-
-const COURSE_HEADERS = new Set([VISITOR_HEADER, CLIENT_HEADER, PIN_HEADER, SCHEME_HEADER].map((name) => name.toLowerCase()));
 
 /** A request's headers as the app (and any cache in front of it) sees them: without the course's own. */
 export function withoutCourseHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !COURSE_HEADERS.has(name.toLowerCase())));
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !COURSE_REQUEST_HEADERS.has(name.toLowerCase())));
 }
 
 export function toList(value: string | string[] | undefined): string[] {

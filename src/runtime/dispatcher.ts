@@ -33,6 +33,8 @@ export const CLIENT_HEADER = 'x-course-client-address';
 export const SCHEME_HEADER = 'x-course-scheme';
 /** Response header naming the worker (1-based) that served the request. */
 export const WORKER_HEADER = 'x-course-worker';
+/** The request headers that speak to the balancer alone: it reads them and never passes them on. */
+export const COURSE_REQUEST_HEADERS: ReadonlySet<string> = new Set([PIN_HEADER, VISITOR_HEADER, CLIENT_HEADER, SCHEME_HEADER]);
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 const BODY_SUMMARY_BYTES = 400;
@@ -223,7 +225,7 @@ export class Dispatcher {
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i]!;
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower === PIN_HEADER || lower === VISITOR_HEADER || lower === CLIENT_HEADER || lower === SCHEME_HEADER) continue;
+      if (HOP_BY_HOP.has(lower) || COURSE_REQUEST_HEADERS.has(lower)) continue;
       if (lower === 'x-forwarded-for' || lower === 'x-forwarded-proto') continue;
       headers.push(name, req.rawHeaders[i + 1]!);
     }

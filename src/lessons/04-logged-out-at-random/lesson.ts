@@ -2,7 +2,7 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { expectJson, fail } from '../../check/expect.ts';
-import type { CheckContext, Lesson } from '../types.ts';
+import type { Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { firstRead } from '../../check/race.ts';
 import { expectNobodyElse, expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, NEWCOMERS, PASSWORDS, userIn } from './account.ts';
@@ -10,9 +10,7 @@ import { cookiesOf, editedNumbersAndDigests, forgeries, replaceCookies, signedWi
 import { derivedSecrets, secretsInSource } from './source-secrets.ts';
 import { visitSteps } from './visits.ts';
 import { loggedOut, loginLostAtOnce, reloaded, sessionLost, sessionLostOrOwnKey, stillIn, takenOver, where } from './diagnoses.ts';
-
-/** A worker of this run drawn from the seed, so that no worker number is special. */
-const someWorker = (ctx: CheckContext) => ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+import { someWorker } from '../draws.ts';
 
 /** At most this many rounds of two logins at once: the held login is held after its first read, its second... */
 const AT_ONCE_ROUNDS = 6;

@@ -4,11 +4,9 @@ import { describe, fail } from '../../check/expect.ts';
 import type { CheckContext, CheckStep } from '../types.ts';
 import { expectUser, logInWithApi, NEWCOMERS, PASSWORDS, userIn, whom, type Diagnose } from './account.ts';
 import { where } from './diagnoses.ts';
+import { someWorker } from '../draws.ts';
 
 const MINUTE = 60_000;
-
-/** A worker of this run drawn from the seed, so that no worker number is special. */
-const someWorker = (ctx: CheckContext) => ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
 
 /** `visitor` sends a login for `name` with `password`, which is not `name`'s: the answer must refuse it. */
 async function wrongLogin(ctx: CheckContext, visitor: string, name: string, password: string, worker: number): Promise<void> {

@@ -7,6 +7,7 @@ import { drawProducts, otherPrice, seedProducts, type Product } from '../product
 import { euros, everyWorkerShows, expectPrices, productsInDatabase, where, type Stale } from './prices.ts';
 import { changePriceInDatabase, stockTeamSteps } from './stock-team.ts';
 import { restartStep } from './restart.ts';
+import { someWorker } from '../draws.ts';
 
 const MINUTE = 60_000;
 
@@ -115,7 +116,7 @@ const lesson: Lesson = {
       title: 'The staff change a price with the page\'s form on one worker: every worker shows it at once',
       async run(ctx) {
         const { product, price, shelf } = pickChange(ctx);
-        const worker = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const worker = someWorker(ctx);
         const want = withPrice(shelf, product.id, price);
         await changeWithForm(ctx, product.id, price, worker, want);
         await everyWorkerShows(ctx, want, worker, staleAfterEdit(worker));
@@ -149,7 +150,7 @@ const lesson: Lesson = {
       skip: (ctx) => (ctx.workers < 2 ? 'a race between two workers needs two workers' : undefined),
       async run(ctx) {
         const { product, price, shelf } = pickChange(ctx);
-        const editor = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const editor = someWorker(ctx);
         const reader = ctx.workerAt(editor + 1);
         const [change] = await ctx.race(
           { worker: editor, send: () => ctx.visitor('stock-script', { kind: 'api' }).post('/api/admin/price', { id: product.id, price }, { worker: editor }), holdAfter: firstDataWrite },
@@ -173,7 +174,7 @@ const lesson: Lesson = {
         const before = pickChange(ctx);
         changePriceInDatabase(ctx, before.product.id, before.price);
         const { product, price, shelf } = pickChange(ctx);
-        const reader = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const reader = someWorker(ctx);
         const editor = ctx.workerAt(reader + 1);
         const [read, change] = await ctx.race(
           { worker: reader, send: () => ctx.visitor('bob', { kind: 'api' }).get('/api/products', { worker: reader }), holdAfter: readOfProducts },

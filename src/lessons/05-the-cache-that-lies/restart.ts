@@ -4,6 +4,7 @@ import type { CheckStep } from '../types.ts';
 import { otherPrice } from '../products.ts';
 import { everyWorkerShows, productsInDatabase, where } from './prices.ts';
 import { changePriceInDatabase } from './stock-team.ts';
+import { someWorker } from '../draws.ts';
 
 export const restartStep: CheckStep = {
   title: 'A worker crashes and is started again while the others keep their copies: a change in the database then shows at once on every worker',
@@ -14,7 +15,7 @@ export const restartStep: CheckStep = {
   async run(ctx) {
     // Every worker shows the prices (and keeps whatever copy it keeps); then one of them dies
     // (an out-of-memory kill) and the host starts a new one in its place. The others go on.
-    const crashed = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+    const crashed = someWorker(ctx);
     await everyWorkerShows(ctx, productsInDatabase(ctx), crashed, (stale) => `${where(stale)} does not show the prices the database holds.`);
     await ctx.crash(crashed);
     await everyWorkerShows(ctx, productsInDatabase(ctx), crashed - 1, (stale) =>

@@ -7,8 +7,7 @@ import { settle } from '../waiting.ts';
 import { expectCharges, lastChargeId } from './ledger.ts';
 import { lastOrderId, ordersSince, shopOf, withDb } from './shop.ts';
 import { expectVerdict, twoBuyers } from './stock.ts';
-
-const someWorker = (ctx: CheckContext) => ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+import { someWorker } from '../draws.ts';
 
 /** A product of the shelf other than the honey, drawn from the seed. */
 function shelfItem(ctx: CheckContext) {

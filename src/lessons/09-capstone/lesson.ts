@@ -9,6 +9,7 @@ import { expectCharges, lastChargeId, writeLedger } from './ledger.ts';
 import { accountAfterPurchaseStep, wellStockedStep } from './after-sales.ts';
 import { randomBytes } from 'node:crypto';
 import { pageText } from '../../check/visitor.ts';
+import { someWorker } from '../draws.ts';
 
 /** The simulated network calls of the exercise: the orders service and the payment service. */
 const ORDERS_MS = 300;
@@ -80,7 +81,7 @@ const lesson: Lesson = {
       async run(ctx) {
         const { customers } = shopOf(ctx);
         const alice = customers.find((c) => c.name === 'alice')!;
-        const first = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const first = someWorker(ctx);
         const home = await ctx.visitor('alice').page('/', { worker: first });
         await pageOf(await ctx.visitor('alice').fillIn(home, { name: 'alice' }, { action: '/login', worker: first }), 'the shop page after signing in');
         for (let k = 1; k <= ctx.workers; k++) {
@@ -136,7 +137,7 @@ const lesson: Lesson = {
         }
         // A deploy restarts every worker: a customer signed in before it is still signed in after it.
         await ctx.reload();
-        const after = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const after = someWorker(ctx);
         const reply = await ctx.visitor('alice').get('/api/me', { worker: after });
         if ((reply.json as { name?: unknown } | undefined)?.name !== 'alice') {
           fail({
@@ -152,7 +153,7 @@ const lesson: Lesson = {
       title: "Two customers' account pages loading at once on one worker each show their own, and so do their purchases",
       async run(ctx) {
         const shop = shopOf(ctx);
-        const worker = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+        const worker = someWorker(ctx);
         const names = ['alice', 'bob'];
         const crossed = (name: string, other: string) =>
           `${name}'s request was waiting for a network call when ${other}'s arrived in the same worker, and ${name}'s answer came back with ${other}'s details: the app keeps "who is asking" somewhere every request shares.`;

@@ -8,6 +8,7 @@ import type { CheckContext, CheckStep, DataOperation } from '../types.ts';
 import { LET_TIME_PASS_MS, timersOn } from '../waiting.ts';
 import { expectCharges, lastChargeId } from './ledger.ts';
 import { lastOrderId, lineOf, ordersSince, pageOf, productsOf, shopOf, withDb } from './shop.ts';
+import { someWorker } from '../draws.ts';
 
 /** A purchase's answer must be an answer: bought, sold out, or the page again (a form); never an error or a hang. */
 export function expectVerdict(reply: Reply): void {
@@ -135,7 +136,7 @@ export const lastJarStep: CheckStep = {
     const { honey } = shopOf(ctx);
     // The warehouse counts the honey: one jar left, and the stock team enters it in the database.
     withDb(ctx, (db) => db.prepare('UPDATE products SET stock = 1 WHERE id = ?').run(honey.id));
-    const held = ctx.workerAt(1 + Math.floor(ctx.random() * ctx.workers));
+    const held = someWorker(ctx);
     const other = ctx.workerAt(held + 1);
     const before = lastOrderId(ctx);
     const paidBefore = lastChargeId(ctx);

@@ -23,21 +23,32 @@ def _early_hints(headers):
 SECURE_SCHEME_HEADERS = {"X-FORWARDED-PROTOCOL": "ssl", "X-FORWARDED-PROTO": "https", "X-FORWARDED-SSL": "on"}
 
 
+def _allowed_networks(setting):
+    """gunicorn's forwarded_allow_ips, read once as gunicorn reads its settings: None means any address."""
+    networks = []
+    for entry in (part.strip() for part in setting.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return None
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue
+    return networks
+
+
+_ALLOWED = _allowed_networks(os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
+
+
 def _forwarded_allowed(peer):
-    allowed = [a.strip() for a in os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").split(",") if a.strip()]
-    if "*" in allowed:
+    if _ALLOWED is None:
         return True
     try:
         address = ipaddress.ip_address(peer)
     except ValueError:
         return False
-    for entry in allowed:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return any(address in network for network in _ALLOWED)
 
 
 def url_scheme(headers, peer):
@@ -86,7 +97,7 @@ class QuietHandler(WSGIRequestHandler):
         # not send (wsgiref puts text/plain)
         environ["gunicorn.socket"] = self.connection
         environ["wsgi.early_hints"] = _early_hints
-        environ["wsgi.url_scheme"] = url_scheme(self.headers, self.client_address[0]) or "http"
+        environ["wsgi.url_scheme"] = self.url_scheme
         if self.headers.get("content-type") is None:
             environ.pop("CONTENT_TYPE", None)
         return environ
@@ -110,7 +121,8 @@ class QuietHandler(WSGIRequestHandler):
             return
         if not self.parse_request():
             return
-        if url_scheme(self.headers, self.client_address[0]) is None:
+        self.url_scheme = url_scheme(self.headers, self.client_address[0])
+        if self.url_scheme is None:
             self.refuse("Contradictory scheme headers")
             return
         handler = GunicornServerHandler(
