@@ -95,6 +95,31 @@ describe('race(): one interleaving, every run', () => {
     assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.json]), Array(RUNS).fill([1, 1, 1]));
   });
 
+  test(`a JSON file read through a read stream and written back through a write stream loses an update, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/json-streams');
+    assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.json]), Array(RUNS).fill([1, 1, 1]));
+  });
+
+  test('reads and writes on a descriptor (what streams are made of) are reported by the file it was opened on', async () => {
+    const gate = host.gate(1)!;
+    const seen: Parameters<GateListener>[0][] = [];
+    const off = gate.on((report) => seen.push(report));
+    try {
+      reset();
+      await gate.setMode('watch');
+      await side(1, '/json-streams').send();
+      await gate.setMode('off');
+      const json = realpathSync(path.join(dir, 'race.json'));
+      const finished = seen.filter((r) => r.t === 'finished').map((r) => (r.op.kind === 'file' ? `${r.op.write ? 'write' : 'read'} ${realpathSync(r.op.file)}` : r.op.sql));
+      assert.ok(finished.includes(`read ${json}`), `a read of race.json among ${JSON.stringify(finished)}`);
+      assert.ok(finished.includes(`write ${json}`), `a write of race.json among ${JSON.stringify(finished)}`);
+      assert.ok(finished.indexOf(`read ${json}`) < finished.lastIndexOf(`write ${json}`));
+      assert.ok(finished.every((entry) => !/^(read|write) fd /.test(entry)), 'no descriptor reported without its file');
+    } finally {
+      off();
+    }
+  });
+
   test(`UPDATE ... SET n = n + 1 never loses one, ${RUNS} runs of ${RUNS}`, async () => {
     const outcomes = await raceMany('/increment');
     // first is held after reading back its own increment; second adds on top

@@ -110,13 +110,47 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
   }
 
   // --- files --------------------------------------------------------------------------------
+  /** The file each descriptor the app opened is open on, until it is closed. */
+  const openFiles = new Map<number, string>();
+  /** Remember the file of each descriptor fs.open and fs.openSync give, and forget it on close. */
+  function trackOpenFiles(fsCalls: Record<string, AnyFunction>): void {
+    const named = (target: unknown) => (typeof target === 'string' || target instanceof URL || Buffer.isBuffer(target) ? target : undefined);
+    const pathOf = (target: string | URL | Buffer) =>
+      target instanceof URL ? (target.protocol === 'file:' ? path.resolve(decodeURIComponent(target.pathname)) : String(target)) : path.resolve(target.toString());
+    const realOpenSync = fsCalls.openSync;
+    fsCalls.openSync = cloak(function openSync(this: unknown, ...args: unknown[]) {
+      const fd = realOpenSync.apply(this, args);
+      const target = named(args[0]);
+      if (typeof fd === 'number' && target !== undefined) openFiles.set(fd, pathOf(target));
+      return fd;
+    }, realOpenSync);
+    const realOpenCb = fsCalls.open;
+    fsCalls.open = cloak(function open(this: unknown, ...args: unknown[]) {
+      const callback = args[args.length - 1];
+      const target = named(args[0]);
+      if (typeof callback === 'function' && target !== undefined) {
+        args[args.length - 1] = function opened(this: unknown, error: unknown, fd: unknown, ...rest: unknown[]) {
+          if (!error && typeof fd === 'number') openFiles.set(fd, pathOf(target));
+          return (callback as AnyFunction).call(this, error, fd, ...rest);
+        };
+      }
+      return realOpenCb.apply(this, args);
+    }, realOpenCb);
+    for (const name of ['close', 'closeSync']) {
+      const real = fsCalls[name];
+      fsCalls[name] = cloak(function close(this: unknown, ...args: unknown[]) {
+        if (typeof args[0] === 'number') openFiles.delete(args[0]);
+        return real.apply(this, args);
+      }, real);
+    }
+  }
   const isCode = (file: string) =>
     /\.(?:[cm]?[jt]s|node)$/.test(file) || file.includes(`${path.sep}node_modules${path.sep}`) || codeRoots.some((root) => file.startsWith(root + path.sep));
   const fileOp = (target: unknown, write: boolean | undefined): GateOperation | undefined => {
     // Opening a file to read it reads nothing yet: the read that follows is the operation.
     if (write === undefined) return undefined;
     let file: string;
-    if (typeof target === 'number') file = `fd ${target}`;
+    if (typeof target === 'number') file = openFiles.get(target) ?? `fd ${target}`;
     else if (typeof target === 'string') file = path.resolve(target);
     else if (target instanceof URL) file = target.protocol === 'file:' ? path.resolve(decodeURIComponent(target.pathname)) : String(target);
     else if (Buffer.isBuffer(target)) file = path.resolve(target.toString());
@@ -148,7 +182,17 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
   ];
 
   const fsSync = fs as unknown as Record<string, AnyFunction>;
-  for (const [base, write, at] of [...fileCalls, ['read', false, 0], ['write', true, 0], ['ftruncate', true, 0]] as Watched[]) {
+  // The calls on an open file descriptor (what read and write streams are made of, and what an
+  // app that opens a file itself calls), reported by the file the descriptor was opened on.
+  const descriptorCalls: Watched[] = [
+    ['read', false, 0],
+    ['readv', false, 0],
+    ['write', true, 0],
+    ['writev', true, 0],
+    ['ftruncate', true, 0],
+  ];
+  trackOpenFiles(fsSync);
+  for (const [base, write, at] of [...fileCalls, ...descriptorCalls] as Watched[]) {
     const name = `${base}Sync`;
     const real = fsSync[name];
     if (typeof real !== 'function') continue;
@@ -156,7 +200,7 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
       return around(() => fileOp(args[at], writes(write, args)), () => real.apply(this, args), never);
     }, real);
   }
-  for (const [name, write, at] of fileCalls) {
+  for (const [name, write, at] of [...fileCalls, ...descriptorCalls]) {
     const real = fsSync[name];
     if (typeof real !== 'function') continue;
     fsSync[name] = cloak(function wrapped(this: unknown, ...args: unknown[]) {
