@@ -100,6 +100,16 @@ describe('race(): one interleaving, every run', () => {
     assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.json]), Array(RUNS).fill([1, 1, 1]));
   });
 
+  test(`a JSON file under a lock file made with O_EXCL and waited for by looking whether it is there never loses one and does not wait out its time, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/json-lock-polled');
+    assert.deepEqual(outcomes.map((o) => [o.first.status, o.second.status, o.final.json]), Array(RUNS).fill([200, 200, 2]));
+  });
+
+  test(`the same lock taken in two steps (looked for, then written) lets both in and loses an update, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/json-lock-checked');
+    assert.deepEqual(outcomes.map((o) => [o.first.status, o.second.status, o.final.json]), Array(RUNS).fill([200, 200, 1]));
+  });
+
   test('reads and writes on a descriptor (what streams are made of) are reported by the file it was opened on', async () => {
     const gate = host.gate(1)!;
     const seen: Parameters<GateListener>[0][] = [];

@@ -31,7 +31,7 @@
 //
 // The gate (src/runtime/gate.ts) is always there in every worker, checks and `serve` alike, so an
 // app cannot tell a forced race from traffic.
-import type { WorkerGate } from '../runtime/gate.ts';
+import type { GateListener, ProbeListener, WorkerGate } from '../runtime/gate.ts';
 import type { DataOperation } from './lesson.ts';
 
 /** How long an operation of `second` must stay unfinished, while `first` holds a transaction, to count as waiting for its lock. */
@@ -66,45 +66,35 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
   const held = host.gate(first.worker);
   const watched = host.gate(second.worker);
   if (!held || !watched) throw new RaceError(`Worker ${held ? second.worker : first.worker} is not running.`);
-  // Where first is held. A side may pick the operation to hold after; by default, a worker that
-  // asks before each write is held just before its first write that follows a read (everything
-  // it read is read, nothing it will write is written), and any other just after its first read.
-  const beforeWrite = first.holdAfter === undefined && held.holdsBeforeWrites;
-  const pick = first.holdAfter ?? firstRead;
-  let hasRead = false;
-
   // Step 1: hold first, and answer each of its operations: go on, or stay (the picked one).
-  let pausedAt: { seq: number; inTransaction: boolean } | undefined;
-  let onPaused: () => void = () => {};
-  const paused = new Promise<void>((resolve) => (onPaused = resolve));
-  const pause = (seq: number, inTransaction: boolean) => {
-    pausedAt = { seq, inTransaction };
-    onPaused();
-  };
-  const offHeld = held.on((report) => {
-    if (!report.ask) return;
-    const op = report.op as DataOperation;
-    if (report.t === 'entered') {
-      if (!pausedAt && beforeWrite && hasRead) pause(report.seq, report.inTransaction ?? false);
-      else held.go(report.seq, true);
-      return;
-    }
-    if (beforeWrite) {
-      if (!report.failed && firstRead(op)) hasRead = true;
-      held.go(report.seq);
-    } else if (!pausedAt && pick(op)) pause(report.seq, report.inTransaction);
-    else held.go(report.seq);
-  });
+  const one = holding(held, first, true);
+  let other: Holding | undefined;
   let offWatched = () => {};
+  let offProbes = () => {};
   try {
     await Promise.all([held.setMode('hold'), watched.setMode('off')]);
     const firstReply = settle(first.send());
 
     // Step 2: first is held after its picked operation, or its request ended without one.
-    const firstOutcome = await Promise.race([paused.then(() => 'paused' as const), firstReply.then(() => 'ended' as const), held.closed.then(() => 'ended' as const)]);
+    const firstOutcome = await Promise.race([one.paused.then(() => 'paused' as const), firstReply.then(() => 'ended' as const), held.closed.then(() => 'ended' as const)]);
     if (firstOutcome === 'ended') {
       await held.setMode('off');
       const answers = [await firstReply, await settle(second.send())] as const;
+      return [unwrap(answers[0]), unwrap(answers[1])];
+    }
+
+    if (one.at?.checkThenCreate) {
+      // first looked that a file was not there and is about to make it (a lock file taken in two
+      // steps): second runs until it too is held (inside what the file guards), then first runs
+      // to its end, or until it waits for second; then second goes on.
+      other = holding(watched, second, false);
+      await watched.setMode('hold');
+      const secondReply = settle(second.send());
+      await Promise.race([other.paused, secondReply, watched.closed, other.waitsFor(one)]);
+      await held.setMode('watch');
+      await Promise.race([firstReply, held.closed, one.waitsFor(other)]);
+      await Promise.all([held.setMode('off'), watched.setMode('off')]);
+      const answers = [await firstReply, await secondReply] as const;
       return [unwrap(answers[0]), unwrap(answers[1])];
     }
 
@@ -114,7 +104,7 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
     const open = new Map<number, NodeJS.Timeout>();
     offWatched = watched.on((report) => {
       if (report.t === 'entered') {
-        if (pausedAt?.inTransaction) open.set(report.seq, setTimeout(blocked, BLOCKED_MS));
+        if (one.at?.inTransaction) open.set(report.seq, setTimeout(blocked, BLOCKED_MS));
       } else {
         clearTimeout(open.get(report.seq));
         open.delete(report.seq);
@@ -125,6 +115,8 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
         if (report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) blocked();
       }
     });
+    // `second` looking again and again at a file `first` wrote (its lock file) waits for `first`.
+    offProbes = watched.onProbe(one.wrote.waitedFor(blocked));
     await watched.setMode('watch');
     const secondReply = settle(second.send());
     await Promise.race([secondReply, isBlocked, watched.closed]);
@@ -135,10 +127,98 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
     const answers = [await firstReply, await secondReply] as const;
     return [unwrap(answers[0]), unwrap(answers[1])];
   } finally {
-    offHeld();
+    one.stop();
+    other?.stop();
     offWatched();
+    offProbes();
     await Promise.all([held.setMode('off'), watched.setMode('off')]);
   }
+}
+
+/** Where a held side stopped: the operation's number, and whether it is a file made after a look that it was not there. */
+interface HoldPoint {
+  readonly seq: number;
+  readonly inTransaction: boolean;
+  readonly checkThenCreate: boolean;
+}
+
+/** One side of a race held on its worker (its gate in hold mode): what it did, and where it stopped. */
+interface Holding {
+  /** Resolves once the side is held at its hold point. */
+  readonly paused: Promise<void>;
+  readonly at: HoldPoint | undefined;
+  readonly wrote: ReturnType<typeof filesWritten>;
+  /**
+   * Resolves once this side, running, waits for `other` (held): a write of its failed (a lock
+   * `other` holds), or it keeps finding a file `other` wrote (its lock file).
+   */
+  waitsFor(other: Holding): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Answer `side`'s operations on `gate` (in hold mode): go on, or stay at the hold point. By
+ * default, a worker that asks before each write is held just before its first write that follows
+ * a read (everything it read is read, nothing it will write is written), and any other just after
+ * its first read; a side may pick the operation to hold after. With `checkThenCreate`, a worker
+ * that asks before writes is also held before making a file it has just looked was not there
+ * (before it has read anything): the second step of a lock file taken in two.
+ */
+function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate: boolean): Holding {
+  const beforeWrite = side.holdAfter === undefined && gate.holdsBeforeWrites;
+  const pick = side.holdAfter ?? firstRead;
+  let hasRead = false;
+  let at: HoldPoint | undefined;
+  let onPaused: () => void = () => {};
+  const paused = new Promise<void>((resolve) => (onPaused = resolve));
+  const pause = (point: HoldPoint) => {
+    at = point;
+    onPaused();
+  };
+  const wrote = filesWritten();
+  const absent = new Set<string>();
+  const waiting = new Set<() => void>();
+  const offReports = gate.on((report) => {
+    wrote.note(report);
+    const op = report.op as DataOperation;
+    if (report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) for (const wake of waiting) wake();
+    if (!report.ask) return;
+    if (report.t === 'entered') {
+      const created = checkThenCreate && !hasRead && op.kind === 'file' && absent.has(op.file);
+      if (!at && beforeWrite && (hasRead || created)) pause({ seq: report.seq, inTransaction: report.inTransaction ?? false, checkThenCreate: created });
+      else gate.go(report.seq, true);
+      return;
+    }
+    if (beforeWrite) {
+      if (!report.failed && firstRead(op)) hasRead = true;
+      gate.go(report.seq);
+    } else if (!at && pick(op)) pause({ seq: report.seq, inTransaction: report.inTransaction, checkThenCreate: false });
+    else gate.go(report.seq);
+  });
+  const probeListeners = new Set<ProbeListener>();
+  const offProbes = gate.onProbe((probe) => {
+    if (!probe.found && !at) absent.add(probe.file);
+    for (const listener of probeListeners) listener(probe);
+  });
+  return {
+    paused,
+    get at() {
+      return at;
+    },
+    wrote,
+    waitsFor(other) {
+      return new Promise<void>((resolve) => {
+        probeListeners.add(other.wrote.waitedFor(resolve));
+        waiting.add(resolve);
+      });
+    },
+    stop() {
+      offReports();
+      offProbes();
+      probeListeners.clear();
+      waiting.clear();
+    },
+  };
 }
 
 /** Both sides on one worker: first parked in an asynchronous operation while second runs (see the top). */
@@ -153,8 +233,10 @@ async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: 
   const isParked = new Promise<void>((resolve) => (onParked = resolve));
   let blocked: () => void = () => {};
   const isBlocked = new Promise<void>((resolve) => (blocked = resolve));
+  const wrote = filesWritten();
   const off = gate.on((report) => {
     const op = report.op as DataOperation;
+    if (!parked) wrote.note(report);
     // Once first is parked, a failed write is second finding a lock first holds: first goes on.
     if (parked && report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) blocked();
     if (!report.ask) return;
@@ -165,6 +247,11 @@ async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: 
       return;
     }
     gate.go(report.seq);
+  });
+  // Once first is parked, second looking again and again at a file first wrote waits for first.
+  const lookedAgain = wrote.waitedFor(blocked);
+  const offProbes = gate.onProbe((probe) => {
+    if (parked) lookedAgain(probe);
   });
   try {
     await gate.setMode('hold');
@@ -183,8 +270,36 @@ async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: 
     return [unwrap(answers[0]), unwrap(answers[1])];
   } finally {
     off();
+    offProbes();
     await gate.setMode('off');
   }
+}
+
+/** Looks at one file, again and again, that tell a request waits for it to go (a lock file polled). */
+const POLLS_WHILE_WAITING = 2;
+
+/**
+ * The files `first` wrote during a race (a lock file it made, among others), and a probe listener
+ * for `second` that calls `blocked` once `second` has found one of them there
+ * POLLS_WHILE_WAITING times: it is waiting for `first` to let go of it.
+ */
+function filesWritten() {
+  const files = new Set<string>();
+  return {
+    note(report: Parameters<GateListener>[0]): void {
+      const op = report.op as DataOperation;
+      if (report.t === 'finished' && !report.failed && op.kind === 'file' && op.write) files.add(op.file);
+    },
+    waitedFor(blocked: () => void): ProbeListener {
+      const looks = new Map<string, number>();
+      return (probe) => {
+        if (!probe.found || !files.has(probe.file)) return;
+        const count = (looks.get(probe.file) ?? 0) + 1;
+        looks.set(probe.file, count);
+        if (count >= POLLS_WHILE_WAITING) blocked();
+      };
+    },
+  };
 }
 
 type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };

@@ -259,6 +259,66 @@ export function installDataOperations({ gate, Database, codeRoots }: Options): v
     return handle;
   }, realOpen);
 
+  // Looks at whether a file is there (exists, stat, access), by sync call, callback or promise:
+  // reported as probes, never held. A worker waiting for another's lock file makes them again and
+  // again, and a forced race must see that it waits.
+  const probed = (target: unknown, found: boolean) => {
+    if (gate.mode() === 0) return;
+    const operation = fileOp(target, false);
+    if (operation?.kind === 'file') report({ t: 'probed', file: operation.file, found });
+  };
+  const realExistsSync = fsSync.existsSync;
+  fsSync.existsSync = cloak(function existsSync(this: unknown, ...args: unknown[]) {
+    const found = realExistsSync.apply(this, args) as boolean;
+    probed(args[0], found);
+    return found;
+  }, realExistsSync);
+  for (const name of ['stat', 'lstat', 'access']) {
+    const realSync = fsSync[`${name}Sync`];
+    if (typeof realSync === 'function') {
+      fsSync[`${name}Sync`] = cloak(function looked(this: unknown, ...args: unknown[]) {
+        let result: unknown;
+        try {
+          result = realSync.apply(this, args);
+        } catch (error) {
+          probed(args[0], false);
+          throw error;
+        }
+        // statSync(file, { throwIfNoEntry: false }) answers undefined for a missing file.
+        probed(args[0], result !== undefined || name === 'access');
+        return result;
+      }, realSync);
+    }
+    const realCallback = fsSync[name];
+    if (typeof realCallback === 'function') {
+      fsSync[name] = cloak(function looked(this: unknown, ...args: unknown[]) {
+        const callback = args[args.length - 1];
+        if (typeof callback === 'function') {
+          args[args.length - 1] = function done(this: unknown, error: unknown, ...rest: unknown[]) {
+            probed(args[0], !error);
+            return (callback as AnyFunction).call(this, error, ...rest);
+          };
+        }
+        return realCallback.apply(this, args);
+      }, realCallback);
+    }
+    const realPromise = promises[name];
+    if (typeof realPromise === 'function') {
+      promises[name] = cloak(function looked(this: unknown, ...args: unknown[]) {
+        return (realPromise.apply(this, args) as Promise<unknown>).then(
+          (result) => {
+            probed(args[0], true);
+            return result;
+          },
+          (error: unknown) => {
+            probed(args[0], false);
+            throw error;
+          },
+        );
+      }, realPromise);
+    }
+  }
+
   installNodeSqlite(around);
 
   // --- SQLite (the course package's better-sqlite3) -------------------------------------------

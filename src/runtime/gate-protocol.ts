@@ -51,7 +51,17 @@ export type GateReport =
        */
       readonly async?: boolean;
     }
-  | { readonly t: 'mode-set'; readonly id: number; readonly mode: GateMode };
+  | { readonly t: 'mode-set'; readonly id: number; readonly mode: GateMode }
+  | {
+      /**
+       * The app looked whether a data file is there (exists, stat, access) without reading it: what
+       * a worker waiting for another's lock file does, again and again. Reported, never held.
+       */
+      readonly t: 'probed';
+      readonly file: string;
+      /** The file was there. */
+      readonly found: boolean;
+    };
 
 /** Course to worker, one JSON object a line. */
 export type GateCommand =

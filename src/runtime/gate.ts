@@ -5,11 +5,14 @@ import { jsonLines, type GateCommand, type GateMode, type GateOperation, type Ga
 
 export type { GateOperation, GateReport };
 
-export type GateListener = (report: Exclude<GateReport, { t: 'mode-set' }>) => void;
+export type GateListener = (report: Exclude<GateReport, { t: 'mode-set' } | { t: 'probed' }>) => void;
+/** A look at whether a data file is there (see the 'probed' report). */
+export type ProbeListener = (probe: Extract<GateReport, { t: 'probed' }>) => void;
 
 export class WorkerGate {
   readonly #channel: Duplex;
   readonly #listeners = new Set<GateListener>();
+  readonly #probeListeners = new Set<ProbeListener>();
   readonly #pending = new Map<number, () => void>();
   readonly #closed: Promise<void>;
   #id = 0;
@@ -56,6 +59,12 @@ export class WorkerGate {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Hear the worker look whether data files are there (in watch and hold modes). */
+  onProbe(listener: ProbeListener): () => void {
+    this.#probeListeners.add(listener);
+    return () => this.#probeListeners.delete(listener);
+  }
+
   /** Resolves when the worker has exited. */
   get closed(): Promise<void> {
     return this.#closed;
@@ -70,6 +79,10 @@ export class WorkerGate {
     if (report.t === 'mode-set') {
       this.#pending.get(report.id)?.();
       this.#pending.delete(report.id);
+      return;
+    }
+    if (report.t === 'probed') {
+      for (const listener of this.#probeListeners) listener(report);
       return;
     }
     for (const listener of this.#listeners) listener(report);

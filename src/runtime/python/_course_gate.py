@@ -88,6 +88,11 @@ class Gate:
                     self.cond.wait()
         return result
 
+    def probe(self, name, found):
+        """The app looked whether a data file is there (os.stat, os.path.exists, os.access): reported, never held."""
+        if self.mode != 0 and self.send is not None:
+            self._report({"t": "probed", "file": name, "found": bool(found)})
+
     def _report(self, report):
         send = self.send
         if send is not None:
@@ -220,26 +225,81 @@ class _WatchedFile:
         setattr(self._file, name, value)
 
 
+def _opens_to_write(mode):
+    return any(c in str(mode) for c in "xwa+")
+
+
 def _watch_open(real_open):
     def open(file, *args, **kwargs):
-        opened = real_open(file, *args, **kwargs)
         if GATE.mode == 0 or GATE.send is None:
-            return opened
+            return real_open(file, *args, **kwargs)
         name = _data_file(file)
-        return opened if name is None else _WatchedFile(opened, name)
+        if name is None:
+            return real_open(file, *args, **kwargs)
+        # Opening to write is a write (it may create or empty the file); one that fails (a lock
+        # file made with "x" that is there already) is a lock another worker holds.
+        if _opens_to_write(args[0] if args else kwargs.get("mode", "r")):
+            opened = GATE.around(lambda: {"kind": "file", "file": name, "write": True}, lambda: real_open(file, *args, **kwargs), lambda: False)
+        else:
+            opened = real_open(file, *args, **kwargs)
+        return _WatchedFile(opened, name)
 
     open._course_gate = True
     open.__doc__ = real_open.__doc__
     return open
 
 
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _watch_os_open(real_os_open):
+    def open(path, flags, *args, **kwargs):
+        name = None if GATE.mode == 0 or GATE.send is None or not (flags & _WRITE_FLAGS) else _data_file(path)
+        if name is None:
+            return real_os_open(path, flags, *args, **kwargs)
+        return GATE.around(lambda: {"kind": "file", "file": name, "write": True}, lambda: real_os_open(path, flags, *args, **kwargs), lambda: False)
+
+    open._course_gate = True
+    open.__doc__ = real_os_open.__doc__
+    return open
+
+
+def _watch_look(real_look):
+    """os.stat or os.access (os.path.exists, isfile, getmtime and pathlib call os.stat): a probe of a data file."""
+
+    def look(path, *args, **kwargs):
+        if GATE.mode == 0 or GATE.send is None:
+            return real_look(path, *args, **kwargs)
+        name = _data_file(path)
+        try:
+            result = real_look(path, *args, **kwargs)
+        except OSError:
+            if name is not None:
+                GATE.probe(name, False)
+            raise
+        if name is not None:
+            GATE.probe(name, result is not False)
+        return result
+
+    look._course_gate = True
+    look.__doc__ = real_look.__doc__
+    look.__name__ = real_look.__name__
+    return look
+
+
 def install():
-    """Make sqlite3.connect (and sqlite3.dbapi2.connect) return watched connections, and open()
-    watch data files while the gate is on."""
+    """Make sqlite3.connect (and sqlite3.dbapi2.connect) return watched connections, and open(),
+    os.open, os.stat and os.access watch data files while the gate is on."""
     if not getattr(builtins.open, "_course_gate", False):
         watched = _watch_open(builtins.open)
         builtins.open = watched
         io.open = watched
+    if not getattr(os.open, "_course_gate", False):
+        os.open = _watch_os_open(os.open)
+    for name in ("stat", "access"):
+        real = getattr(os, name)
+        if not getattr(real, "_course_gate", False):
+            setattr(os, name, _watch_look(real))
     real_connect = sqlite3.connect
     if getattr(real_connect, "_course_gate", False):
         return
