@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { runCheck } from '../src/check/engine.ts';
 import { lessons, solutionFile } from '../src/lessons/catalogue.ts';
 import type { Lesson } from '../src/lessons/types.ts';
-import { sparePids } from '../src/runtime/processes.ts';
+import { prewarm, sparePids, stopSpares } from '../src/runtime/processes.ts';
 import { alive } from './helpers/processes.ts';
 
 /**
@@ -14,7 +14,7 @@ import { alive } from './helpers/processes.ts';
  * goes through ChildProcess). The course's reaper, one shell per course process started with its
  * first worker (src/runtime/processes/reaper.ts), is no process of the check's.
  */
-async function countedCheck(lesson: Lesson, workers?: number) {
+async function countedCheck(lesson: Lesson, workers?: number, warmPool = false) {
   const pids: number[] = [];
   const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, options: { file: string }) => unknown };
   const spawn = proto.spawn;
@@ -24,8 +24,16 @@ async function countedCheck(lesson: Lesson, workers?: number) {
     return result;
   };
   try {
-    const result = await runCheck(lesson, { appFile: solutionFile(lesson), workers });
-    return { result, pids };
+    let whileRunning: number[] = [];
+    const result = await runCheck(lesson, {
+      appFile: solutionFile(lesson),
+      workers,
+      warmPool,
+      onEvent: (event) => {
+        if (event.type === 'check-end') whileRunning = [...pids];
+      },
+    });
+    return { result, pids, whileRunning };
   } finally {
     proto.spawn = spawn;
   }
@@ -64,5 +72,31 @@ describe('processes a plain check boots', () => {
     assert.ok(result.steps.some((s) => s.skipped && s.note));
     // Then only the one worker was started
     assert.equal(pids.length, 1);
+  });
+});
+
+describe("the interactive course's warm pool", () => {
+  after(() => stopSpares());
+
+  test('holds a start and a reload; a check that finds it full boots nothing while it runs, and the pool is full again after it', async () => {
+    // Given lesson 3 (three workers, one step that reloads them) and an empty pool
+    const lesson = byNumber(3);
+    await stopSpares();
+    // When a first check runs with the warm pool (the course's first save)
+    const first = await countedCheck(lesson, undefined, true);
+    // Then it passed and left spares for the next one's start and its reload
+    assert.equal(first.result.passed, true);
+    assert.equal(sparePids().length, 6);
+    await prewarm(6);
+    const before = sparePids();
+    // When the next save's check runs
+    const next = await countedCheck(lesson, undefined, true);
+    // Then its workers and their reload came from the pool: no process started while it ran
+    assert.equal(next.result.passed, true);
+    assert.deepEqual(next.whileRunning, []);
+    // And the pool is full again, of spares booted once it was over
+    assert.equal(next.pids.length, 6);
+    assert.equal(sparePids().length, 6);
+    assert.deepEqual(sparePids().filter((pid) => before.includes(pid)), []);
   });
 });

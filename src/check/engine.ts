@@ -91,6 +91,10 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   // One seeded stream for the run's data, another for its visitors: the same seed replays both.
   const runRandom = seededRandom(seed ^ 0x7a11);
+  // The warm pool holds a start's worth of spares, and a reload's more when a step reloads: the
+  // next save starts warm, and so does its reload. When it holds them all, it refills after the
+  // run, not while the run's workers need the CPU.
+  const warmPool = options.warmPool ? workers * (lesson.steps.some((step) => step.reloads) ? 2 : 1) : 0;
   const run = await seedRun(lesson, seed ^ 0x5eed);
   const { dir: dataDir, env } = run;
   const host = new Host({
@@ -108,7 +112,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     machineDisk: (machine) => run.machineDisk(machine),
     isolatedMachines: lesson.machines,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    spares: options.warmPool ?? false,
+    spares: warmPool || false,
   });
   const finish = (result: Omit<CheckResult, 'durationMs' | 'lesson' | 'number' | 'workers' | 'policy' | 'seed'>): CheckResult => {
     const full: CheckResult = {
@@ -136,6 +140,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
   const stopHost = () => void host.stop();
   let visitorsOfRun: Iterable<Visitor> = [];
   options.signal?.addEventListener('abort', stopHost, { once: true });
+  const releaseRefill = warmPool > 0 ? runtimeFor(options.appFile).holdRefill?.(warmPool) : undefined;
 
   try {
     try {
@@ -282,6 +287,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
     offHost();
     options.signal?.removeEventListener('abort', stopHost);
     await host.stop();
+    releaseRefill?.();
     await run.remove();
   }
 }

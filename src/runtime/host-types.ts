@@ -24,10 +24,12 @@ export interface HostOptions {
   readonly requestTimeoutMs?: number;
   /**
    * Keep the warm pool of spare processes ready, refilled as spares are taken, so that every
-   * start and reload is quick (the interactive course, serve). The pool outlives the host. A
-   * one-shot run books exactly the spares it will use instead: reserveSpares().
+   * start and reload is quick (the interactive course, serve): true keeps as many as the host
+   * has workers, a number that many (a check whose steps reload: its workers' start and one
+   * reload). The pool outlives the host. A one-shot run books exactly the spares it will use
+   * instead: reserveSpares().
    */
-  readonly spares?: boolean;
+  readonly spares?: boolean | number;
   /** Start a fresh worker in place of one that crashed, as a host's master process does. */
   readonly restartCrashed?: boolean;
   /**

@@ -295,7 +295,8 @@ export class Host {
     this.#launcher.newGeneration();
     this.#slots = Array.from({ length: count }, (_, i) => newSlot(i + 1));
     const started = settleAll(this.#slots.map((slot) => this.#launch(slot)));
-    if (this.options.spares) void started.then(() => this.#runtime.prewarm(count), () => {});
+    const pool = typeof this.options.spares === 'number' ? this.options.spares : this.options.spares ? count : 0;
+    if (pool > 0) void started.then(() => this.#runtime.prewarm(pool), () => {});
     await started;
   }
 

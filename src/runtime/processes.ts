@@ -10,7 +10,7 @@ export { packageRoot } from './package-root.ts';
 export { splitLines } from './processes/shared.ts';
 export { workerMainFile } from './processes/launch.ts';
 export { AppStartError, spawnWorker, type ExitInfo, type SpawnWorkerOptions, type WorkerProcess } from './processes/node-workers.ts';
-export { prewarm, reserveSpares, sparePids, stopSpares, type SpareReserve } from './processes/spares.ts';
+export { holdRefill, prewarm, reserveSpares, sparePids, stopSpares, type SpareReserve } from './processes/spares.ts';
 export { probePython, spawnPythonHost, type PythonHostOptions, type PythonHostProcess } from './processes/python.ts';
 export { databaseKeeperFile, spawnDatabaseKeeper, type DatabaseKeeper } from './processes/keeper.ts';
 export { openMachineView, probeMachineViews, unavailableReason as machineViewUnavailable, type MachineView, type MachineDiskPlan } from './processes/machine-view.ts';

@@ -2,7 +2,7 @@
 // language. Node: each worker is a process that imports the app itself (processes.ts). Python:
 // a preforking host that loads the WSGI app once per generation and forks the workers from it
 // (python/runtime.ts). The app file's language picks the runtime.
-import { prewarm, reserveSpares, spawnWorker, type SpareReserve, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
+import { holdRefill, prewarm, reserveSpares, spawnWorker, type SpareReserve, type SpawnWorkerOptions, type WorkerProcess } from './processes.ts';
 import type { ClockSetting } from './protocol.ts';
 
 /** What every worker of one generation (a start, or a reload) shares. */
@@ -33,6 +33,11 @@ export interface WorkerRuntime {
   /** Keep processes ready so that a reload is quick (where the runtime has such a thing). */
   prewarm(count: number): Promise<void>;
   /**
+   * Put off refilling the ready processes while a warm check runs, when they hold `needed`
+   * already (where the runtime has such a thing): returns what lifts the hold, if it holds.
+   */
+  holdRefill?(needed: number): (() => void) | undefined;
+  /**
    * Boot `count` processes for one host's own coming starts (a check that reloads), where the
    * runtime has such a thing: not replaced once taken, ended by the reserve's stop(). `enter`
    * boots them in a machine's view (machine-view.ts), for workers that will start there.
@@ -56,6 +61,7 @@ export const nodeRuntime: WorkerRuntime = {
   language: 'node',
   generation: () => ({ spawn: spawnWorker }),
   prewarm,
+  holdRefill,
   reserve: reserveSpares,
   available: async () => {},
 };

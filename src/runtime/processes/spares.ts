@@ -4,8 +4,11 @@
 // interactive course and serve keep a warm pool, refilled as its spares are taken.
 import { holdOpen, launch, type Launched } from './launch.ts';
 
-/** Spares cost memory (each a booted Node with express loaded): a reload of more workers starts the rest cold. */
-const MAX_SPARES = 4;
+/**
+ * Spares cost memory (each a booted Node with express loaded, about 50 MB of its own): enough for three
+ * workers' start and their reload; more workers start the rest cold.
+ */
+const MAX_SPARES = 6;
 
 /** Processes booted ahead of need, taken one by one by the next workers to start. */
 export class Spares implements SpareReserve {
@@ -79,8 +82,30 @@ export function reserveSpares(count: number, enter?: readonly string[]): SpareRe
 export const pool = new Spares();
 let poolTarget = 0;
 
+/** Holds on refilling (a warm check that found the pool full): each is a check still running. */
+let refillHolds = 0;
+
 export function refill(): void {
+  if (refillHolds > 0) return;
   pool.add(poolTarget - pool.waiting.length);
+}
+
+/**
+ * Put off refilling the warm pool while a check runs that found in it every spare it needs (its
+ * workers' start and a reload): spares booting meanwhile would take the CPU from its workers.
+ * Returns the function that lifts the hold (the pool refills once no hold is left), or
+ * undefined when the pool holds fewer than `needed` and must keep refilling.
+ */
+export function holdRefill(needed: number): (() => void) | undefined {
+  if (pool.waiting.length < needed) return undefined;
+  refillHolds++;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    refillHolds--;
+    refill();
+  };
 }
 
 /**
