@@ -4,8 +4,8 @@
 import path from 'node:path';
 import { useEffect, useRef } from 'react';
 
-/** Events closer together than this are one save. */
-export const DEBOUNCE_MS = 150;
+/** Events closer together than this are one save (an editor's save is a burst of a few ms). */
+export const DEBOUNCE_MS = 100;
 
 /** Editor droppings that are not the learner's code: swap files, backups, vim's 4913 probe. */
 export function isEditorNoise(file: string): boolean {
