@@ -2,7 +2,7 @@
 // operations and data file reads and writes watched, and held after one), so race() forces the same interleaving every run.
 // Skipped (saying so) without Flask.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -47,6 +47,7 @@ async function raceMany(route: string) {
   for (let i = 0; i < RUNS; i++) {
     db.prepare('UPDATE counter SET n = 0 WHERE id = 1').run();
     writeFileSync(jsonFile(), JSON.stringify({ n: 0 }));
+    for (const file of readdirSync(dir)) if (file.startsWith('race.json.shelf')) rmSync(path.join(dir, file));
     const [first, second] = await race(host, side(1, route), side(2, route));
     outcomes.push([first.value, second.value, route.startsWith('/json') ? (JSON.parse(readFileSync(jsonFile(), 'utf8')) as { n: number }).n : counter()]);
   }
@@ -87,6 +88,18 @@ describe('race() on Python workers: one interleaving, every run', { skip }, () =
     // first holds the lock when it is held after its read; second's open(..., "x") fails (a write
     // that failed: a lock first holds), so first goes on, and second gets the lock after it.
     assert.deepEqual(await raceMany('/json-lock'), Array(RUNS).fill([1, 2, 2]));
+  });
+
+  test(`the same under an exclusive flock never loses one and does not wait out its time, ${RUNS} runs of ${RUNS}`, async () => {
+    // second waits in the kernel for the lock first holds (an operation that does not end): first goes on.
+    assert.deepEqual(await raceMany('/json-flock'), Array(RUNS).fill([1, 2, 2]));
+  });
+
+  test(`a shelve (dbm) read and written back loses an update, ${RUNS} runs of ${RUNS}`, async () => {
+    assert.deepEqual(
+      (await raceMany('/shelve')).map(([first, second]) => [first, second]),
+      Array(RUNS).fill([1, 1]),
+    );
   });
 
   test(`UPDATE ... SET n = n + 1 never loses one, ${RUNS} runs of ${RUNS}`, async () => {

@@ -104,7 +104,11 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
     const open = new Map<number, NodeJS.Timeout>();
     offWatched = watched.on((report) => {
       if (report.t === 'entered') {
-        if (one.at?.inTransaction) open.set(report.seq, setTimeout(blocked, BLOCKED_MS));
+        // An operation that does not end while first holds a transaction, or that writes a file
+        // first wrote (takes the lock file first locked), waits for first's lock.
+        const op = report.op as DataOperation;
+        const onFirstsFile = op.kind === 'file' && op.write && one.wrote.has(op.file);
+        if (one.at?.inTransaction || onFirstsFile) open.set(report.seq, setTimeout(blocked, BLOCKED_MS));
       } else {
         clearTimeout(open.get(report.seq));
         open.delete(report.seq);
@@ -286,6 +290,7 @@ const POLLS_WHILE_WAITING = 2;
 function filesWritten() {
   const files = new Set<string>();
   return {
+    has: (file: string) => files.has(file),
     note(report: Parameters<GateListener>[0]): void {
       const op = report.op as DataOperation;
       if (report.t === 'finished' && !report.failed && op.kind === 'file' && op.write) files.add(op.file);

@@ -287,9 +287,118 @@ def _watch_look(real_look):
     return look
 
 
+def _file_of(target):
+    """The data file a lock call names: a file object's name, or an open descriptor's file."""
+    if isinstance(target, int):
+        try:
+            return _data_file(os.readlink(f"/proc/self/fd/{target}"))
+        except OSError:
+            return None
+    if hasattr(target, "fileno"):
+        name = getattr(target, "name", None)
+        if isinstance(name, (str, bytes)):
+            return _data_file(name)
+        try:
+            return _file_of(target.fileno())
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def _watch_lock(real_lock, unlock):
+    """fcntl.flock or fcntl.lockf: taking a lock on a data file is a write (it waits while another
+    worker holds the lock); letting go of it is nothing."""
+
+    def lock(target, operation, *args, **kwargs):
+        if GATE.mode == 0 or GATE.send is None or operation & unlock == unlock:
+            return real_lock(target, operation, *args, **kwargs)
+        name = _file_of(target)
+        if name is None:
+            return real_lock(target, operation, *args, **kwargs)
+        return GATE.around(lambda: {"kind": "file", "file": name, "write": True}, lambda: real_lock(target, operation, *args, **kwargs), lambda: False)
+
+    lock._course_gate = True
+    lock.__doc__ = real_lock.__doc__
+    lock.__name__ = real_lock.__name__
+    return lock
+
+
+class _WatchedDbm:
+    """A dbm database (what shelve keeps its dict in): reading a key is a read of its file,
+    storing or deleting one a write."""
+
+    def __init__(self, db, name):
+        object.__setattr__(self, "_db", db)
+        object.__setattr__(self, "_name", name)
+
+    def _op(self, write, run):
+        return GATE.around(lambda: {"kind": "file", "file": self._name, "write": write}, run, lambda: False)
+
+    def __getitem__(self, key):
+        return self._op(False, lambda: self._db[key])
+
+    def get(self, key, default=None):
+        return self._op(False, lambda: self._db.get(key, default))
+
+    def __contains__(self, key):
+        return self._op(False, lambda: key in self._db)
+
+    def keys(self):
+        return self._op(False, lambda: self._db.keys())
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return self._op(False, lambda: len(self._db))
+
+    def __setitem__(self, key, value):
+        self._op(True, lambda: self._db.__setitem__(key, value))
+
+    def __delitem__(self, key):
+        self._op(True, lambda: self._db.__delitem__(key))
+
+    def setdefault(self, key, default=None):
+        return self._op(True, lambda: self._db.setdefault(key, default))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._db.close()
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
+def _watch_dbm_open(real_open):
+    def open(file, *args, **kwargs):
+        db = real_open(file, *args, **kwargs)
+        # Watched whatever the gate's mode now: a store opened at import is used later.
+        name = _data_file(file)
+        return db if name is None else _WatchedDbm(db, name)
+
+    open._course_gate = True
+    open.__doc__ = real_open.__doc__
+    return open
+
+
 def install():
     """Make sqlite3.connect (and sqlite3.dbapi2.connect) return watched connections, and open(),
-    os.open, os.stat and os.access watch data files while the gate is on."""
+    os.open, os.stat, os.access, fcntl's locks and dbm (shelve's store) watch data files while
+    the gate is on."""
+    try:
+        import dbm
+        import fcntl
+    except ImportError:  # not on this system
+        dbm = fcntl = None
+    if fcntl is not None:
+        for name in ("flock", "lockf"):
+            real = getattr(fcntl, name)
+            if not getattr(real, "_course_gate", False):
+                setattr(fcntl, name, _watch_lock(real, fcntl.LOCK_UN))
+    if dbm is not None and not getattr(dbm.open, "_course_gate", False):
+        dbm.open = _watch_dbm_open(dbm.open)
     if not getattr(builtins.open, "_course_gate", False):
         watched = _watch_open(builtins.open)
         builtins.open = watched
