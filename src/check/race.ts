@@ -31,8 +31,13 @@
 //
 // The gate (src/runtime/gate.ts) is always there in every worker, checks and `serve` alike, so an
 // app cannot tell a forced race from traffic.
-import type { GateListener, ProbeListener, WorkerGate } from '../runtime/gate.ts';
+import type { WorkerGate } from '../runtime/gate.ts';
 import type { DataOperation } from './lesson.ts';
+import { filesWritten, firstRead, holding, type Holding } from './holding.ts';
+
+export { firstRead };
+
+export { watchData, type DataWatch } from './data-watch.ts';
 
 /** How long an operation of `second` must stay unfinished, while `first` holds a transaction, to count as waiting for its lock. */
 export const BLOCKED_MS = 100;
@@ -48,14 +53,6 @@ export interface RaceSide<R> {
   readonly worker: number;
   send(): Promise<R>;
   readonly holdAfter?: (operation: DataOperation) => boolean;
-}
-
-const TRANSACTION_CONTROL = /^\s*(?:begin|commit|end|rollback|savepoint|release)\b/i;
-
-/** The default hold point: the first read of shared data (a query or a file read, not BEGIN or COMMIT). */
-export function firstRead(operation: DataOperation): boolean {
-  if (operation.write) return false;
-  return operation.kind === 'file' || !TRANSACTION_CONTROL.test(operation.sql);
 }
 
 export class RaceError extends Error {}
@@ -139,92 +136,6 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
   }
 }
 
-/** Where a held side stopped: the operation's number, and whether it is a file made after a look that it was not there. */
-interface HoldPoint {
-  readonly seq: number;
-  readonly inTransaction: boolean;
-  readonly checkThenCreate: boolean;
-}
-
-/** One side of a race held on its worker (its gate in hold mode): what it did, and where it stopped. */
-interface Holding {
-  /** Resolves once the side is held at its hold point. */
-  readonly paused: Promise<void>;
-  readonly at: HoldPoint | undefined;
-  readonly wrote: ReturnType<typeof filesWritten>;
-  /**
-   * Resolves once this side, running, waits for `other` (held): a write of its failed (a lock
-   * `other` holds), or it keeps finding a file `other` wrote (its lock file).
-   */
-  waitsFor(other: Holding): Promise<void>;
-  stop(): void;
-}
-
-/**
- * Answer `side`'s operations on `gate` (in hold mode): go on, or stay at the hold point. By
- * default, a worker that asks before each write is held just before its first write that follows
- * a read (everything it read is read, nothing it will write is written), and any other just after
- * its first read; a side may pick the operation to hold after. With `checkThenCreate`, a worker
- * that asks before writes is also held before making a file it has just looked was not there
- * (before it has read anything): the second step of a lock file taken in two.
- */
-function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate: boolean): Holding {
-  const beforeWrite = side.holdAfter === undefined && gate.holdsBeforeWrites;
-  const pick = side.holdAfter ?? firstRead;
-  let hasRead = false;
-  let at: HoldPoint | undefined;
-  let onPaused: () => void = () => {};
-  const paused = new Promise<void>((resolve) => (onPaused = resolve));
-  const pause = (point: HoldPoint) => {
-    at = point;
-    onPaused();
-  };
-  const wrote = filesWritten();
-  const absent = new Set<string>();
-  const waiting = new Set<() => void>();
-  const offReports = gate.on((report) => {
-    wrote.note(report);
-    const op = report.op as DataOperation;
-    if (report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) for (const wake of waiting) wake();
-    if (!report.ask) return;
-    if (report.t === 'entered') {
-      const created = checkThenCreate && !hasRead && op.kind === 'file' && absent.has(op.file);
-      if (!at && beforeWrite && (hasRead || created)) pause({ seq: report.seq, inTransaction: report.inTransaction ?? false, checkThenCreate: created });
-      else gate.go(report.seq, true);
-      return;
-    }
-    if (beforeWrite) {
-      if (!report.failed && firstRead(op)) hasRead = true;
-      gate.go(report.seq);
-    } else if (!at && pick(op)) pause({ seq: report.seq, inTransaction: report.inTransaction, checkThenCreate: false });
-    else gate.go(report.seq);
-  });
-  const probeListeners = new Set<ProbeListener>();
-  const offProbes = gate.onProbe((probe) => {
-    if (!probe.found && !at) absent.add(probe.file);
-    for (const listener of probeListeners) listener(probe);
-  });
-  return {
-    paused,
-    get at() {
-      return at;
-    },
-    wrote,
-    waitsFor(other) {
-      return new Promise<void>((resolve) => {
-        probeListeners.add(other.wrote.waitedFor(resolve));
-        waiting.add(resolve);
-      });
-    },
-    stop() {
-      offReports();
-      offProbes();
-      probeListeners.clear();
-      waiting.clear();
-    },
-  };
-}
-
 /** Both sides on one worker: first parked in an asynchronous operation while second runs (see the top). */
 async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: RaceSide<R>): Promise<readonly [R, R]> {
   const gate = host.gate(first.worker);
@@ -279,34 +190,6 @@ async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: 
   }
 }
 
-/** Looks at one file, again and again, that tell a request waits for it to go (a lock file polled). */
-const POLLS_WHILE_WAITING = 2;
-
-/**
- * The files `first` wrote during a race (a lock file it made, among others), and a probe listener
- * for `second` that calls `blocked` once `second` has found one of them there
- * POLLS_WHILE_WAITING times: it is waiting for `first` to let go of it.
- */
-function filesWritten() {
-  const files = new Set<string>();
-  return {
-    has: (file: string) => files.has(file),
-    note(report: Parameters<GateListener>[0]): void {
-      const op = report.op as DataOperation;
-      if (report.t === 'finished' && !report.failed && op.kind === 'file' && op.write) files.add(op.file);
-    },
-    waitedFor(blocked: () => void): ProbeListener {
-      const looks = new Map<string, number>();
-      return (probe) => {
-        if (!probe.found || !files.has(probe.file)) return;
-        const count = (looks.get(probe.file) ?? 0) + 1;
-        looks.set(probe.file, count);
-        if (count >= POLLS_WHILE_WAITING) blocked();
-      };
-    },
-  };
-}
-
 type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 function settle<R>(promise: Promise<R>): Promise<Settled<R>> {
@@ -319,36 +202,4 @@ function settle<R>(promise: Promise<R>): Promise<Settled<R>> {
 function unwrap<R>(settled: Settled<R>): R {
   if (settled.ok) return settled.value;
   throw settled.error;
-}
-
-/** What a check sees of one worker's data operations while it watches them. */
-export interface DataWatch {
-  /**
-   * True while the worker is inside an operation that waits for the database's write lock (a
-   * write, or BEGIN IMMEDIATE/EXCLUSIVE) and has not come out: it is blocked on a lock.
-   */
-  waitingToWrite(): boolean;
-  /** Stop watching. */
-  stop(): Promise<void>;
-}
-
-/** Watch worker k's data operations (not together with race() on the same worker). */
-export async function watchData(host: GateSource, worker: number): Promise<DataWatch> {
-  const gate = host.gate(worker);
-  if (!gate) return { waitingToWrite: () => false, stop: async () => {} };
-  const open = new Set<number>();
-  const off = gate.on((report) => {
-    if (report.t === 'entered') {
-      const op = report.op as DataOperation;
-      if (op.kind === 'sql' && (op.write || /^\s*begin\s+(immediate|exclusive)\b/i.test(op.sql))) open.add(report.seq);
-    } else open.delete(report.seq);
-  });
-  await gate.setMode('watch');
-  return {
-    waitingToWrite: () => open.size > 0,
-    stop: async () => {
-      off();
-      await gate.setMode('off');
-    },
-  };
 }

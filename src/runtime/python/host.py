@@ -33,6 +33,7 @@ _own_folder = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _own_folder)
 
 import _course_gate  # noqa: E402
+import _course_gate_files  # noqa: E402,F401  (loaded while this folder is on the path: _course_gate.install() uses it)
 from _course_clock import ManualClock, install_clock  # noqa: E402
 from _course_worker import import_module, machine_name, prepare_flask, problem, run_worker, wsgi_app  # noqa: E402
 
