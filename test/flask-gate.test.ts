@@ -90,6 +90,10 @@ describe('race() on Python workers: one interleaving, every run', { skip }, () =
     assert.deepEqual(await raceMany('/json-lock'), Array(RUNS).fill([1, 2, 2]));
   });
 
+  test(`the same under a lock folder made with os.mkdir never loses one and does not wait out its time, ${RUNS} runs of ${RUNS}`, async () => {
+    assert.deepEqual(await raceMany('/json-mkdir-lock'), Array(RUNS).fill([1, 2, 2]));
+  });
+
   test(`the same under an exclusive flock never loses one and does not wait out its time, ${RUNS} runs of ${RUNS}`, async () => {
     // second waits in the kernel for the lock first holds (an operation that does not end): first goes on.
     assert.deepEqual(await raceMany('/json-flock'), Array(RUNS).fill([1, 2, 2]));

@@ -84,13 +84,16 @@ export function installFileOperations({ gate, codeRoots, around, aroundAsync, en
   const writes = (write: Watched[1], args: unknown[]) => (typeof write === 'function' ? write(args) : write);
   const openFlags = (args: unknown[]) => (opensToWrite(typeof args[1] === 'function' ? undefined : args[1]) ? true : undefined);
   // Reads and writes of whole files, their renames, and the calls a lock is made of: open with
-  // flags (an exclusive create is a lock), mkdir and unlink (a lock folder, a lock released).
+  // flags (an exclusive create is a lock), mkdir, link and symlink (a lock folder or link: made,
+  // or refused when another worker's is there), unlink and rmdir (a lock released).
   const fileCalls: Watched[] = [
     ['readFile', false, 0],
     ['writeFile', true, 0],
     ['appendFile', true, 0],
     ['rename', true, 1],
     ['copyFile', true, 1],
+    ['link', true, 1],
+    ['symlink', true, 1],
     ['open', openFlags, 0],
     ['mkdir', true, 0],
     ['unlink', true, 0],

@@ -1,6 +1,7 @@
 """The file half of a Python worker's gate (_course_gate.py): data files opened with open() or
-os.open, looked at with os.stat or os.access (probes, never held), locked with fcntl, and dbm
-stores (shelve's), each reported to the course as the Node worker's are (data-ops-files.ts).
+os.open, made, linked, renamed or removed (os.mkdir, os.link, os.replace...), looked at with
+os.stat or os.access (probes, never held), locked with fcntl, and dbm stores (shelve's), each
+reported to the course as the Node worker's are (data-ops-files.ts).
 """
 
 import builtins
@@ -110,6 +111,30 @@ def _watch_os_open(real_os_open):
     open._course_gate = True
     open.__doc__ = real_os_open.__doc__
     return open
+
+
+def _watch_path_write(real_call, at=0):
+    """A call that changes the file system at the path its argument `at` names (os.mkdir, os.link,
+    os.rename...): a write of that file. One that fails (a lock folder another worker made) is a
+    lock another worker holds."""
+
+    def call(*args, **kwargs):
+        if GATE.mode == 0 or GATE.send is None or len(args) <= at:
+            return real_call(*args, **kwargs)
+        name = _data_file(args[at])
+        if name is None:
+            return real_call(*args, **kwargs)
+        return GATE.around(lambda: {"kind": "file", "file": name, "write": True}, lambda: real_call(*args, **kwargs), lambda: False)
+
+    call._course_gate = True
+    call.__doc__ = real_call.__doc__
+    call.__name__ = real_call.__name__
+    return call
+
+
+# The file system calls that change what is at a path, and which argument names it: a lock
+# folder (mkdir) or link (link, symlink) is made, a file renamed over another, one removed.
+_PATH_WRITES = {"mkdir": 0, "rmdir": 0, "remove": 0, "unlink": 0, "rename": 1, "replace": 1, "link": 1, "symlink": 1}
 
 
 def _watch_look(real_look):
@@ -252,6 +277,10 @@ def install():
         io.open = watched
     if not getattr(os.open, "_course_gate", False):
         os.open = _watch_os_open(os.open)
+    for name, at in _PATH_WRITES.items():
+        real = getattr(os, name, None)
+        if real is not None and not getattr(real, "_course_gate", False):
+            setattr(os, name, _watch_path_write(real, at))
     for name in ("stat", "access"):
         real = getattr(os, name)
         if not getattr(real, "_course_gate", False):
