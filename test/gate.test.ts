@@ -105,6 +105,11 @@ describe('race(): one interleaving, every run', () => {
     assert.deepEqual(outcomes.map((o) => [o.first.status, o.second.status, o.final.json]), Array(RUNS).fill([200, 200, 2]));
   });
 
+  test(`the same under a lock file waited for by reading its owner from it never loses one, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/json-lock-owner');
+    assert.deepEqual(outcomes.map((o) => [o.first.status, o.second.status, o.final.json]), Array(RUNS).fill([200, 200, 2]));
+  });
+
   test(`the same under a lock made as a symbolic link never loses one, ${RUNS} runs of ${RUNS}`, async () => {
     const outcomes = await raceMany('/json-symlink-lock');
     assert.deepEqual(outcomes.map((o) => [o.first.status, o.second.status, o.final.json]), Array(RUNS).fill([200, 200, 2]));

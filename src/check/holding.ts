@@ -55,9 +55,12 @@ export function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate:
   const wrote = filesWritten();
   const absent = new Set<string>();
   const waiting = new Set<() => void>();
+  const probeListeners = new Set<ProbeListener>();
   const offReports = gate.on((report) => {
     wrote.note(report);
     const op = report.op as DataOperation;
+    // Reading a file (the owner in a lock file) is a look at it too: again and again, a wait.
+    if (report.t === 'finished' && !report.failed && op.kind === 'file' && !op.write) for (const listener of probeListeners) listener({ t: 'probed', file: op.file, found: true });
     if (report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) for (const wake of waiting) wake();
     if (!report.ask) return;
     if (report.t === 'entered') {
@@ -72,7 +75,6 @@ export function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate:
     } else if (!at && pick(op)) pause({ seq: report.seq, inTransaction: report.inTransaction, checkThenCreate: false });
     else gate.go(report.seq);
   });
-  const probeListeners = new Set<ProbeListener>();
   const offProbes = gate.onProbe((probe) => {
     if (!probe.found && !at) absent.add(probe.file);
     for (const listener of probeListeners) listener(probe);

@@ -98,6 +98,7 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
     // Step 3: second runs to its end, or until it waits for a lock first holds.
     let blocked: () => void = () => {};
     const isBlocked = new Promise<void>((resolve) => (blocked = resolve));
+    const lookedAgain = one.wrote.waitedFor(() => blocked());
     const open = new Map<number, NodeJS.Timeout>();
     offWatched = watched.on((report) => {
       if (report.t === 'entered') {
@@ -114,10 +115,12 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
         // app will wait or retry until `first` lets go, so `first` goes on now.
         const op = report.op as DataOperation;
         if (report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) blocked();
+        // Reading a file first wrote, again and again (the owner in its lock file), is a look too.
+        if (report.t === 'finished' && !report.failed && op.kind === 'file' && !op.write) lookedAgain({ t: 'probed', file: op.file, found: true });
       }
     });
     // `second` looking again and again at a file `first` wrote (its lock file) waits for `first`.
-    offProbes = watched.onProbe(one.wrote.waitedFor(blocked));
+    offProbes = watched.onProbe(lookedAgain);
     await watched.setMode('watch');
     const secondReply = settle(second.send());
     await Promise.race([secondReply, isBlocked, watched.closed]);
