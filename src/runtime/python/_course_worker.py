@@ -197,6 +197,33 @@ def machine_name(name):
         platform._uname_cache = None  # platform.uname() reads os.uname() again
 
 
+def own_loopback(name):
+    """One machine of several has a loopback of its own, as each real machine has: a fixed port
+    (or an abstract Unix socket name) the app binds there is free on every other machine. The
+    machines run on one computer, so a bind to this machine's loopback (or to every address) goes
+    to a 127.x.y.z address of this machine's own, and an abstract socket name gets the machine's
+    name. Binds to port 0 (the host's own listening socket among them) are left as they are."""
+    import hashlib
+    import socket
+
+    digest = hashlib.sha256(name.encode()).digest()
+    address = f"127.{digest[0]}.{digest[1]}.{digest[2] | 2}"  # never 127.0.0.1
+    loopback = {"", "0.0.0.0", "127.0.0.1", "localhost"}
+    real_bind = socket.socket.bind
+
+    def bind(self, target):
+        if self.family == socket.AF_INET and isinstance(target, tuple) and len(target) == 2 and target[1] and target[0] in loopback:
+            target = (address, target[1])
+        elif self.family == getattr(socket, "AF_UNIX", None) and isinstance(target, (str, bytes)) and target[:1] in ("\0", b"\0"):
+            target = target + (f"@{name}" if isinstance(target, str) else f"@{name}".encode())
+        return real_bind(self, target)
+
+    bind.__doc__ = real_bind.__doc__
+    bind.__name__ = real_bind.__name__
+    bind.__qualname__ = real_bind.__qualname__
+    socket.socket.bind = bind
+
+
 def run_worker(config, order, commands_fd, events, app):
     app_file = config["app"]
     app_dir = os.path.dirname(app_file)

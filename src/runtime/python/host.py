@@ -35,7 +35,7 @@ sys.path.insert(0, _own_folder)
 import _course_gate  # noqa: E402
 import _course_gate_files  # noqa: E402,F401  (loaded while this folder is on the path: _course_gate.install() uses it)
 from _course_clock import ManualClock, install_clock  # noqa: E402
-from _course_worker import import_module, machine_name, prepare_flask, problem, run_worker, wsgi_app  # noqa: E402
+from _course_worker import import_module, machine_name, own_loopback, prepare_flask, problem, run_worker, wsgi_app  # noqa: E402
 
 EVENTS_FD = 3
 LINE_CHARS = 2000
@@ -360,6 +360,8 @@ def main():
         install_clock(clock)
         config["_clock"] = clock
     prepare_flask()
+    if config.get("ownLoopback") and os.environ.get("HOSTNAME"):
+        own_loopback(os.environ["HOSTNAME"])  # one machine of several
     _course_gate.install()  # before the app: a connection opened at import is watched too
     master = Master(config, events)
     master.load()

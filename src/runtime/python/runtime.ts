@@ -129,6 +129,8 @@ class HostSession {
       clockStart: options.clockStart,
       clockSentAt: options.clockSentAt,
       threads: options.threads ?? 1,
+      // One machine of several (it runs in a machine's view): its loopback is its own.
+      ownLoopback: options.enter !== undefined,
     };
     const host = spawnPythonHost({ python: python.executable, args: [pythonHostFile, JSON.stringify(config)], env, cwd: options.cwd, enter: options.enter });
     this.pid = host.pid;
