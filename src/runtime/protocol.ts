@@ -51,6 +51,8 @@ export interface Assignment extends ClockSetting {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
   readonly clock: ClockKind;
+  /** The worker runs on one machine of several: its loopback is its own (own-loopback.ts). */
+  readonly ownLoopback?: boolean;
 }
 
 export type HostToWorker =

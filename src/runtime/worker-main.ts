@@ -36,6 +36,7 @@ import { installWorkerClock } from './worker-clock.ts';
 import { busyPool } from './busy-pool.ts';
 import { enableCompileCache } from './compile-cache.ts';
 import { reportUncaught } from './worker-crashes.ts';
+import { onOwnLoopback } from './own-loopback.ts';
 
 /** Libraries most exercises import: a waiting worker loads them before it has an app. */
 const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
@@ -43,6 +44,8 @@ const PRELOAD = ['express', 'better-sqlite3', 'cookie-parser'];
 const BUNDLED: Readonly<Record<string, string>> = { express: 'express.cjs' };
 let appFile = '';
 let role: 'web' | 'jobs' = 'web';
+/** The name of the machine whose own loopback the app's servers listen on, when it is one of several. */
+let loopbackOf: string | undefined;
 
 function send(message: WorkerToHost): void {
   if (process.connected) process.send?.(message);
@@ -147,6 +150,8 @@ appFile = assignment.appFile;
 role = assignment.role ?? 'web';
 Object.assign(process.env, assignment.env);
 process.chdir(assignment.cwd);
+// One machine of several has a loopback of its own (own-loopback.ts), named by the machine.
+loopbackOf = assignment.ownLoopback && assignment.env.HOSTNAME ? assignment.env.HOSTNAME : undefined;
 // Each machine of the deployment has a name of its own, as each container or server has.
 if (assignment.env.HOSTNAME) {
   const name = assignment.env.HOSTNAME;
@@ -272,7 +277,8 @@ net.Server.prototype.listen = cloak(function listen(this: net.Server, ...args: u
 /** listen() as the app asked, unless the server serves the exported app (see above). */
 function listenAsAsked(server: net.Server, args: unknown[]): void {
   if (served === undefined || !server.listeners('request').includes(served as never)) {
-    realListen.apply(server, (role === 'web' ? bindingItself(args) : args) as Parameters<typeof realListen>);
+    const asked = role === 'web' ? bindingItself(args) : args;
+    realListen.apply(server, (loopbackOf ? onOwnLoopback(asked, loopbackOf) : asked) as Parameters<typeof realListen>);
     return;
   }
   const where = typeof args[0] === 'number' || typeof args[0] === 'string' ? `listen(${JSON.stringify(args[0])})` : 'listen()';

@@ -87,6 +87,8 @@ export function spawnWorker(options: SpawnWorkerOptions): WorkerProcess {
     // judged, every time, as it runs in production.
     env: { ...options.env, NODE_ENV: options.env.NODE_ENV ?? 'production' },
     cwd: options.cwd,
+    // One machine of several (it runs in a machine's view): its loopback is its own.
+    ownLoopback: options.enter !== undefined,
     clock: options.clock ?? 'real',
     clockStart: options.clockStart,
     clockSentAt: options.clockSentAt,
