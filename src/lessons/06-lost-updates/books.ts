@@ -63,7 +63,7 @@ const TURNED_AWAY =
 function errorDiagnosis(reply: Reply, via: Bought['via'], track: AppTrack): string {
   const text = reply.text;
   if (reply.status === 0 || reply.status === 504) {
-    return 'The purchase never answered: it waits for something that never comes (a lock that is never released? a transaction another request left open?).';
+    return 'The purchase did not answer in time: it waited for something that never came, or came too late: a lock never released, a transaction another request left open, or a lock held while a card is being charged, which makes every other purchase wait for that payment. Hold a lock (or a transaction) only while you take the teapot and write its order, never across the payment.';
   }
   if (/cannot return a promise/i.test(text)) {
     return 'better-sqlite3 runs a transaction synchronously, so a transaction function cannot wait for anything: an async function returns at its first await, and the rest runs outside the transaction. Take the teapot in a transaction (or one conditional update) with no await inside, then take the payment.';
