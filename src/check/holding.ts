@@ -54,14 +54,10 @@ export function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate:
   };
   const wrote = filesWritten();
   const absent = new Set<string>();
-  const waiting = new Set<() => void>();
-  const probeListeners = new Set<ProbeListener>();
+  const watches: Array<() => void> = [];
   const offReports = gate.on((report) => {
     wrote.note(report);
     const op = report.op as DataOperation;
-    // Reading a file (the owner in a lock file) is a look at it too: again and again, a wait.
-    if (report.t === 'finished' && !report.failed && op.kind === 'file' && !op.write) for (const listener of probeListeners) listener({ t: 'probed', file: op.file, found: true });
-    if (report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) for (const wake of waiting) wake();
     if (!report.ask) return;
     if (report.t === 'entered') {
       const created = checkThenCreate && !hasRead && op.kind === 'file' && absent.has(op.file);
@@ -77,7 +73,6 @@ export function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate:
   });
   const offProbes = gate.onProbe((probe) => {
     if (!probe.found && !at) absent.add(probe.file);
-    for (const listener of probeListeners) listener(probe);
   });
   return {
     paused,
@@ -86,22 +81,51 @@ export function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate:
     },
     wrote,
     waitsFor(other) {
-      return new Promise<void>((resolve) => {
-        probeListeners.add(other.wrote.waitedFor(resolve));
-        waiting.add(resolve);
-      });
+      return new Promise<void>((resolve) => watches.push(waitsOn(gate, other.wrote, resolve)));
     },
     stop() {
       offReports();
       offProbes();
-      probeListeners.clear();
-      waiting.clear();
+      for (const off of watches.splice(0)) off();
     },
   };
 }
 
 /** Looks at one file, again and again, that tell a request waits for it to go (a lock file polled). */
 const POLLS_WHILE_WAITING = 2;
+/** How long an operation must stay unfinished, while the other side holds a lock, to count as waiting for it. */
+export const BLOCKED_MS = 100;
+
+/**
+ * Call `blocked` once the requests on `gate` wait for the other side of a race, which wrote
+ * `theirs` (and holds a transaction, when `inTransaction` says so): a write of theirs fails (a
+ * lock file that is there, a busy database); an operation stays unfinished for BLOCKED_MS while
+ * the other holds a transaction, or while it writes a file the other wrote (an flock on its lock
+ * file); or they find a file the other wrote, by looking or reading, POLLS_WHILE_WAITING times (a
+ * lock file polled). Returns what stops the watch.
+ */
+export function waitsOn(gate: WorkerGate, theirs: ReturnType<typeof filesWritten>, blocked: () => void, inTransaction: () => boolean = () => false): () => void {
+  const open = new Map<number, NodeJS.Timeout>();
+  const lookedAgain = theirs.waitedFor(blocked);
+  const offReports = gate.on((report) => {
+    const op = report.op as DataOperation;
+    if (report.t === 'entered') {
+      if (inTransaction() || (op.kind === 'file' && op.write && theirs.has(op.file))) open.set(report.seq, setTimeout(blocked, BLOCKED_MS));
+      return;
+    }
+    clearTimeout(open.get(report.seq));
+    open.delete(report.seq);
+    if (report.failed && (op.kind === 'sql' || op.write)) blocked();
+    // Reading a file (the owner in a lock file) is a look at it too.
+    if (!report.failed && op.kind === 'file' && !op.write) lookedAgain({ t: 'probed', file: op.file, found: true });
+  });
+  const offProbes = gate.onProbe(lookedAgain);
+  return () => {
+    offReports();
+    offProbes();
+    for (const timer of open.values()) clearTimeout(timer);
+  };
+}
 
 /**
  * The files `first` wrote during a race (a lock file it made, among others), and a probe listener

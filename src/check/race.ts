@@ -33,14 +33,11 @@
 // app cannot tell a forced race from traffic.
 import type { WorkerGate } from '../runtime/gate.ts';
 import type { DataOperation } from './lesson.ts';
-import { filesWritten, firstRead, holding, type Holding } from './holding.ts';
+import { BLOCKED_MS, filesWritten, firstRead, holding, waitsOn, type Holding } from './holding.ts';
 
-export { firstRead };
+export { BLOCKED_MS, firstRead };
 
 export { watchData, type DataWatch } from './data-watch.ts';
-
-/** How long an operation of `second` must stay unfinished, while `first` holds a transaction, to count as waiting for its lock. */
-export const BLOCKED_MS = 100;
 
 /** What race() needs of a host: each worker's gate, and whether it hands a worker many requests at once. */
 export interface GateSource {
@@ -67,7 +64,6 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
   const one = holding(held, first, true);
   let other: Holding | undefined;
   let offWatched = () => {};
-  let offProbes = () => {};
   try {
     await Promise.all([held.setMode('hold'), watched.setMode('off')]);
     const firstReply = settle(first.send());
@@ -95,36 +91,15 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
       return [unwrap(answers[0]), unwrap(answers[1])];
     }
 
-    // Step 3: second runs to its end, or until it waits for a lock first holds.
+    // Step 3: second runs to its end, or until it waits for a lock first holds (the app will
+    // wait or retry until first lets go, so first goes on now).
     let blocked: () => void = () => {};
     const isBlocked = new Promise<void>((resolve) => (blocked = resolve));
-    const lookedAgain = one.wrote.waitedFor(() => blocked());
-    const open = new Map<number, NodeJS.Timeout>();
-    offWatched = watched.on((report) => {
-      if (report.t === 'entered') {
-        // An operation that does not end while first holds a transaction, or that writes a file
-        // first wrote (takes the lock file first locked), waits for first's lock.
-        const op = report.op as DataOperation;
-        const onFirstsFile = op.kind === 'file' && op.write && one.wrote.has(op.file);
-        if (one.at?.inTransaction || onFirstsFile) open.set(report.seq, setTimeout(blocked, BLOCKED_MS));
-      } else {
-        clearTimeout(open.get(report.seq));
-        open.delete(report.seq);
-        // An operation of `second` that failed while `first` is held (a lock file that exists
-        // already, a database that is busy) is `second` finding a lock that `first` holds: the
-        // app will wait or retry until `first` lets go, so `first` goes on now.
-        const op = report.op as DataOperation;
-        if (report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) blocked();
-        // Reading a file first wrote, again and again (the owner in its lock file), is a look too.
-        if (report.t === 'finished' && !report.failed && op.kind === 'file' && !op.write) lookedAgain({ t: 'probed', file: op.file, found: true });
-      }
-    });
-    // `second` looking again and again at a file `first` wrote (its lock file) waits for `first`.
-    offProbes = watched.onProbe(lookedAgain);
+    offWatched = waitsOn(watched, one.wrote, () => blocked(), () => one.at?.inTransaction ?? false);
     await watched.setMode('watch');
     const secondReply = settle(second.send());
     await Promise.race([secondReply, isBlocked, watched.closed]);
-    for (const timer of open.values()) clearTimeout(timer);
+    offWatched();
 
     // Step 4: first goes on.
     await held.setMode('off');
@@ -134,7 +109,6 @@ export async function race<R>(host: GateSource, first: RaceSide<R>, second: Race
     one.stop();
     other?.stop();
     offWatched();
-    offProbes();
     await Promise.all([held.setMode('off'), watched.setMode('off')]);
   }
 }
@@ -155,8 +129,6 @@ async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: 
   const off = gate.on((report) => {
     const op = report.op as DataOperation;
     if (!parked) wrote.note(report);
-    // Once first is parked, a failed write is second finding a lock first holds: first goes on.
-    if (parked && report.t === 'finished' && report.failed && (op.kind === 'sql' || op.write)) blocked();
     if (!report.ask) return;
     if (report.t === 'entered') return gate.go(report.seq, true);
     if (!parked && report.async && pick(op)) {
@@ -166,11 +138,9 @@ async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: 
     }
     gate.go(report.seq);
   });
-  // Once first is parked, second looking again and again at a file first wrote waits for first.
-  const lookedAgain = wrote.waitedFor(blocked);
-  const offProbes = gate.onProbe((probe) => {
-    if (parked) lookedAgain(probe);
-  });
+  // Once first is parked, every operation the worker reports is second's: it may wait for first.
+  let offWaits = () => {};
+  void isParked.then(() => (offWaits = waitsOn(gate, wrote, () => blocked())));
   try {
     await gate.setMode('hold');
     const firstReply = settle(first.send());
@@ -188,7 +158,7 @@ async function raceOnOneWorker<R>(host: GateSource, first: RaceSide<R>, second: 
     return [unwrap(answers[0]), unwrap(answers[1])];
   } finally {
     off();
-    offProbes();
+    offWaits();
     await gate.setMode('off');
   }
 }

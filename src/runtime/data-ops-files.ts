@@ -30,25 +30,32 @@ export function installFileOperations({ gate, codeRoots, around, aroundAsync, en
   // --- files --------------------------------------------------------------------------------
   /** The file each descriptor the app opened is open on, until it is closed. */
   const openFiles = new Map<number, string>();
+  /** The file a call names: a path (string, Buffer, file: URL) resolved, or an open descriptor's file. */
+  const fileNamed = (target: unknown): string | undefined => {
+    if (typeof target === 'number') return openFiles.get(target) ?? `fd ${target}`;
+    if (typeof target === 'string') return path.resolve(target);
+    if (target instanceof URL) return target.protocol === 'file:' ? path.resolve(decodeURIComponent(target.pathname)) : String(target);
+    if (Buffer.isBuffer(target)) return path.resolve(target.toString());
+    return undefined;
+  };
   /** Remember the file of each descriptor fs.open and fs.openSync give, and forget it on close. */
   function trackOpenFiles(fsCalls: Record<string, AnyFunction>): void {
-    const named = (target: unknown) => (typeof target === 'string' || target instanceof URL || Buffer.isBuffer(target) ? target : undefined);
-    const pathOf = (target: string | URL | Buffer) =>
-      target instanceof URL ? (target.protocol === 'file:' ? path.resolve(decodeURIComponent(target.pathname)) : String(target)) : path.resolve(target.toString());
+    const remember = (fd: unknown, target: unknown) => {
+      const file = typeof target === 'number' ? undefined : fileNamed(target);
+      if (typeof fd === 'number' && file !== undefined) openFiles.set(fd, file);
+    };
     const realOpenSync = fsCalls.openSync;
     fsCalls.openSync = cloak(function openSync(this: unknown, ...args: unknown[]) {
       const fd = realOpenSync.apply(this, args);
-      const target = named(args[0]);
-      if (typeof fd === 'number' && target !== undefined) openFiles.set(fd, pathOf(target));
+      remember(fd, args[0]);
       return fd;
     }, realOpenSync);
     const realOpenCb = fsCalls.open;
     fsCalls.open = cloak(function open(this: unknown, ...args: unknown[]) {
       const callback = args[args.length - 1];
-      const target = named(args[0]);
-      if (typeof callback === 'function' && target !== undefined) {
+      if (typeof callback === 'function') {
         args[args.length - 1] = function opened(this: unknown, error: unknown, fd: unknown, ...rest: unknown[]) {
-          if (!error && typeof fd === 'number') openFiles.set(fd, pathOf(target));
+          if (!error) remember(fd, args[0]);
           return (callback as AnyFunction).call(this, error, fd, ...rest);
         };
       }
@@ -67,13 +74,8 @@ export function installFileOperations({ gate, codeRoots, around, aroundAsync, en
   const fileOp = (target: unknown, write: boolean | undefined): GateOperation | undefined => {
     // Opening a file to read it reads nothing yet: the read that follows is the operation.
     if (write === undefined) return undefined;
-    let file: string;
-    if (typeof target === 'number') file = openFiles.get(target) ?? `fd ${target}`;
-    else if (typeof target === 'string') file = path.resolve(target);
-    else if (target instanceof URL) file = target.protocol === 'file:' ? path.resolve(decodeURIComponent(target.pathname)) : String(target);
-    else if (Buffer.isBuffer(target)) file = path.resolve(target.toString());
-    else return undefined;
-    return isCode(file) ? undefined : { kind: 'file', file, write };
+    const file = fileNamed(target);
+    return file === undefined || isCode(file) ? undefined : { kind: 'file', file, write };
   };
   const never = () => false;
   /** Whether an open() with these flags may change the file (write, append, create, truncate). */

@@ -5,8 +5,8 @@
 import { holdOpen, launch, type Launched } from './launch.ts';
 
 /**
- * Spares cost memory (each a booted Node with express loaded, about 50 MB of its own): enough for three
- * workers' start and their reload; more workers start the rest cold.
+ * Spares cost memory (each a booted Node with express loaded, about 50 MB of its own): enough
+ * for three workers' start and their reload; more workers start the rest cold.
  */
 const MAX_SPARES = 6;
 

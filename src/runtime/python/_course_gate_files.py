@@ -101,35 +101,37 @@ def _watch_open(real_open):
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-def _watch_os_open(real_os_open):
-    def open(path, flags, *args, **kwargs):
-        name = None if GATE.mode == 0 or GATE.send is None or not (flags & _WRITE_FLAGS) else _data_file(path)
-        if name is None:
-            return real_os_open(path, flags, *args, **kwargs)
-        return GATE.around(lambda: {"kind": "file", "file": name, "write": True}, lambda: real_os_open(path, flags, *args, **kwargs), lambda: False)
-
-    open._course_gate = True
-    open.__doc__ = real_os_open.__doc__
-    return open
+def _dressed(wrapper, real):
+    """`wrapper` marked as the gate's, under `real`'s name and help."""
+    wrapper._course_gate = True
+    wrapper.__doc__ = real.__doc__
+    wrapper.__name__ = real.__name__
+    return wrapper
 
 
-def _watch_path_write(real_call, at=0):
-    """A call that changes the file system at the path its argument `at` names (os.mkdir, os.link,
-    os.rename...): a write of that file. One that fails (a lock folder another worker made) is a
-    lock another worker holds."""
+def _watch_write(real_call, file_written):
+    """A call that may change a data file (`file_written(*args, **kwargs)` names it, or None): a
+    write of that file while the gate is on. One that fails (a lock file or folder another worker
+    made, an exclusive create) is a lock another worker holds; one that waits (an flock) waits
+    for it."""
 
     def call(*args, **kwargs):
-        if GATE.mode == 0 or GATE.send is None or len(args) <= at:
-            return real_call(*args, **kwargs)
-        name = _data_file(args[at])
+        name = None if GATE.mode == 0 or GATE.send is None else file_written(*args, **kwargs)
         if name is None:
             return real_call(*args, **kwargs)
         return GATE.around(lambda: {"kind": "file", "file": name, "write": True}, lambda: real_call(*args, **kwargs), lambda: False)
 
-    call._course_gate = True
-    call.__doc__ = real_call.__doc__
-    call.__name__ = real_call.__name__
-    return call
+    return _dressed(call, real_call)
+
+
+def _opened_to_write(path, flags, *args, **kwargs):
+    """os.open with flags that may change the file."""
+    return _data_file(path) if flags & _WRITE_FLAGS else None
+
+
+def _path_at(at):
+    """The data file named by positional argument `at` (os.mkdir's, os.link's new path...)."""
+    return lambda *args, **kwargs: _data_file(args[at]) if len(args) > at else None
 
 
 # The file system calls that change what is at a path, and which argument names it: a lock
@@ -154,10 +156,7 @@ def _watch_look(real_look):
             GATE.probe(name, result is not False)
         return result
 
-    look._course_gate = True
-    look.__doc__ = real_look.__doc__
-    look.__name__ = real_look.__name__
-    return look
+    return _dressed(look, real_look)
 
 
 def _file_of(target):
@@ -178,22 +177,9 @@ def _file_of(target):
     return None
 
 
-def _watch_lock(real_lock, unlock):
-    """fcntl.flock or fcntl.lockf: taking a lock on a data file is a write (it waits while another
-    worker holds the lock); letting go of it is nothing."""
-
-    def lock(target, operation, *args, **kwargs):
-        if GATE.mode == 0 or GATE.send is None or operation & unlock == unlock:
-            return real_lock(target, operation, *args, **kwargs)
-        name = _file_of(target)
-        if name is None:
-            return real_lock(target, operation, *args, **kwargs)
-        return GATE.around(lambda: {"kind": "file", "file": name, "write": True}, lambda: real_lock(target, operation, *args, **kwargs), lambda: False)
-
-    lock._course_gate = True
-    lock.__doc__ = real_lock.__doc__
-    lock.__name__ = real_lock.__name__
-    return lock
+def _locked(unlock):
+    """The data file fcntl.flock or fcntl.lockf locks (letting go of a lock is nothing)."""
+    return lambda target, operation, *args, **kwargs: None if operation & unlock == unlock else _file_of(target)
 
 
 class _WatchedDbm:
@@ -268,7 +254,7 @@ def install():
         for name in ("flock", "lockf"):
             real = getattr(fcntl, name)
             if not getattr(real, "_course_gate", False):
-                setattr(fcntl, name, _watch_lock(real, fcntl.LOCK_UN))
+                setattr(fcntl, name, _watch_write(real, _locked(fcntl.LOCK_UN)))
     if dbm is not None and not getattr(dbm.open, "_course_gate", False):
         dbm.open = _watch_dbm_open(dbm.open)
     if not getattr(builtins.open, "_course_gate", False):
@@ -276,11 +262,11 @@ def install():
         builtins.open = watched
         io.open = watched
     if not getattr(os.open, "_course_gate", False):
-        os.open = _watch_os_open(os.open)
+        os.open = _watch_write(os.open, _opened_to_write)
     for name, at in _PATH_WRITES.items():
         real = getattr(os, name, None)
         if real is not None and not getattr(real, "_course_gate", False):
-            setattr(os, name, _watch_path_write(real, at))
+            setattr(os, name, _watch_write(real, _path_at(at)))
     for name in ("stat", "access"):
         real = getattr(os, name)
         if not getattr(real, "_course_gate", False):
