@@ -85,9 +85,15 @@ describe('race() on Python workers: one interleaving, every run', { skip }, () =
   });
 
   test(`the same under a lock file made with open(..., "x") never loses one and does not wait out its time, ${RUNS} runs of ${RUNS}`, async () => {
-    // first holds the lock when it is held after its read; second's open(..., "x") fails (a write
-    // that failed: a lock first holds), so first goes on, and second gets the lock after it.
+    // first holds the lock when it is held before its write; second's open(..., "x") fails (a
+    // write that failed: a lock first holds), so first goes on, and second gets the lock after it.
     assert.deepEqual(await raceMany('/json-lock'), Array(RUNS).fill([1, 2, 2]));
+  });
+
+  test(`the same lock taken in two steps (looked for, then written) lets both in and loses an update, ${RUNS} runs of ${RUNS}`, async () => {
+    // first is held between finding the lock file missing and writing it; second finds it
+    // missing too, takes it and is held inside; first runs to its end, then second: both read 0.
+    assert.deepEqual(await raceMany('/json-lock-checked'), Array(RUNS).fill([1, 1, 1]));
   });
 
   test(`the same under a lock folder made with os.mkdir never loses one and does not wait out its time, ${RUNS} runs of ${RUNS}`, async () => {

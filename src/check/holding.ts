@@ -35,14 +35,13 @@ export interface Holding {
 
 /**
  * Answer `side`'s operations on `gate` (in hold mode): go on, or stay at the hold point. By
- * default, a worker that asks before each write is held just before its first write that follows
- * a read (everything it read is read, nothing it will write is written), and any other just after
- * its first read; a side may pick the operation to hold after. With `checkThenCreate`, a worker
- * that asks before writes is also held before making a file it has just looked was not there
- * (before it has read anything): the second step of a lock file taken in two.
+ * default, the worker is held just before its first write that follows a read (everything it
+ * read is read, nothing it will write is written); a side may pick the operation to hold after
+ * instead. With `checkThenCreate`, the worker is also held before making a file it has just
+ * looked was not there (before it has read anything): the second step of a lock file taken in two.
  */
 export function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate: boolean): Holding {
-  const beforeWrite = side.holdAfter === undefined && gate.holdsBeforeWrites;
+  const beforeWrite = side.holdAfter === undefined;
   const pick = side.holdAfter ?? firstRead;
   let hasRead = false;
   let at: HoldPoint | undefined;

@@ -2,10 +2,10 @@
 //
 //   1. hold `first.worker` (its gate in hold mode) and send `first`;
 //   2. wait until it has done the data operation `first.holdAfter` picks and is held there (by
-//      default: on a Node worker, just before its first write that follows a read of shared
-//      data, so that all it read is read and nothing it will write is written; on a worker that
-//      asks only after operations, just after its first read); if its request ends without
-//      that, there is no race to force: send `second` and return;
+//      default: just before its first write that follows a read of shared data, so that all it
+//      read is read and nothing it will write is written; or, a lock file taken in two steps,
+//      between looking that it is missing and making it); if its request ends without that,
+//      there is no race to force: send `second` and return;
 //   3. send `second`, and wait until it has answered, or is blocked inside a data operation
 //      (entered and not finished for BLOCKED_MS while `first` holds a transaction: waiting for
 //      a lock `first` holds), or a write of its failed (a lock file that exists, a busy

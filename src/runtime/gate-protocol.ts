@@ -1,6 +1,6 @@
-// The gate: how the course watches a worker's data operations and holds the worker after one,
-// so that a check can force a race the same way every run. Shared by the worker (its data
-// operation wrappers and its end of the channel, gate-channel.ts) and the course
+// The gate: how the course watches a worker's data operations and holds the worker before a
+// write or after any operation, so that a check can force a race the same way every run. Shared
+// by the worker (its data operation wrappers and its end of the channel, gate-channel.ts) and the course
 // (src/runtime/gate.ts): one JSON object a line each way on the worker's control channel.
 
 /** One data operation as the course sees it (the same shape as the lesson contract's DataOperation). */
@@ -9,8 +9,8 @@ export type GateOperation =
   | { readonly kind: 'file'; readonly file: string; readonly write: boolean };
 
 /**
- * 0: off (no reports); 1: watch (report operations); 2: hold (report, and wait for a go after
- * each). Node workers let each held operation go by its own number, so that several may wait at
+ * 0: off (no reports); 1: watch (report operations); 2: hold (report, and wait for a go before
+ * each write and after each operation). Node workers let each held operation go by its own number, so that several may wait at
  * once (asynchronous ones); leaving hold mode lets them all go.
  */
 export type GateMode = 0 | 1 | 2;
@@ -25,7 +25,7 @@ export type GateReport =
       readonly seq: number;
       readonly op: GateOperation;
       /**
-       * Hold mode, a write (Node workers): the worker waits for a 'go' with this seq before it
+       * Hold mode, a write: the worker waits for a 'go' with this seq before it
        * makes the write. A later 'finished' for the same seq needs no second go.
        */
       readonly ask?: boolean;

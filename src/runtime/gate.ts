@@ -17,11 +17,8 @@ export class WorkerGate {
   readonly #closed: Promise<void>;
   #id = 0;
   #open = true;
-  /** The worker asks before each write in hold mode (Node workers), not only after each operation. */
-  readonly holdsBeforeWrites: boolean;
 
-  constructor(channel: Duplex, exited: Promise<unknown>, options: { readonly holdsBeforeWrites?: boolean } = {}) {
-    this.holdsBeforeWrites = options.holdsBeforeWrites ?? false;
+  constructor(channel: Duplex, exited: Promise<unknown>) {
     this.#channel = channel;
     channel.on('error', () => {});
     channel.setEncoding('utf8');

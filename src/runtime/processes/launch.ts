@@ -57,7 +57,7 @@ export function launch(enter?: readonly string[]): Launched {
     stopping: false,
     isWaiting: false,
     exited,
-    gate: new WorkerGate(child.nodeChildProcess.stdio[3] as Duplex, exited, { holdsBeforeWrites: true }),
+    gate: new WorkerGate(child.nodeChildProcess.stdio[3] as Duplex, exited),
     waiting: new Promise<void>((resolve) => {
       const onWaiting = (message: WorkerToHost) => {
         if (message.type !== 'waiting') return;

@@ -1,6 +1,6 @@
 """The gate of a Python worker: how the course watches the worker's data operations (sqlite3
 statements here; data files, fcntl locks and dbm stores in _course_gate_files.py) and holds the
-worker after one, so that a check can force a race the same way every run (the same protocol as
+worker before a write or after any one, so that a check can force a race the same way every run (the same protocol as
 a Node worker's gate: src/runtime/gate-protocol.ts and data-ops.ts).
 
 The wrappers are installed in the host before the learner's module is imported (sqlite3.connect
@@ -38,7 +38,8 @@ def _safely(read):
 
 
 class Gate:
-    """One worker's gate: its mode (0 off, 1 watch, 2 hold), the last operation let go on."""
+    """One worker's gate: its mode (0 off, 1 watch, 2 hold), the last operation let go on (after
+    it), and the writes let begin."""
 
     def __init__(self):
         self.reset(None)
@@ -47,6 +48,7 @@ class Gate:
         """A fresh gate for a freshly forked worker; `send(report)` reaches the course."""
         self.mode = 0
         self.go_seq = 0
+        self.go_before = set()
         self.seq = 0
         self.send = send
         self.cond = threading.Condition()
@@ -57,6 +59,10 @@ class Gate:
         with self.cond:
             if kind == "mode":
                 self.mode = int(message.get("mode", 0))
+                if self.mode != 2:
+                    self.go_before.clear()
+            elif kind == "go" and message.get("before"):
+                self.go_before.add(int(message.get("seq", 0)))
             elif kind == "go":
                 self.go_seq = max(self.go_seq, int(message.get("seq", 0)))
             self.cond.notify_all()
@@ -71,7 +77,17 @@ class Gate:
         with self.cond:  # threaded workers: one number per operation
             self.seq += 1
             n = self.seq
-        self._report({"t": "entered", "seq": n, "op": op})
+        if self.mode == 2 and op.get("write"):
+            # In hold mode a write waits until the course lets it begin (as a Node worker's
+            # does): a worker can be held with all it read read and nothing yet written, or
+            # between looking that a lock file is missing and making it.
+            self._report({"t": "entered", "seq": n, "op": op, "ask": True, "inTransaction": _safely(in_transaction)})
+            with self.cond:
+                while n not in self.go_before and self.mode == 2:
+                    self.cond.wait()
+                self.go_before.discard(n)
+        else:
+            self._report({"t": "entered", "seq": n, "op": op})
         try:
             result = run()
         except BaseException:
