@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { runCheck } from '../src/check/engine.ts';
 import type { CheckContext, Lesson } from '../src/check/lesson.ts';
 import { pageText } from '../src/check/visitor.ts';
-import type { Policy } from '../src/runtime/dispatcher.ts';
+import { drawBrowser } from '../src/check/people.ts';
+import { seededRandom, type Policy } from '../src/runtime/dispatcher.ts';
 
 const echoApp = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'runtime', 'echo.js');
 
@@ -162,6 +163,20 @@ describe('visitors', () => {
       assert.equal(api.headers['sec-fetch-mode'], undefined);
       assert.doesNotMatch(api.headers['user-agent']!, /^Mozilla/);
     });
+  });
+
+  test('no browser asks past its cache when a link is followed or an address typed (Chrome does on a form submission)', () => {
+    const random = seededRandom(2024);
+    const seenOnForms = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const browser = drawBrowser(random);
+      const navigate = browser.headers('navigate', { origin: 'https://shop.example', json: false });
+      assert.equal(navigate['cache-control'], undefined, `${browser.label}: ${JSON.stringify(navigate)}`);
+      assert.equal(navigate.pragma, undefined);
+      const form = browser.headers('form', { origin: 'https://shop.example', referer: 'https://shop.example/', json: false });
+      if (form['cache-control']) seenOnForms.add(browser.label.split(' ')[0]!);
+    }
+    assert.deepEqual([...seenOnForms].sort(), ['Chrome', 'Edge']);
   });
 
   test('the same seed gives the same people; other seeds give others', async () => {

@@ -128,8 +128,10 @@ function chromium(random: Random): Profile {
           'accept-language': language,
         };
       }
+      // Chrome asks past its cache (max-age=0) when a form is submitted (and on a reload), never
+      // when a link is followed or an address typed.
       return {
-        'cache-control': 'max-age=0',
+        ...(purpose === 'form' ? { 'cache-control': 'max-age=0' } : {}),
         ...common,
         ...(purpose === 'form' ? { origin } : {}),
         'upgrade-insecure-requests': '1',
