@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { drawProducts, otherPrice, priceText, seedProducts, withLettersSwapped, type Product } from '../products.ts';
-import { checkpoint, editShop, editShopAtOnce, everyWorkerShowsTheShop, shelfOf, SHOP_NAMES, siteOf, stampFilesAt, writeSite, type Diagnose } from './shop.ts';
+import { editShop, editShopAtOnce, everyWorkerShowsTheShop, shelfOf, SHOP_NAMES, siteOf, writeSite, type Diagnose } from './shop.ts';
+import { withinOneTick } from '../file-clock.ts';
 
 const FROZEN: Diagnose = (route, worker) =>
   route === 'page'
@@ -167,13 +168,11 @@ const lesson: Lesson = {
         // second. The database's files keep the times of that second (the file clock ticks in
         // whole seconds on many disks) and the log its size (SQLite checkpointed it meanwhile).
         changeAPrice(ctx);
-        checkpoint(ctx);
-        const second = Math.floor(Date.now() / 1000);
-        stampFilesAt(ctx, second);
-        await everyWorkerShowsTheShop(ctx, SAME_TICK);
-        changeAPrice(ctx);
-        stampFilesAt(ctx, second);
-        await everyWorkerShowsTheShop(ctx, SAME_TICK);
+        await withinOneTick(ctx.env.SHOP_DB!, 'products', {
+          look: () => everyWorkerShowsTheShop(ctx, SAME_TICK),
+          change: () => changeAPrice(ctx),
+          then: () => everyWorkerShowsTheShop(ctx, SAME_TICK),
+        });
       },
     },
     {

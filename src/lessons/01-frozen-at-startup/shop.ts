@@ -1,6 +1,6 @@
 // What lesson 1's check reads: the shop's rows and settings as they are now, and what each route
 // of the app (the page, the page's script, the till's API client) shows for them.
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, fail } from '../../check/expect.ts';
 import { pageText, type Reply } from '../../check/visitor.ts';
@@ -46,31 +46,6 @@ export function editShopAtOnce(ctx: CheckContext, edits: readonly (readonly [sql
     db.transaction(() => {
       for (const [sql, ...params] of edits) db.prepare(sql).run(...params);
     })();
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * The database's files (the database, its write-ahead log and shared memory, a rollback journal)
- * all stamped with one whole second, as a disk whose file clock ticks in seconds stamps two
- * writes made within the same second: their times and sizes tell nothing about an edit.
- */
-export function stampFilesAt(ctx: CheckContext, second: number): void {
-  for (const suffix of ['', '-wal', '-shm', '-journal']) {
-    const file = ctx.env.SHOP_DB! + suffix;
-    if (existsSync(file)) utimesSync(file, second, second);
-  }
-}
-
-/**
- * SQLite's checkpoint, as it runs by itself once the log has grown: the log's pages go into the
- * database, and the next writer starts the log again from its beginning (the file keeps its size).
- */
-export function checkpoint(ctx: CheckContext): void {
-  const db = new Database(ctx.env.SHOP_DB!);
-  try {
-    db.pragma('wal_checkpoint(RESTART)');
   } finally {
     db.close();
   }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { describe, expectJson, fail } from '../../check/expect.ts';
+import { withinOneTick } from '../file-clock.ts';
 import type { DataOperation } from '../../check/lesson.ts';
 import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
@@ -12,11 +13,14 @@ import { someWorker } from '../draws.ts';
 const MINUTE = 60_000;
 
 /** The diagnosis for a worker still showing the old price after a change made through the app on `editedOn`. */
-function staleAfterEdit(editedOn: number) {
+function staleAfterEdit(editedOn: number, withinOneTick = false) {
+  const tick = withinOneTick
+    ? ' A copy kept until the database file\'s time or size moves is no better: this change came within the same tick of the disk\'s file clock as the look before it and left the files\' sizes as they were, so they look as they did.'
+    : '';
   return (stale: Stale): string =>
     stale.worker === editedOn
       ? `${where(stale)} made the change itself and still shows the old price. Is it reading a copy that the change did not forget? (A worker that asks SQLite whether "another" connection changed the database never hears of its own changes.)`
-      : `${where(stale)} answered from its own copy of the prices, made before the change on worker ${editedOn}. Forgetting the copy in the worker that made the change does nothing for the others: each worker has its own memory, and no timer makes a copy right the moment after an edit. Read the prices from the database on every request, or check on every request that the copy is still current against something kept in the database that every change moves.`;
+      : `${where(stale)} answered from its own copy of the prices, made before the change on worker ${editedOn}. Forgetting the copy in the worker that made the change does nothing for the others: each worker has its own memory, and no timer makes a copy right the moment after an edit. Read the prices from the database on every request, or check on every request that the copy is still current against something kept in the database that every change moves.${tick}`;
 }
 
 /** A product of the run's shelf and a new price for it, drawn from the run's seed. */
@@ -118,8 +122,13 @@ const lesson: Lesson = {
         const { product, price, shelf } = pickChange(ctx);
         const worker = someWorker(ctx);
         const want = withPrice(shelf, product.id, price);
-        await changeWithForm(ctx, product.id, price, worker, want);
-        await everyWorkerShows(ctx, want, worker, staleAfterEdit(worker));
+        // Every worker looks at the prices, and the change comes within the same tick of the
+        // disk's file clock: the database's files look as they did before it.
+        await withinOneTick(ctx.env.SHOP_DB!, 'products', {
+          look: () => everyWorkerShows(ctx, shelf, worker, (stale) => `${where(stale)} does not show the prices the database holds.`),
+          change: () => changeWithForm(ctx, product.id, price, worker, want),
+          then: () => everyWorkerShows(ctx, want, worker, staleAfterEdit(worker, true)),
+        });
       },
     },
     {

@@ -6,11 +6,12 @@ import { describe, expectJson, fail } from '../../check/expect.ts';
 import type { CheckContext, CheckStep } from '../types.ts';
 import { otherPrice } from '../products.ts';
 import { settle } from '../waiting.ts';
+import { withinOneTick } from '../file-clock.ts';
 import { expectCharges, lastChargeId } from './ledger.ts';
 import { euros, lastOrderId, lineOf, ordersSince, pageOf, productsOf, shopOf, withDb, type Product } from './shop.ts';
 
 export const STALE_COPY = (k: number, where: string) =>
-  `Worker ${k} answers ${where} from a copy of the products it made earlier (when it started, or on some earlier request), not from the database. Every worker must show, and charge, the price the database holds now, whichever page a visitor opens first.`;
+  `Worker ${k} answers ${where} from a copy of the products it made earlier (when it started, or on some earlier request), not from the database. Every worker must show, and charge, the price the database holds now, whichever page a visitor opens first. (A copy kept until the database file's time or size moves misses this change: it came within the same tick of the disk's file clock as the look before it, and left the files' sizes as they were.)`;
 
 export async function signIn(ctx: CheckContext, name: string, worker: number): Promise<void> {
   const reply = await ctx.visitor(name).post('/login', { name }, { worker });
@@ -71,17 +72,31 @@ export const pricesStep: CheckStep = {
   async run(ctx) {
     const item = shopOf(ctx).repriced;
     const price = otherPrice(ctx.random, item.price);
-    // Every worker has served the list and the page before the change: whatever it keeps, it has.
-    for (let k = 1; k <= ctx.workers; k++) {
-      productsOf(await ctx.visitor('alice').get('/api/products', { worker: k }));
-      await pageOf(await ctx.visitor('dora').page('/', { worker: k }), 'the shop page');
-    }
-    withDb(ctx, (db) => db.prepare('UPDATE products SET price = ? WHERE id = ?').run(price, item.id));
-    // Worker k starts with route (k + offset) % 3: with three workers, each route is the first
-    // thing some worker is asked after the change.
-    const offset = Math.floor(ctx.random() * ROUTES.length);
-    for (let k = 1; k <= ctx.workers; k++) {
-      for (let j = 0; j < ROUTES.length; j++) await ROUTES[(k + offset + j) % ROUTES.length]!(ctx, item, price, k, j === 0);
-    }
+    // Every worker has served the list and the page before the change: whatever it keeps, it
+    // has. The change comes within the same tick of the disk's file clock, so the database's
+    // files look as they did before it.
+    await withinOneTick(ctx.env.SHOP_DB!, 'products', {
+      async look() {
+        for (let k = 1; k <= ctx.workers; k++) {
+          productsOf(await ctx.visitor('alice').get('/api/products', { worker: k }));
+          await pageOf(await ctx.visitor('dora').page('/', { worker: k }), 'the shop page');
+        }
+      },
+      change() {
+        withDb(ctx, (db) => db.prepare('UPDATE products SET price = ? WHERE id = ?').run(price, item.id));
+      },
+      // Worker k starts with route (k + offset) % 3: with three workers, each route is the first
+      // thing some worker is asked after the change. Every worker is asked its first route
+      // before any checkout writes an order (which moves the database's files), the workers
+      // that start at the checkout last.
+      async then() {
+        const offset = Math.floor(ctx.random() * ROUTES.length);
+        const routesOf = (k: number) => ROUTES.map((_, j) => ROUTES[(k + offset + j) % ROUTES.length]!);
+        const workers = Array.from({ length: ctx.workers }, (_, i) => i + 1);
+        const firsts = [...workers.filter((k) => routesOf(k)[0] !== checkout), ...workers.filter((k) => routesOf(k)[0] === checkout)];
+        for (const k of firsts) await routesOf(k)[0]!(ctx, item, price, k, true);
+        for (const k of workers) for (const route of routesOf(k).slice(1)) await route(ctx, item, price, k, false);
+      },
+    });
   },
 };
