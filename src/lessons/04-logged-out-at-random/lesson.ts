@@ -21,6 +21,9 @@ interface Customer {
   readonly visitor: string;
 }
 
+/** erin's phone app: a program calling the API, not a browser. */
+const APP = "erin's phone app";
+
 const lesson: Lesson = {
   number: 4,
   slug: '04-logged-out-at-random',
@@ -81,7 +84,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       },
     },
     {
-      title: 'bob logs in through the API: alice and bob each stay themselves on every worker',
+      title: "bob logs in through the page's script, and erin through the shop's phone app: each stays themselves on every worker",
       async run(ctx) {
         // bob works in alice's office: same network, same company browser build.
         ctx.visitor('bob', { like: 'alice' });
@@ -93,6 +96,12 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
           await expectUser(ctx, 'bob', ctx.workerAt(worker + k), 'bob', bobLost);
           await expectUser(ctx, 'alice', ctx.workerAt(worker + k), 'alice', aliceLost);
         }
+        // A program calls the same API: no browser, none of a browser's headers, a cookie jar of its own.
+        ctx.visitor(APP, { kind: 'api' });
+        const appWorker = someWorker(ctx);
+        await logInWithApi(ctx, APP, appWorker, 'erin');
+        const appLost = await sessionLostOrOwnKey(ctx, APP, appWorker);
+        for (let k = 1; k <= ctx.workers; k++) await expectUser(ctx, APP, ctx.workerAt(appWorker + k), 'erin', appLost);
         ctx.visitor('carol', { like: 'alice' });
         await expectUser(ctx, 'carol', someWorker(ctx), null, (got) => `carol never logged in, yet the app says she is ${got}: a session must belong to the visitor whose cookie found it.`);
       },

@@ -15,6 +15,9 @@ const alice = (ctx: CheckContext) => ctx.visitor('alice');
 const bob = (ctx: CheckContext) => ctx.visitor('bob', { like: 'alice' });
 /** carol has never signed in. */
 const carol = (ctx: CheckContext) => ctx.visitor('carol', { like: 'alice' });
+/** Programs calling the API (no browser, none of a browser's headers): bob's phone app, signed in as bob, and a price checker that never signs in. */
+const bobsApp = (ctx: CheckContext) => ctx.visitor("bob's phone app", { kind: 'api' });
+const priceChecker = (ctx: CheckContext) => ctx.visitor('a price checker', { kind: 'api' });
 
 /** The simulated network calls of a request, as the exercise makes them: the audit log, then the warehouse. */
 const AUDIT_MS = 20;
@@ -93,9 +96,9 @@ async function overlapping(ctx: CheckContext, turns: readonly Turn[], judge: (re
 }
 
 /** Sign in through the JSON API, as the page's own script would. */
-async function signInByApi(ctx: CheckContext, who: ReturnType<typeof alice>): Promise<void> {
-  const reply = await settle(ctx, WORKER, () => who.post('/login', { name: who.name }, { worker: WORKER }));
-  expectJson(reply, `JSON like {"name": "${who.name}"}`);
+async function signInByApi(ctx: CheckContext, who: ReturnType<typeof alice>, name = who.name): Promise<void> {
+  const reply = await settle(ctx, WORKER, () => who.post('/login', { name }, { worker: WORKER }));
+  expectJson(reply, `JSON like {"name": "${name}"}`);
 }
 
 /** Which of two orders a pair of requests goes in this run: the verdict must not depend on it. */
@@ -184,26 +187,32 @@ const lesson: Lesson = {
       },
     },
     {
-      title: 'alice, a visitor who has not signed in, and bob at once: each gets their own answer',
+      title: 'alice, a program that has not signed in, bob, and bob\'s phone app at once: each gets their own answer',
       async run(ctx) {
         const customers = customersOf(ctx);
+        await signInByApi(ctx, bobsApp(ctx), 'bob');
         const mark = auditMark(ctx);
-        await overlapping(ctx, [
-          { who: 'alice', what: 'account (/api/account)', calls: SIGNED_IN, send: () => alice(ctx).get('/api/account', { worker: WORKER }) },
-          { who: 'carol', what: 'request for /api/account', calls: SIGNED_OUT, send: () => carol(ctx).get('/api/account', { worker: WORKER }) },
-          { who: 'bob', what: 'page', calls: SIGNED_IN, send: () => bob(ctx).page('/', { worker: WORKER }) },
-        ], async ([aliceReply, carolReply, bobReply]) => {
-          expectAccount(customers, aliceReply!, 'alice', ctx.track);
-          if (carolReply!.status !== 401) {
+        const notSignedIn = (reply: Reply, who: string) => {
+          if (reply.status !== 401) {
             fail({
-              expected: `401 "Sign in first" for carol, who never signed in, from ${describe(carolReply!)}`,
-              got: `${carolReply!.status}: ${carolReply!.body}`,
+              expected: `401 "Sign in first" for ${who}, who never signed in, from ${describe(reply)}`,
+              got: `${reply.status}: ${reply.body}`,
               diagnosis:
-                "carol's request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks \"who is this?\" must ask the request itself.",
+                `${who}'s request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks "who is this?" must ask the request itself, whoever sends it (a browser, or a program calling the API).`,
             });
           }
+        };
+        await overlapping(ctx, [
+          { who: 'alice', what: 'account (/api/account)', calls: SIGNED_IN, send: () => alice(ctx).get('/api/account', { worker: WORKER }) },
+          { who: 'a price checker', what: 'request for /api/account', calls: SIGNED_OUT, send: () => priceChecker(ctx).get('/api/account', { worker: WORKER }) },
+          { who: 'bob', what: 'page', calls: SIGNED_IN, send: () => bob(ctx).page('/', { worker: WORKER }) },
+          { who: "bob's phone app", what: 'account (/api/account)', calls: SIGNED_IN, send: () => bobsApp(ctx).get('/api/account', { worker: WORKER }) },
+        ], async ([aliceReply, checkerReply, bobReply, appReply]) => {
+          expectAccount(customers, aliceReply!, 'alice', ctx.track);
+          notSignedIn(checkerReply!, 'a price checker');
           await expectAccountPage(customers, bobReply!, 'bob', ctx.track);
-          expectAudit(ctx, mark, [['alice', '/api/account'], ['anonymous', '/api/account'], ['bob', '/']]);
+          expectAccount(customers, appReply!, 'bob', ctx.track);
+          expectAudit(ctx, mark, [['alice', '/api/account'], ['anonymous', '/api/account'], ['bob', '/'], ['bob', '/api/account']]);
         });
       },
     },
