@@ -205,7 +205,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       appFile: options.appFile,
       dataDir,
       env,
-      reload: () => host.reload(),
+      reload: (options) => host.reload(options),
       crash: (worker) => host.crash(worker),
       advanceClock: (ms) => host.advanceClock(ms),
       sameMoment: async (visits) => {

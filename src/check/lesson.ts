@@ -93,8 +93,12 @@ export interface CheckContext {
   readonly dataDir: string;
   /** The environment the app was given (paths of its data). */
   readonly env: Readonly<Record<string, string>>;
-  /** Restart every worker, as a host's reload button does. */
-  reload(): Promise<void>;
+  /**
+   * Restart every worker, as a host's reload button does: all at once, or (`startFirst`, a
+   * deploy as gunicorn's HUP makes it) every new worker started while the old ones still serve,
+   * and the old ones stopped once the new ones serve.
+   */
+  reload(options?: { readonly startFirst?: boolean }): Promise<void>;
   /**
    * Kill worker k at once (SIGKILL, as an out-of-memory kill or a lost machine does: requests it
    * is serving are cut off, no handler runs) and start a fresh worker in its place, as a host

@@ -117,43 +117,49 @@ export class Host {
 
   /**
    * Stop every worker (and the jobs process) and start fresh ones: module-level code runs
-   * again, memory starts empty.
+   * again, memory starts empty. All at once by default; `rolling` and `startFirst` replace the
+   * workers while they serve (#replace).
    */
-  async reload(options: { readonly rolling?: boolean } = {}): Promise<void> {
-    if (options.rolling) await this.#rollingReload();
+  async reload(options: { readonly rolling?: boolean; readonly startFirst?: boolean } = {}): Promise<void> {
+    if (options.rolling) await this.#replace(true);
+    else if (options.startFirst) await this.#replace(false);
     else await this.setWorkerCount(this.#slots.length);
   }
 
   /**
-   * Replace the workers one at a time, as PM2's `reload` does: worker k's successor starts
-   * while the others (and the old worker k) keep serving; once it is ready it takes worker k's
-   * place, and the old one stops when its requests are answered. For a moment old and new code
-   * serve side by side. The jobs process, one per deployment, is replaced at the end. If a new
-   * worker cannot start, the reload stops there (the workers not yet replaced keep running).
+   * Replace the workers while they serve. `oneAtATime`, as PM2's `reload` does: worker k's
+   * successor starts while the others (and the old worker k) keep serving; once it is ready it
+   * takes worker k's place, and the old one stops when its requests are answered. Otherwise, as
+   * gunicorn's HUP or a deploy that starts the new version beside the old: every successor starts
+   * while all the old workers serve, then takes its place, and the old ones stop when their
+   * requests are answered. Either way, for a moment old and new code run side by side. The jobs
+   * process, one per deployment, is replaced at the end. If a new worker cannot start, the reload
+   * stops there (the workers not yet replaced keep running).
    */
-  async #rollingReload(): Promise<void> {
-    this.events.emit({ type: 'reload-start', rolling: true });
-    for (let i = 0; i < this.#slots.length && !this.#stopped; i++) {
-      const old = this.#slots[i]!;
-      const fresh = newSlot(old.index);
+  async #replace(oneAtATime: boolean): Promise<void> {
+    this.events.emit(oneAtATime ? { type: 'reload-start', rolling: true } : { type: 'reload-start' });
+    const batches = oneAtATime ? this.#slots.map((slot) => [slot]) : [this.#slots];
+    for (const old of batches) {
+      if (this.#stopped) return;
+      const fresh = old.map((slot) => newSlot(slot.index));
       try {
-        await this.#launch(fresh);
+        await settleAll(fresh.map((slot) => this.#launch(slot)));
       } catch (error) {
-        await stopSlots([fresh]);
+        await stopSlots(fresh);
         throw error;
       }
-      if (this.#stopped || this.#slots[i] !== old) {
+      if (this.#stopped || old.some((slot) => !this.#slots.includes(slot))) {
         // The host stopped, or another reload replaced the workers meanwhile.
-        await stopSlots([fresh]);
+        await stopSlots(fresh);
         return;
       }
-      this.#slots = this.#slots.map((slot) => (slot === old ? fresh : slot));
-      await retire(old, this.options.requestTimeoutMs ?? 10_000);
+      this.#slots = this.#slots.map((slot) => fresh[old.indexOf(slot)] ?? slot);
+      await Promise.all(old.map((slot) => retire(slot, this.options.requestTimeoutMs ?? 10_000)));
     }
     if (this.#stopped) return;
     await this.#stopJobs();
     await this.#startJobs();
-    this.events.emit({ type: 'reload-end', rolling: true });
+    this.events.emit(oneAtATime ? { type: 'reload-end', rolling: true } : { type: 'reload-end' });
   }
 
   /**

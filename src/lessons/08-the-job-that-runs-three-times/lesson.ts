@@ -107,6 +107,7 @@ function afterDeploy(ctx: CheckContext): string {
   return (
     'The night before the deploy went right, and after it no process sent anything. ' +
     "If each run claims the night in the database, the claim's key must name the night itself (its date, which every process reads alike from the clock), not something a process counts or keeps in memory: a deploy, a crash or a new machine starts every process's count over, and the key comes back to one an earlier night used. " +
+    'If one process is chosen once, when it starts (by a lock it takes then and keeps for its life: on a file, a port, in the database): in a deploy the new processes start while the old one still holds the lock, so none of them wins it, and once the old one stops nobody runs the job. Decide who runs it each night, when the night comes. ' +
     `(If the job runs in ${ctx.track === 'flask' ? 'jobs.py' : 'jobs.js'}: the deploy restarted that process too; does it start the schedule again?)`
   );
 }
@@ -219,8 +220,10 @@ const lesson: Lesson = {
           many: () => `The first night went right and this one did not: whatever decides who runs the job must decide again each night. ${perWorker(ctx)}`,
         });
         await judge(ctx, await night(ctx), again());
-        // The next day the team deploys a new version: every worker (and the jobs process) restarts.
-        await ctx.reload();
+        // The next day the team deploys a new version: the new workers start while the old ones
+        // still serve (as gunicorn's HUP or PM2's reload does), the old ones stop once the new
+        // ones serve, and the jobs process restarts.
+        await ctx.reload({ startFirst: true });
         await judge(ctx, await night(ctx), { ...again(), none: afterDeploy(ctx) });
       },
     },

@@ -59,7 +59,7 @@ export interface WriteHold {
 }
 
 /**
- * Lock every table of the app's but the mail service's outbox, so that reads and writes queue
+ * Lock every table of the app's (in every schema) but the mail service's outbox, so that reads and writes queue
  * up. Released, the processes that queued all run their first statements at once: a "check, then
  * insert" without a unique key lets each of them in, every run, whereas a claim the database
  * arbitrates (a unique key, a lock) still lets exactly one in. The release has two steps, so that
@@ -71,7 +71,9 @@ export interface WriteHold {
 export async function holdWrites(url: string, stillMoving: () => number = () => Infinity): Promise<WriteHold> {
   const client = await connect(url);
   const { rows } = await client.query<{ name: string }>(
-    "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'outbox'",
+    `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\\_%'
+        AND NOT (schemaname = 'public' AND tablename = 'outbox')`,
   );
   const names = rows.map((r) => r.name);
   // One session per table for the share locks: `LOCK TABLE a, b` waits for a before it even asks
