@@ -98,3 +98,33 @@ test('reload() without rolling still replaces every worker at once', async () =>
   const answers = [await ask(host), await ask(host)];
   assert.deepEqual(answers.map((a) => a.version), ['new', 'new']);
 });
+
+test('reload({ startFirst }) starts every new worker while all the old ones serve, then stops the old ones', async () => {
+  // Given three workers started while the site's version is "old"
+  writeFileSync(path.join(dir, 'version.txt'), 'old');
+  const host = new Host({ appFile: fixture, workers: 3, cwd: dir, startTimeoutMs: 30_000 });
+  hosts.push(host);
+  await host.start();
+  const oldPids = host.workers().map((w) => w.pid);
+  const events: HostEvent[] = [];
+  host.events.on((event) => events.push(event));
+
+  // When the version changes and the host reloads starting the new workers first, a visitor asking meanwhile
+  writeFileSync(path.join(dir, 'version.txt'), 'new');
+  const reload = host.reload({ startFirst: true });
+  const during = [await ask(host), await ask(host), await ask(host)];
+  await reload;
+
+  // Then no request failed, and every new worker was ready before any old one exited
+  assert.deepEqual(during.filter((a) => a.status !== 200), []);
+  const order = events.filter((e) => e.type === 'worker-ready' || (e.type === 'worker-exited' && e.expected)).map((e) => e.type);
+  assert.deepEqual(order, ['worker-ready', 'worker-ready', 'worker-ready', 'worker-exited', 'worker-exited', 'worker-exited']);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'reload-start' || e.type === 'reload-end'),
+    [{ type: 'reload-start' }, { type: 'reload-end' }],
+  );
+  // and afterwards only new code runs, in new processes; the old ones are gone
+  const afterwards = [await ask(host), await ask(host), await ask(host)];
+  assert.deepEqual(afterwards.map((a) => a.version), ['new', 'new', 'new']);
+  assert.ok(await allGone(oldPids), 'the old workers exited');
+});
