@@ -93,6 +93,28 @@ describe('HTTP caches', () => {
     assert.equal(varied.lookup(get({ cookie: 'sid=alice' })), "alice's page");
   });
 
+  test('an answer to ask about first (no-cache, max-age=0) is kept only with a validator, and given again only after a 304', () => {
+    const browser = new HttpCache<string>('browser');
+    browser.store(get(), ok('no-cache'), 'no validator');
+    assert.equal(browser.conditional(get()), undefined, 'nothing to ask with: not kept');
+    browser.store(get(), ok('no-cache', { etag: '"v1"', 'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT' }), 'page v1');
+    assert.equal(browser.lookup(get()), undefined, 'never given without asking');
+    const ask = browser.conditional(get())!;
+    assert.deepEqual(ask.headers, { 'if-none-match': '"v1"', 'if-modified-since': 'Tue, 01 Dec 2026 10:00:00 GMT' });
+    // the app says it changed (a 200 with the new answer): not the kept copy
+    assert.equal(ask.settle(ok('no-cache', { etag: '"v2"' })), undefined);
+    // the app says it is still good: the kept copy
+    assert.equal(ask.settle({ status: 304, headers: { etag: '"v1"' } }), 'page v1');
+    // a 304 that leaves out the validators (as Werkzeug's does) still means the kept copy, which stays kept
+    const again = browser.conditional(get())!;
+    assert.equal(again.settle({ status: 304, headers: { 'cache-control': 'no-cache' } }), 'page v1');
+    assert.deepEqual(browser.conditional(get())?.headers, { 'if-none-match': '"v1"', 'if-modified-since': 'Tue, 01 Dec 2026 10:00:00 GMT' });
+    // no-store is never kept, whatever its validators
+    const strict = new HttpCache<string>('browser');
+    strict.store(get(), ok('no-store', { etag: '"v1"' }), 'secret');
+    assert.equal(strict.conditional(get()), undefined);
+  });
+
   test('a form sent to an address, or redirecting to one, drops what was kept for it', () => {
     const browser = new HttpCache<string>('browser');
     browser.store(get(), ok('max-age=600'), 'page');

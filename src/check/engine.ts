@@ -170,7 +170,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
           /* keep the raw summary */
         }
       }
-      const entry: RequestRecord = { visitor, method, path: p, worker, status, body, ...(reply.kind ? { kind: reply.kind } : {}), ...(reply.cache ? { cache: reply.cache } : {}) };
+      const entry: RequestRecord = { visitor, method, path: p, worker, status, body, ...(reply.kind ? { kind: reply.kind } : {}), ...(reply.cache ? { cache: reply.cache } : {}), ...(reply.revalidated ? { revalidated: true } : {}) };
       records.push(entry);
       emit({ type: 'request', step: stepIndex, record: entry });
     };

@@ -31,7 +31,14 @@ export function fail(details: FailureDetails): never {
 
 /** Describe a request for messages: "GET /api/cart (alice, worker 2)". */
 export function describe(reply: Reply): string {
-  const where = reply.cache ? `, from ${reply.cache === 'browser' ? 'the browser\'s cache' : 'the shared cache in front of the host'}` : reply.worker === null ? '' : `, worker ${reply.worker}`;
+  const cache = reply.cache === 'browser' ? "the browser's cache" : 'the shared cache in front of the host';
+  const where = reply.revalidated
+    ? `, from ${cache}: worker ${reply.worker} answered 304 Not Modified`
+    : reply.cache
+      ? `, from ${cache}`
+      : reply.worker === null
+        ? ''
+        : `, worker ${reply.worker}`;
   return `${reply.method} ${reply.path} (${reply.visitor}${where})`;
 }
 

@@ -51,6 +51,20 @@ interface Entry<T> {
   readonly mustRevalidate: boolean;
 }
 
+/**
+ * A kept answer the cache may give only once the app says it is still good: a request sent with
+ * its validators (If-None-Match for its ETag, If-Modified-Since for its Last-Modified), as
+ * browsers and CDNs revalidate an answer marked no-cache (or whose time is up).
+ */
+export interface Conditional<T> {
+  /** The headers that ask whether the kept answer is still good. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The app's answer to them: the kept answer when it says "not modified" (a 304 whose validators match), else undefined. */
+  settle(response: CacheResponse): T | undefined;
+}
+
+const VALIDATORS = ['if-none-match', 'if-modified-since'] as const;
+
 /** A stored answer a request may be given, and whether to ask the app again in the background. */
 export interface CacheHit<T> {
   readonly value: T;
@@ -94,6 +108,42 @@ export class HttpCache<T> {
       if (!response) continue;
       if (!revalidation) return { value: entry.value, revalidate: false };
       if (!revalidation.synchronous && !entry.mustRevalidate) return { value: entry.value, revalidate: true };
+    }
+    return undefined;
+  }
+
+  /**
+   * The kept answer this request may be given if the app says it is still good, and the headers
+   * that ask the app: for a request no kept answer satisfies (see evaluate) whose address has one
+   * with a validator.
+   */
+  conditional(request: CacheRequest): Conditional<T> | undefined {
+    if (request.method !== 'GET') return undefined;
+    const asked = toPolicyRequest(request);
+    const key = keyOf(request.url);
+    for (const entry of this.#entries.get(key) ?? []) {
+      const revalidation = entry.policy.revalidationHeaders(asked);
+      const headers: Record<string, string> = {};
+      for (const name of VALIDATORS) {
+        const value = revalidation[name];
+        if (typeof value === 'string' && asked.headers[name] === undefined) headers[name] = value;
+      }
+      if (Object.keys(headers).length === 0) continue;
+      return {
+        headers,
+        settle: (response) => {
+          if (response.status !== 304) return undefined;
+          const { policy, modified, matches } = entry.policy.revalidatedPolicy(asked, { status: 304, headers: plainHeaders(response.headers) });
+          if (modified) return undefined;
+          // A 304 that repeats the validators refreshes the kept answer's headers; one without
+          // them (Werkzeug sends no Last-Modified with a 304) leaves the kept answer as it was.
+          if (matches) {
+            const refreshed = { ...entry, policy };
+            this.#entries.set(key, (this.#entries.get(key) ?? []).map((e) => (e === entry ? refreshed : e)));
+          }
+          return entry.value;
+        },
+      };
     }
     return undefined;
   }
@@ -152,8 +202,10 @@ export class HttpCache<T> {
       ? new StillPolicy(toPolicyRequest(request), { status: response.status, headers: { ...headers, 'cache-control': directives.filter((d) => !revalidateDirective.test(d)).join(',') } }, options)
       : stored;
     // Whether it may be stored at all is the full header's answer (must-revalidate lets a shared
-    // cache keep an authorised answer); for how long, the answer without it.
-    if (!stored.storable() || policy.timeToLive() <= 0) return;
+    // cache keep an authorised answer); for how long, the answer without it. An answer with no
+    // time to live is kept too when it has a validator: the next request asks the app with it.
+    if (!stored.storable()) return;
+    if (policy.timeToLive() <= 0 && headers.etag === undefined && headers['last-modified'] === undefined) return;
     const key = keyOf(request.url);
     const kept = (this.#entries.get(key) ?? []).filter((entry) => !sameVariant(entry.policy, request));
     this.#entries.set(key, [{ policy, value, mustRevalidate }, ...kept]);
@@ -191,16 +243,20 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 /** A failed step's diagnosis, with a sentence about caching when some of its answers came from a cache. */
-export function withCacheNote(diagnosis: string | undefined, records: readonly { readonly cache?: CacheKind }[]): string | undefined {
-  const kinds = new Set(records.flatMap((record) => (record.cache ? [record.cache] : [])));
-  if (kinds.size === 0) return diagnosis;
-  const note = cacheNote(kinds);
+export function withCacheNote(diagnosis: string | undefined, records: readonly { readonly cache?: CacheKind; readonly revalidated?: boolean }[]): string | undefined {
+  const kept = records.filter((record) => record.cache);
+  if (kept.length === 0) return diagnosis;
+  const note = cacheNote(
+    new Set(kept.filter((record) => !record.revalidated).map((record) => record.cache!)),
+    kept.some((record) => record.revalidated),
+  );
   return diagnosis ? `${note}\n${diagnosis}` : note;
 }
 
-function cacheNote(kinds: ReadonlySet<CacheKind>): string {
+function cacheNote(kinds: ReadonlySet<CacheKind>, revalidated: boolean): string {
   const parts: string[] = [];
+  if (revalidated) parts.push("some answers above are a cache's kept copy that the app said was still good: asked with If-None-Match (its ETag) or If-Modified-Since (its Last-Modified), the app answered 304 Not Modified. A validator must change whenever what the answer shows changes; Last-Modified counts whole seconds, so a change within the same second as the kept copy goes unseen");
   if (kinds.has('browser')) parts.push("some answers above came from the visitor's own browser cache, never reaching the app: its Cache-Control (max-age, stale-while-revalidate), Expires, or a Last-Modified with no Cache-Control (browsers then keep an answer for a tenth of its age) let the browser keep them");
   if (kinds.has('shared')) parts.push('some answers came from the shared cache in front of the host (a CDN or proxy), kept from an answer meant for someone else or from before the change: the app marked them `public` (or `s-maxage`)');
-  return `Caching: ${parts.join('; ')}. A page or API answer whose data changes, or that belongs to one person, must not be kept fresh by caches: send \`Cache-Control: no-cache\` (caches then ask the app each time) or \`no-store\`, or no caching header at all (no Last-Modified either), and \`private\` for one person's data.`;
+  return `Caching: ${parts.join('; ')}. A page or API answer whose data changes, or that belongs to one person, must not be kept fresh by caches: send \`Cache-Control: no-cache\` (caches then ask the app each time, with its ETag or Last-Modified: an ETag made from what the answer shows is safe) or \`no-store\`, or no caching header at all (no Last-Modified either), and \`private\` for one person's data.`;
 }

@@ -10,7 +10,7 @@ import type * as Http from 'node:http';
 import { http } from '../runtime/node-http.ts';
 import { CookieJar } from 'tough-cookie';
 import { CLIENT_HEADER, PIN_HEADER, SCHEME_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
-import { HttpCache, type CacheKind } from './http-cache.ts';
+import { HttpCache, type CacheKind, type Conditional } from './http-cache.ts';
 import { wireHeaders, type Profile, type RequestPurpose } from './people.ts';
 import { formsOf, summarize } from './pages.ts';
 import { decode, noAnswer, syntheticFailure, toList, withoutCourseHeaders } from './wire.ts';
@@ -27,8 +27,10 @@ export interface RequestRecord {
   readonly body: string;
   /** What the request was: a page a browser loaded, a form it submitted, or an API call. */
   readonly kind?: 'page' | 'form' | 'api';
-  /** Set when a cache answered (the visitor's browser, or the shared cache in front of the host): no worker saw it. */
+  /** Set when a cache answered (the visitor's browser, or the shared cache in front of the host): no worker saw it, unless `revalidated`. */
   readonly cache?: CacheKind;
+  /** The cache asked the app whether its kept copy was still good (If-None-Match, If-Modified-Since), and worker `worker` said yes (304). */
+  readonly revalidated?: boolean;
 }
 
 export interface Reply extends RequestRecord {
@@ -288,6 +290,17 @@ export class Visitor {
             return;
           }
         }
+        // No kept answer may be given as it is; one with a validator may, if the app says it is
+        // still good: the nearest cache that keeps one asks with it.
+        let conditional: { readonly cache: HttpCache<Reply>; readonly ask: Conditional<Reply> } | undefined;
+        for (const [index, cache] of caches.entries()) {
+          const ask = index < from ? undefined : cache.conditional(cacheRequest);
+          if (ask) {
+            conditional = { cache, ask };
+            Object.assign(outgoing, ask.headers);
+            break;
+          }
+        }
         if (worker !== undefined) outgoing[PIN_HEADER] = String(worker);
         if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body));
         let settled = false;
@@ -338,6 +351,13 @@ export class Visitor {
                 setCookie,
                 ...(location ? { location } : {}),
               };
+              const stillGood = conditional?.ask.settle({ status: reply.status, headers: response.headers });
+              if (conditional && stillGood) {
+                // 304 Not Modified: the cache gives its kept copy (as served by this worker now).
+                const { redirects: _redirects, ...kept } = stillGood;
+                done({ ...kept, visitor: this.name, worker: reply.worker, setCookie, cache: conditional.cache.kind, revalidated: true });
+                return;
+              }
               // The answer passes the shared cache, then the browser's, each keeping what it may
               // (a revalidation the shared cache sent for itself stops there).
               const keepers = caches.slice(background ?? 0).reverse();

@@ -2,8 +2,10 @@
 // writes within one tick (a second on many disks, a few milliseconds on others) leave the files
 // with the same times, and a write-ahead log that SQLite has checkpointed keeps its size. A copy
 // that a worker keeps until the database's files look changed (their mtime, their size) then
-// keeps old data after a change. The check makes a change within one tick the same way every run:
-// it stamps the files with one second before the workers look, and again after the change.
+// keeps old data after a change, and a Last-Modified made from them does not move. The check makes
+// a change within one tick the same way every run: it stamps the files with one second before the
+// workers look and again after the change; its other edits (inTheNextTick) each move the files'
+// times to a second of their own, so that only the changes made within one tick go unseen.
 import { existsSync, utimesSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
@@ -15,6 +17,28 @@ export function stampFilesAt(dbFile: string, second: number): void {
     const file = dbFile + suffix;
     if (existsSync(file)) utimesSync(file, second, second);
   }
+}
+
+/** The second each database's files were last stamped with by the check (its file clock). */
+const ticks = new Map<string, number>();
+
+/** The file clock's present tick for `dbFile`: the second it last stamped, or now. */
+function presentTick(dbFile: string): number {
+  return ticks.get(dbFile) ?? Math.floor(Date.now() / 1000);
+}
+
+/**
+ * An edit in a tick of the file clock of its own: afterwards the database's files hold a whole
+ * second later than any the check stamped before, so every edit moves their times (and a
+ * Last-Modified made from them), whatever the machine's speed. Only withinOneTick() makes a
+ * change that the files' times do not show, in the steps made for it.
+ */
+export function inTheNextTick<T>(dbFile: string, edit: () => T): T {
+  const result = edit();
+  const second = Math.max(presentTick(dbFile) + 1, Math.floor(Date.now() / 1000));
+  ticks.set(dbFile, second);
+  stampFilesAt(dbFile, second);
+  return result;
 }
 
 /**
@@ -66,7 +90,8 @@ export async function withinOneTick(dbFile: string, table: string, { look, chang
   const keeper = new Database(dbFile);
   try {
     roomInTheLog(dbFile, table);
-    const second = Math.floor(Date.now() / 1000);
+    const second = presentTick(dbFile);
+    ticks.set(dbFile, second);
     stampFilesAt(dbFile, second);
     await look();
     await change();

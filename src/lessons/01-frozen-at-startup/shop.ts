@@ -2,6 +2,7 @@
 // of the app (the page, the page's script, the till's API client) shows for them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { inTheNextTick } from '../file-clock.ts';
 import { describe, fail } from '../../check/expect.ts';
 import { pageText, type Reply } from '../../check/visitor.ts';
 import type { CheckContext } from '../types.ts';
@@ -29,26 +30,26 @@ export function writeSite(ctx: CheckContext, site: Site): void {
 /** The products as the database holds them now: what every answer must show. */
 export const shelfOf = (ctx: CheckContext): Product[] => productsIn(ctx.env.SHOP_DB!);
 
-/** Change the shop's data behind the app's back, as the stock team does. */
+/**
+ * Change the shop's data behind the app's back, as the stock team does (in a tick of the disk's
+ * file clock of its own: the files' times move).
+ */
 export function editShop(ctx: CheckContext, sql: string, ...params: unknown[]): void {
-  const db = new Database(ctx.env.SHOP_DB!);
-  try {
-    db.prepare(sql).run(...params);
-  } finally {
-    db.close();
-  }
+  editShopAtOnce(ctx, [[sql, ...params]]);
 }
 
 /** Several changes committed together, as one run of the stock team's script commits them. */
 export function editShopAtOnce(ctx: CheckContext, edits: readonly (readonly [sql: string, ...params: unknown[]])[]): void {
-  const db = new Database(ctx.env.SHOP_DB!);
-  try {
-    db.transaction(() => {
-      for (const [sql, ...params] of edits) db.prepare(sql).run(...params);
-    })();
-  } finally {
-    db.close();
-  }
+  inTheNextTick(ctx.env.SHOP_DB!, () => {
+    const db = new Database(ctx.env.SHOP_DB!);
+    try {
+      db.transaction(() => {
+        for (const [sql, ...params] of edits) db.prepare(sql).run(...params);
+      })();
+    } finally {
+      db.close();
+    }
+  });
 }
 
 /** The workers in an order drawn from the run's seed: which one answers first must not matter. */
