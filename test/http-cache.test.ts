@@ -125,5 +125,8 @@ describe('HTTP caches', () => {
   test("a failed step's diagnosis says when answers came from a cache", () => {
     assert.equal(withCacheNote('why', [{}]), 'why');
     assert.match(withCacheNote('why', [{ cache: 'shared' }]) ?? '', /^Caching: .*shared cache.*\nwhy$/s);
+    // a copy the app said was still good (304) is noted only when the step stopped at it
+    assert.equal(withCacheNote('why', [{ cache: 'browser', revalidated: true }, {}]), 'why');
+    assert.match(withCacheNote('why', [{}, { cache: 'browser', revalidated: true }]) ?? '', /^Caching: .*304 Not Modified.*\nwhy$/s);
   });
 });

@@ -244,12 +244,12 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 
 /** A failed step's diagnosis, with a sentence about caching when some of its answers came from a cache. */
 export function withCacheNote(diagnosis: string | undefined, records: readonly { readonly cache?: CacheKind; readonly revalidated?: boolean }[]): string | undefined {
-  const kept = records.filter((record) => record.cache);
-  if (kept.length === 0) return diagnosis;
-  const note = cacheNote(
-    new Set(kept.filter((record) => !record.revalidated).map((record) => record.cache!)),
-    kept.some((record) => record.revalidated),
-  );
+  // A copy the app said was still good (a 304) is the app's own answer, and most often the same
+  // bytes it would send: worth a note only when the answer the step stopped at was one.
+  const kinds = new Set(records.filter((record) => record.cache && !record.revalidated).map((record) => record.cache!));
+  const revalidated = records.at(-1)?.revalidated === true;
+  if (kinds.size === 0 && !revalidated) return diagnosis;
+  const note = cacheNote(kinds, revalidated);
   return diagnosis ? `${note}\n${diagnosis}` : note;
 }
 

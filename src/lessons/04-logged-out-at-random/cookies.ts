@@ -1,11 +1,12 @@
 // What an attacker does with cookies, for lesson 4: edit her own session cookie to name someone
 // else, or make one from scratch without the app's secret. Works on whatever cookies the app
 // sets: a session id (signed or not), a JSON or base64 session (cookie-session, Flask's session),
-// a plain name.
+// a JSON Web Token, a plain or disguised name (disguises.ts).
 import { createHmac } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import type { Visitor } from '../../check/visitor.ts';
 import { digestSwaps, shiftedNumbers } from '../cookie-edits.ts';
+import { swapName } from './disguises.ts';
 
 export interface JarCookie {
   readonly key: string;
@@ -112,6 +113,7 @@ export function forgeries(cookies: readonly JarCookie[], from: string, victim: s
     if (isSignature(cookie)) continue;
     const text = decode(cookie.value);
     attempts.push(...flaskForgeries(cookie.key, text, from, victim, guesses));
+    attempts.push(...tokenForgeries(cookie.key, text, from, victim, guesses));
     const keygrip = !guesses.ownFormatOnly || cookies.some((c) => c.key === `${cookie.key}.sig`);
     const cookieSignature = !guesses.ownFormatOnly || text.startsWith('s:');
     const signed = /^s:(.*)\.[^.]*$/s.exec(text);
@@ -171,6 +173,39 @@ function flaskForgeries(key: string, text: string, from: string, victim: string,
   });
 }
 
+/**
+ * A JSON Web Token (header.payload.signature, base64url JSON): the victim's token with no
+ * signature at all (alg "none", which a verifier that follows the token's own header accepts),
+ * and signed HS256 with each guessed secret.
+ */
+const TOKEN = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/;
+
+function tokenForgeries(key: string, text: string, from: string, victim: string, guesses: Guesses): Attempt[] {
+  const parts = TOKEN.exec(text);
+  if (!parts) return [];
+  let claim: string;
+  try {
+    const header = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { alg?: unknown };
+    if (typeof header.alg !== 'string') return [];
+    claim = Buffer.from(parts[2]!, 'base64url').toString('utf8');
+    JSON.parse(claim);
+  } catch {
+    return [];
+  }
+  if (!claim.includes(from)) return [];
+  const payload = Buffer.from(claim.split(from).join(victim), 'utf8').toString('base64url');
+  const head = (alg: string) => Buffer.from(JSON.stringify({ alg, typ: 'JWT' }), 'utf8').toString('base64url');
+  const attempts: Attempt[] = [];
+  if (guesses.unsigned) {
+    for (const alg of ['none', 'None', 'NONE']) attempts.push({ what: `a token "${key}" naming ${victim} with no signature (alg "${alg}")`, cookies: [{ key, value: `${head(alg)}.${payload}.` }] });
+  }
+  for (const secret of guesses.secrets) {
+    const signed = `${head('HS256')}.${payload}`;
+    attempts.push({ what: `a token "${key}" naming ${victim}, signed with ${guesses.say(secret)}`, cookies: [{ key, value: `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}` }] });
+  }
+  return attempts;
+}
+
 function hmac(algorithm: string, secret: Secret, data: string): string {
   return createHmac(algorithm, secret).update(data).digest('base64');
 }
@@ -181,26 +216,6 @@ function decode(value: string): string {
   } catch {
     return value;
   }
-}
-
-/** Put `to` where `from` is, in clear or inside base64 parts; keep the value's encoding. */
-function swapName(value: string, from: string, to: string): string | undefined {
-  const text = decode(value);
-  const encode = (t: string) => (text === value ? t : encodeURIComponent(t));
-  if (text.includes(from)) return encode(text.split(from).join(to));
-  // cookie-session's value is base64 JSON; a signed value has its base64 between "s:" and ".".
-  const parts = text.split(/([.:])/);
-  let found = false;
-  const swapped = parts.map((part) => {
-    if (part.length < 8 || !/^[A-Za-z0-9+/_-]+=*$/.test(part)) return part;
-    const urlSafe = /[-_]/.test(part);
-    const inside = Buffer.from(part, urlSafe ? 'base64url' : 'base64').toString('utf8');
-    if (!inside.includes(from)) return part;
-    found = true;
-    const again = Buffer.from(inside.split(from).join(to), 'utf8').toString(urlSafe ? 'base64url' : 'base64');
-    return again;
-  });
-  return found ? encode(swapped.join('')) : undefined;
 }
 
 /** Change one character of a session id (inside "s:<id>.<signature>" when signed). */

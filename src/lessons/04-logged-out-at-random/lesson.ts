@@ -323,6 +323,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
             if (attempt.what.includes('guessable secret')) return `${what} A secret written in the code (or copied from an example) is known to everyone: sign with ${hostSecret}, which only the host knows.`;
             if (attempt.what.includes('computed from strings')) return `${what} A key the code computes from strings written in it is as well known as they are: whoever reads the code runs the same lines. Sign and verify with ${hostSecret} only.`;
             if (attempt.what.includes("written in the app's code")) return `${what} A key written in the code is known to everyone who has seen the code (a repository, a copy, a leak), and stays valid after the host rotates SESSION_SECRET. Sign and verify with ${hostSecret} only (a rotation keeps old keys in the host's settings, never in the code).`;
+            if (attempt.what.includes('with no signature (alg')) return `${what} The app accepted a token that says it needs no signature: verify every token with the one algorithm and key you sign with (HS256 and ${hostSecret}), never with what the token's own header asks for.`;
             if (attempt.what.includes('guessed id')) return `${what} Session ids must be long and random (${ctx.track === 'flask' ? 'secrets.token_urlsafe(32)' : 'express-session makes them so'}), or the cookie signed: 1, 2, 3 are the first ids anyone tries.`;
             return `${what} Anyone can write an unsigned cookie: sign it with SESSION_SECRET and check the signature.`;
           });
