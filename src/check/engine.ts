@@ -11,6 +11,7 @@ import { CheckFailure } from './expect.ts';
 import { seedRun } from './scratch.ts';
 import { drawSiteDomain, siteUrl } from './site.ts';
 import { race, watchData } from './race.ts';
+import { killBetweenCommits } from './crash-at.ts';
 import { Visitor, type Reply, type RequestRecord } from './visitor.ts';
 import { drawAddress, drawApiClient, drawBrowser } from './people.ts';
 import { problemLine } from './problem-line.ts';
@@ -207,6 +208,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       env,
       reload: (options) => host.reload(options),
       crash: (worker) => host.crash(worker),
+      killBetweenCommits: (worker) => killBetweenCommits(host, worker),
       advanceClock: (ms) => host.advanceClock(ms),
       sameMoment: async (visits) => {
         await host.holdClock(true);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Reply, Visitor, VisitorOptions } from './visitor.ts';
 import type { WorkerMode } from '../runtime/dispatcher.ts';
 import type { ClockState } from '../runtime/host.ts';
+import type { CrashPoint } from './crash-at.ts';
 
 export type Track = 'core' | 'advanced';
 
@@ -105,6 +106,12 @@ export interface CheckContext {
    * does. Resolves once the new worker serves.
    */
   crash(worker: number): Promise<void>;
+  /**
+   * Arm a kill on worker k between two commits: just before a write that begins a new
+   * transaction once an earlier write of its has committed; a fresh worker starts in its place
+   * (crash-at.ts).
+   */
+  killBetweenCommits(worker: number): Promise<CrashPoint>;
   /** Move the workers' clock forward (lessons with a manual clock). */
   advanceClock(ms: number): Promise<void>;
   /**

@@ -19,7 +19,7 @@ import type { Bought, Buyer } from './rush.ts';
 export const CRASHED_BUYER = 'erin';
 
 /** How long a purchase may take to reach the payment or answer: a bound for an app that does neither, not a verdict's timing. */
-const REACH_PAYMENT_MS = 10_000;
+export const REACH_PAYMENT_MS = 10_000;
 const POLL_MS = 5;
 
 /** A row of one of the app's own tables, its values as text. */
@@ -39,7 +39,7 @@ interface Ledger {
   readonly rows: readonly Row[];
 }
 
-function read(ctx: CheckContext): Ledger {
+export function read(ctx: CheckContext): Ledger {
   return readBooks(ctx, (shop, ledger) => ({
     left: teapotsLeft(shop),
     orders: shop.prepare('SELECT id, buyer, charge FROM orders WHERE product = ? ORDER BY id').all(PRODUCT) as Ledger['orders'],
@@ -117,7 +117,7 @@ const PAYMENT_STEP_MS = 1000;
 const PAYMENT_MOVES = 20;
 
 /** A purchase sent, by the page's form or the API, not yet answered. */
-async function send(ctx: CheckContext, buyer: Buyer): Promise<InFlight> {
+export async function send(ctx: CheckContext, buyer: Buyer): Promise<InFlight> {
   const visitor = ctx.visitor(buyer.name, { kind: buyer.via === 'form' ? 'browser' : 'api' });
   if (buyer.via === 'form') {
     const page = await visitor.page('/', { worker: buyer.worker });
@@ -149,13 +149,13 @@ async function untilPaying(ctx: CheckContext, buyer: Buyer, request: InFlight, l
   }
 }
 
-interface Purchase {
+export interface Purchase {
   readonly buyer: Buyer;
   readonly request: InFlight;
 }
 
 /** Move the clock until every purchase is answered (or the bound is reached: their answers then say so). */
-async function payAll(ctx: CheckContext, purchases: readonly Purchase[]): Promise<Bought[]> {
+export async function payAll(ctx: CheckContext, purchases: readonly Purchase[]): Promise<Bought[]> {
   const requests = purchases.map((p) => p.request);
   for (let moves = 0; moves < PAYMENT_MOVES && requests.some((r) => !r.answered()); moves++) {
     await ctx.advanceClock(PAYMENT_STEP_MS);

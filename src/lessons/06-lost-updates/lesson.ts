@@ -5,6 +5,7 @@ import type { CheckContext, Lesson } from '../types.ts';
 import { markdown } from '../text.ts';
 import { books, everyWorkerReports, expectBooks, expectVerdicts, outcome, PRODUCT } from './books.ts';
 import { buyThroughACrash, CRASHED_BUYER, restartedWorker, restock } from './crash.ts';
+import { CUT_OFF_BUYER, cutOffBetweenCommits } from './cut-off.ts';
 import { rush, type Buyer } from './rush.ts';
 
 /** The crowd of the sale's busiest moment: more buyers than teapots, on every worker. */
@@ -201,6 +202,19 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL
           via: ctx.random() < 0.5 ? 'form' : 'api',
         }));
         await buyThroughACrash(ctx, { name: CRASHED_BUYER, worker, via: ctx.random() < 0.5 ? 'form' : 'api' }, others);
+      },
+    },
+    {
+      title: `The worker serving ${CUT_OFF_BUYER} is killed between two commits of her purchase: every teapot gone from the shelf has its order`,
+      // A worker is started in the killed one's place, booted ahead as the host's spare.
+      reloads: true,
+      timeoutMs: 30_000,
+      async run(ctx) {
+        // One more teapot arrives, and pia buys it through the API. If her purchase commits a
+        // write and then begins another (the teapot taken, then the order written), her worker
+        // dies between the two, as a worker may at any line.
+        restock(ctx, 1);
+        await cutOffBetweenCommits(ctx, { name: CUT_OFF_BUYER, worker: anyWorker(ctx), via: 'api' });
       },
     },
     {

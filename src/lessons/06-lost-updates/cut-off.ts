@@ -1,0 +1,76 @@
+// A purchase cut off between two commits: the worker serving it is killed (an out-of-memory
+// kill, a lost machine, gunicorn's --timeout) just after the purchase has committed one write
+// and before its next write begins a transaction of its own. Whatever it committed stays; a
+// teapot taken in one commit and its order written in another is then a teapot gone with no
+// order. A purchase that takes the teapot and reserves its order in one transaction is never
+// cut off here: it goes on to its payment and is judged as any purchase is.
+import Database from 'better-sqlite3';
+import { fail } from '../../check/expect.ts';
+import type { CheckContext } from '../types.ts';
+import { expectBooks, expectVerdicts, plural, books } from './books.ts';
+import { payAll, read, REACH_PAYMENT_MS, send } from './crash.ts';
+import type { Buyer } from './rush.ts';
+import type { InFlight } from '../waiting.ts';
+
+/** The buyer whose purchase is cut off (the step's title names him). */
+export const CUT_OFF_BUYER = 'pia';
+
+const POLL_MS = 5;
+
+export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer): Promise<void> {
+  const before = read(ctx);
+  const shopBefore = books(ctx);
+  const lastOrder = before.orders.at(-1)?.id ?? 0;
+  const lastCharge = before.charges.at(-1)?.id ?? 0;
+  const point = await ctx.killBetweenCommits(buyer.worker);
+  let request: InFlight;
+  try {
+    request = await send(ctx, buyer);
+    await untilCutOffOrPaying(ctx, buyer, request, lastCharge, () => point.killed);
+  } finally {
+    await point.disarm();
+  }
+  if (!point.killed) {
+    // Nothing committed twice before the payment: the purchase goes through as any purchase does.
+    const bought = await payAll(ctx, [{ buyer, request }]);
+    expectVerdicts(bought, ctx.track);
+    expectBooks(ctx, shopBefore, bought, 1);
+    return;
+  }
+  await point.restarted;
+  await request.reply;
+  const now = read(ctx);
+  const gone = before.left - now.left;
+  const orders = now.orders.filter((o) => o.id > lastOrder).length;
+  // A reservation of the app's own, written with the teapot and naming the buyer, accounts for it as an order does.
+  const old = new Set(before.rows.map((r) => r.id));
+  const reservations = now.rows.filter((r) => !old.has(r.id) && r.values.includes(buyer.name)).length;
+  if (gone > orders + reservations) {
+    fail({
+      expected: `an order for every teapot that left the shelf, after worker ${buyer.worker} was killed in the middle of ${buyer.name}'s purchase`,
+      got: `${plural(gone, 'teapot')} gone from the shelf, ${plural(orders, 'order')}${reservations ? ` and ${plural(reservations, 'reservation')}` : ''} recorded`,
+      diagnosis: `A worker can be killed at any line (an out-of-memory kill, a lost machine${ctx.track === 'flask' ? ", gunicorn's --timeout" : ''}), and this one was killed just after the purchase had committed the teapot taken off the shelf and before it wrote the order: two commits, with a moment between them in which a crash loses the teapot for good. Take the teapot and insert its order in one ${ctx.track === 'flask' ? 'transaction that starts with `BEGIN IMMEDIATE` (and commits once, after both)' : 'immediate transaction (`db.transaction(...).immediate()`)'}, so that both are written or neither is.`,
+    });
+  }
+}
+
+/** Wait until the worker is killed, or the purchase is being charged (or has answered). */
+async function untilCutOffOrPaying(ctx: CheckContext, buyer: Buyer, request: InFlight, lastCharge: number, killed: () => boolean): Promise<void> {
+  const ledger = new Database(ctx.env.PAYMENTS_DB, { readonly: true });
+  const charged = ledger.prepare('SELECT count(*) FROM charges WHERE id > ? AND buyer = ?').pluck();
+  try {
+    const since = performance.now();
+    while (!killed() && !request.answered() && Number(charged.get(lastCharge, buyer.name)) === 0) {
+      if (performance.now() - since > REACH_PAYMENT_MS) {
+        fail({
+          expected: `${buyer.name}'s purchase to reach the card provider, or to answer`,
+          got: `neither, after ${REACH_PAYMENT_MS / 1000} s`,
+          diagnosis: 'The purchase neither charged the card nor answered: it waits for something that never comes (a lock that is never released? a transaction another request left open?).',
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  } finally {
+    ledger.close();
+  }
+}
