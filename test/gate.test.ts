@@ -12,6 +12,7 @@ import { Host } from '../src/runtime/host.ts';
 import { PIN_HEADER } from '../src/runtime/dispatcher.ts';
 import { prewarm, sparePids, stopSpares } from '../src/runtime/processes.ts';
 import { race, RaceError, type RaceSide } from '../src/check/race.ts';
+import { killBetweenCommits } from '../src/check/crash-at.ts';
 import type { GateListener } from '../src/runtime/gate.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -76,6 +77,28 @@ async function raceMany(route: string, runs = RUNS) {
   }
   return outcomes;
 }
+
+describe('killBetweenCommits(): a worker killed after one commit, before the next', () => {
+  test('two commits: the first stays, the second never comes, and a fresh worker serves; one transaction: never killed', async () => {
+    reset();
+    const pid = host.workers()[0]!.pid;
+    const point = await killBetweenCommits(host, 1);
+    const cut = await fetch(`${host.url}/twice`, { headers: { [PIN_HEADER]: '1' } });
+    await point.restarted;
+    await point.disarm();
+    assert.equal(point.killed, true);
+    assert.equal(cut.status, 502);
+    assert.equal((await value()).db, 1, 'the first commit stayed, the second never came');
+    assert.notEqual(host.workers()[0]!.pid, pid, 'a fresh worker in its place');
+
+    reset();
+    const whole = await killBetweenCommits(host, 1);
+    const answer = await side(1, '/twice-in-a-transaction').send();
+    await whole.disarm();
+    assert.equal(whole.killed, false);
+    assert.deepEqual([answer.status, answer.value], [200, 2]);
+  });
+});
 
 describe('race(): one interleaving, every run', () => {
   test(`a read-then-write without a transaction loses an update, ${RUNS} runs of ${RUNS}`, async () => {
