@@ -7,6 +7,7 @@ import { pricesStep, signIn } from './prices.ts';
 import { everyWorkerShowsStock, expectVerdict, lastJarStep } from './stock.ts';
 import { expectCharges, lastChargeId, writeLedger } from './ledger.ts';
 import { accountAfterPurchaseStep, wellStockedStep } from './after-sales.ts';
+import { cutOffStep } from './cut-off.ts';
 import { randomBytes } from 'node:crypto';
 import { pageText } from '../../check/visitor.ts';
 import { someWorker } from '../draws.ts';
@@ -290,6 +291,7 @@ const lesson: Lesson = {
     },
     wellStockedStep,
     accountAfterPurchaseStep,
+    cutOffStep,
   ],
 };
 
