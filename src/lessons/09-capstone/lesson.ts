@@ -10,6 +10,7 @@ import { accountAfterPurchaseStep, wellStockedStep } from './after-sales.ts';
 import { cutOffStep } from './cut-off.ts';
 import { randomBytes } from 'node:crypto';
 import { pageText } from '../../check/visitor.ts';
+import { formsOf } from '../../check/pages.ts';
 import { someWorker } from '../draws.ts';
 
 /** The simulated network calls of the exercise: the orders service and the payment service. */
@@ -84,6 +85,17 @@ const lesson: Lesson = {
         const alice = customers.find((c) => c.name === 'alice')!;
         const first = someWorker(ctx);
         const home = await ctx.visitor('alice').page('/', { worker: first });
+        const homeText = await pageOf(home, 'the shop page');
+        if (!(await formsOf(home.text)).some((form) => /\/login$/.test(form.action))) {
+          const shown = customers.find((c) => homeText.includes(c.fullName) || new RegExp(`\\b${c.name}\\b`).test(homeText));
+          fail({
+            expected: `the sign-in form on the shop page from ${describe(home)}: alice has not signed in yet`,
+            got: shown ? `a page for ${shown.name}, signed in` : 'a page with no form posting to /login',
+            diagnosis: shown
+              ? `alice has never signed in, yet worker ${first} showed her ${shown.name}'s page: it answered with a customer an earlier request left behind (in a module-level variable, or a thread-local that is set only when a session exists and never cleared). Decide who is asking on every request, from this request's own cookie, and when it has none, nobody is signed in.`
+              : 'Someone who has not signed in must find the sign-in form (posting to /login) on the page /.',
+          });
+        }
         await pageOf(await ctx.visitor('alice').fillIn(home, { name: 'alice' }, { action: '/login', worker: first }), 'the shop page after signing in');
         for (let k = 1; k <= ctx.workers; k++) {
           const reply = await ctx.visitor('alice').get('/api/me', { worker: k });
