@@ -32,7 +32,8 @@ export function digestsOf(text: string): Array<{ name: string; value: string }> 
   return out;
 }
 
-function decode(value: string): string {
+/** A cookie's value with its URL-encoding taken off (as it was, when it is not URL-encoded). */
+export function decode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {

@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import type { Visitor } from '../../check/visitor.ts';
-import { digestSwaps, shiftedNumbers } from '../cookie-edits.ts';
+import { decode, digestSwaps, shiftedNumbers } from '../cookie-edits.ts';
 import { swapName } from './disguises.ts';
 
 export interface JarCookie {
@@ -208,14 +208,6 @@ function tokenForgeries(key: string, text: string, from: string, victim: string,
 
 function hmac(algorithm: string, secret: Secret, data: string): string {
   return createHmac(algorithm, secret).update(data).digest('base64');
-}
-
-function decode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
 
 /** Change one character of a session id (inside "s:<id>.<signature>" when signed). */

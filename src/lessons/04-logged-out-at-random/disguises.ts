@@ -1,6 +1,7 @@
 // The disguises an attacker takes off a cookie to find a name in it, and puts back on with
 // another name: text that is only encoded (base64, hex, base32, rot13, written backwards) is
 // read as easily as plain text.
+import { decode } from '../cookie-edits.ts';
 
 /**
  * The encodings an attacker undoes to find a name in a cookie, each with its way back: text
@@ -65,12 +66,4 @@ export function swapName(value: string, from: string, to: string): string | unde
     if (found) return encode(swapped.join(''));
   }
   return undefined;
-}
-
-function decode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }

@@ -19,7 +19,7 @@ import type { Bought, Buyer } from './rush.ts';
 export const CRASHED_BUYER = 'erin';
 
 /** How long a purchase may take to reach the payment or answer: a bound for an app that does neither, not a verdict's timing. */
-export const REACH_PAYMENT_MS = 10_000;
+const REACH_PAYMENT_MS = 10_000;
 const POLL_MS = 5;
 
 /** A row of one of the app's own tables, its values as text. */
@@ -126,15 +126,18 @@ export async function send(ctx: CheckContext, buyer: Buyer): Promise<InFlight> {
   return inFlight(visitor.post('/api/buy', { buyer: buyer.name }, { worker: buyer.worker }));
 }
 
-/** Wait until `buyer`'s card is being charged (a charge of hers in the provider's ledger since `lastCharge`): true; or her purchase answered first: false. */
-async function untilPaying(ctx: CheckContext, buyer: Buyer, request: InFlight, lastCharge: number): Promise<boolean> {
+/**
+ * Wait until `buyer`'s card is being charged (a charge of hers in the provider's ledger since
+ * `lastCharge`): true; or her purchase answered first, or `stop()` says to: false.
+ */
+export async function untilPaying(ctx: CheckContext, buyer: Buyer, request: InFlight, lastCharge: number, stop: () => boolean = () => false): Promise<boolean> {
   const ledger = new Database(ctx.env.PAYMENTS_DB, { readonly: true });
   const charged = ledger.prepare('SELECT count(*) FROM charges WHERE id > ? AND buyer = ?').pluck();
   try {
     const since = performance.now();
     for (;;) {
       if (Number(charged.get(lastCharge, buyer.name)) > 0) return true;
-      if (request.answered()) return false;
+      if (request.answered() || stop()) return false;
       if (performance.now() - since > REACH_PAYMENT_MS) {
         fail({
           expected: `${buyer.name}'s purchase to reach the card provider, or to answer`,

@@ -4,18 +4,15 @@
 // teapot taken in one commit and its order written in another is then a teapot gone with no
 // order. A purchase that takes the teapot and reserves its order in one transaction is never
 // cut off here: it goes on to its payment and is judged as any purchase is.
-import Database from 'better-sqlite3';
 import { fail } from '../../check/expect.ts';
 import type { CheckContext } from '../types.ts';
 import { expectBooks, expectVerdicts, plural, books } from './books.ts';
-import { payAll, read, REACH_PAYMENT_MS, send } from './crash.ts';
+import { payAll, read, send, untilPaying } from './crash.ts';
 import type { Buyer } from './rush.ts';
 import type { InFlight } from '../waiting.ts';
 
 /** The buyer whose purchase is cut off (the step's title names him). */
 export const CUT_OFF_BUYER = 'pia';
-
-const POLL_MS = 5;
 
 export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer): Promise<void> {
   const before = read(ctx);
@@ -26,7 +23,7 @@ export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer): Pro
   let request: InFlight;
   try {
     request = await send(ctx, buyer);
-    await untilCutOffOrPaying(ctx, buyer, request, lastCharge, () => point.killed);
+    await untilPaying(ctx, buyer, request, lastCharge, () => point.killed);
   } finally {
     await point.disarm();
   }
@@ -51,26 +48,5 @@ export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer): Pro
       got: `${plural(gone, 'teapot')} gone from the shelf, ${plural(orders, 'order')}${reservations ? ` and ${plural(reservations, 'reservation')}` : ''} recorded`,
       diagnosis: `A worker can be killed at any line (an out-of-memory kill, a lost machine${ctx.track === 'flask' ? ", gunicorn's --timeout" : ''}), and this one was killed just after the purchase had committed the teapot taken off the shelf and before it wrote the order: two commits, with a moment between them in which a crash loses the teapot for good. Take the teapot and insert its order in one ${ctx.track === 'flask' ? 'transaction that starts with `BEGIN IMMEDIATE` (and commits once, after both)' : 'immediate transaction (`db.transaction(...).immediate()`)'}, so that both are written or neither is.`,
     });
-  }
-}
-
-/** Wait until the worker is killed, or the purchase is being charged (or has answered). */
-async function untilCutOffOrPaying(ctx: CheckContext, buyer: Buyer, request: InFlight, lastCharge: number, killed: () => boolean): Promise<void> {
-  const ledger = new Database(ctx.env.PAYMENTS_DB, { readonly: true });
-  const charged = ledger.prepare('SELECT count(*) FROM charges WHERE id > ? AND buyer = ?').pluck();
-  try {
-    const since = performance.now();
-    while (!killed() && !request.answered() && Number(charged.get(lastCharge, buyer.name)) === 0) {
-      if (performance.now() - since > REACH_PAYMENT_MS) {
-        fail({
-          expected: `${buyer.name}'s purchase to reach the card provider, or to answer`,
-          got: `neither, after ${REACH_PAYMENT_MS / 1000} s`,
-          diagnosis: 'The purchase neither charged the card nor answered: it waits for something that never comes (a lock that is never released? a transaction another request left open?).',
-        });
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-  } finally {
-    ledger.close();
   }
 }
