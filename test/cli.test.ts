@@ -172,10 +172,13 @@ describe('check', () => {
     assert.equal(json.steps[0].passed, true);
     // the first step visits every worker (in the run's seeded order)
     assert.deepEqual([...new Set(json.steps[0].requests.map((r) => r.worker))].sort(), [1, 2, 3]);
-    // every request has these; `kind` (page, form or api) only where the visitor's request had one
+    // every request has these; `kind` (page, form or api) only where the visitor's request had
+    // one, `cache` (browser or shared) and `revalidated` only where a cache answered
     for (const request of json.steps.flatMap((s) => s.requests)) {
-      assert.deepEqual(Object.keys(request).filter((k) => k !== 'kind').sort(), ['body', 'method', 'path', 'status', 'visitor', 'worker']);
+      assert.deepEqual(Object.keys(request).filter((k) => !['kind', 'cache', 'revalidated'].includes(k)).sort(), ['body', 'method', 'path', 'status', 'visitor', 'worker']);
       if ('kind' in request) assert.match(String(request.kind), /^(page|form|api)$/);
+      if ('cache' in request) assert.match(String(request.cache), /^(browser|shared)$/);
+      if ('revalidated' in request) assert.equal(request.revalidated, true);
     }
     assert.match(json.steps[1].message ?? '', /^Expected /);
   });

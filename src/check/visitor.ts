@@ -353,9 +353,13 @@ export class Visitor {
               };
               const stillGood = conditional?.ask.settle({ status: reply.status, headers: response.headers });
               if (conditional && stillGood) {
-                // 304 Not Modified: the cache gives its kept copy (as served by this worker now).
+                // 304 Not Modified: the cache gives its kept copy. Asked by its ETag, the app
+                // said the copy is what it would send now (an ETag names what the answer holds,
+                // as Express's does): that is the app's own answer. Asked by date only, it is the
+                // cache's copy, which the app let it keep.
                 const { redirects: _redirects, ...kept } = stillGood;
-                done({ ...kept, visitor: this.name, worker: reply.worker, setCookie, cache: conditional.cache.kind, revalidated: true });
+                const byDate = conditional.ask.headers['if-none-match'] === undefined;
+                done({ ...kept, visitor: this.name, worker: reply.worker, setCookie, ...(byDate ? { cache: conditional.cache.kind, revalidated: true } : {}) });
                 return;
               }
               // The answer passes the shared cache, then the browser's, each keeping what it may

@@ -89,6 +89,8 @@ export interface OneTick {
 export async function withinOneTick(dbFile: string, table: string, { look, change, then }: OneTick): Promise<void> {
   const keeper = new Database(dbFile);
   try {
+    // Having read once, the connection keeps its shared lock on the database while it is open.
+    keeper.prepare('SELECT count(*) FROM sqlite_master').get();
     roomInTheLog(dbFile, table);
     const second = presentTick(dbFile);
     ticks.set(dbFile, second);
