@@ -110,18 +110,39 @@ const lesson: Lesson = {
             });
           }
         }
+        // carol signs in through the shop's phone app: a program calling the API, with none of a
+        // browser's headers and a cookie jar of its own. She too is herself on every worker.
+        const app = ctx.visitor("carol's phone app", { kind: 'api' });
+        const signedIn = await app.post('/login', { name: 'carol' }, { worker: ctx.workerAt(first + 2) });
+        expectJson(signedIn, 'JSON like {"name": "carol"}');
+        for (let k = 1; k <= ctx.workers; k++) {
+          const reply = await app.get('/api/me', { worker: k });
+          const name = reply.status < 300 ? (reply.json as { name?: unknown } | undefined)?.name : undefined;
+          if (name !== 'carol') {
+            fail({
+              expected: `carol, signed in through the phone app on worker ${ctx.workerAt(first + 2)}, to be signed in on worker ${k} too`,
+              got: `${describe(reply)}: ${reply.status} ${reply.body}`,
+              diagnosis: `Worker ${k} does not know the session carol's phone app signed in with. A program calling the API is a visitor like any other: its session must be kept, and checked, the same way as a browser's, where every worker can read it.`,
+            });
+          }
+        }
         await signIn(ctx, 'bob', ctx.workerAt(first + 1));
         const forged = forgedFrom(ctx, 'bob', 'alice');
         for (let k = 1; k <= ctx.workers; k++) {
           const reply = await ctx.visitor('mallory').get('/api/me', { worker: k, headers: { cookie: forged } });
           const page = await ctx.visitor('mallory').page('/', { worker: k, headers: { cookie: forged } });
           const name = (reply.json as { name?: unknown } | undefined)?.name;
-          if ((reply.status < 300 && name === 'alice') || (await pageOf(page, 'the shop page')).includes(alice.fullName)) {
+          const pageShown = await pageOf(page, 'the shop page');
+          // Anyone but bob (whose cookie it was) is someone the edit must not sign in.
+          const taken = customers.find((c) => c.name !== 'bob' && ((reply.status < 300 && name === c.name) || pageShown.includes(c.fullName)));
+          if (taken) {
             fail({
-              expected: `mallory, who copied bob's cookie and wrote "alice" into it, not to be signed in as alice on worker ${k}`,
-              got: name === 'alice' ? reply.body : `a page greeting ${alice.fullName}`,
+              expected: `mallory, who copied bob's cookie and wrote "alice" into it, not to be signed in as ${taken.name} on worker ${k}`,
+              got: name === taken.name ? reply.body : `a page greeting ${taken.fullName}`,
               diagnosis:
-                'A cookie is text the visitor can edit, even when it looks scrambled: base64, hex or the middle of a token decode in one step, and encode back as easily. If it says who they are, its signature must be checked on every request; or it must hold only a random session id that the server looks up.',
+                taken.name === 'alice'
+                  ? 'A cookie is text the visitor can edit, even when it looks scrambled: base64, hex or the middle of a token decode in one step, and encode back as easily. If it says who they are, its signature must be checked on every request; or it must hold only a random session id that the server looks up.'
+                  : `mallory's edited cookie names no valid session, yet worker ${k} answered as ${taken.name}, a customer an earlier request left behind (in a module-level variable, an AsyncLocalStorage entered only when someone is signed in, a thread-local never cleared). Decide who is asking on every request, from its own cookie; when that cookie proves no one, no one is signed in.`,
             });
           }
         }
@@ -151,14 +172,17 @@ const lesson: Lesson = {
         // A deploy restarts every worker: a customer signed in before it is still signed in after it.
         await ctx.reload();
         const after = someWorker(ctx);
-        const reply = await ctx.visitor('alice').get('/api/me', { worker: after });
-        if ((reply.json as { name?: unknown } | undefined)?.name !== 'alice') {
-          fail({
-            expected: `alice, signed in before the deploy, to be signed in on worker ${after} after it (every worker restarted)`,
-            got: `${describe(reply)}: ${reply.status} ${reply.body.slice(0, 120)}`,
-            diagnosis:
-              "The sessions did not survive a restart of the workers: they were kept in the workers' memory, or signed with a key the app makes when it starts (a random one at import). Keep them where a restart cannot lose them, signed with the key the host gives the app (SESSION_SECRET).",
-          });
+        // alice in her browser, and carol in the phone app, are still signed in.
+        for (const [who, name] of [['alice', 'alice'], ["carol's phone app", 'carol']] as const) {
+          const reply = await ctx.visitor(who).get('/api/me', { worker: after });
+          if ((reply.json as { name?: unknown } | undefined)?.name !== name) {
+            fail({
+              expected: `${name}, signed in before the deploy${who === name ? '' : ` (through ${who})`}, to be signed in on worker ${after} after it (every worker restarted)`,
+              got: `${describe(reply)}: ${reply.status} ${reply.body.slice(0, 120)}`,
+              diagnosis:
+                "The sessions did not survive a restart of the workers: they were kept in the workers' memory, or signed with a key the app makes when it starts (a random one at import). Keep them where a restart cannot lose them, signed with the key the host gives the app (SESSION_SECRET), for browsers and programs alike.",
+            });
+          }
         }
       },
     },
