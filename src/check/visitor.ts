@@ -272,6 +272,9 @@ export class Visitor {
         }
         // What the caches see of the request: what the app would see, without the course's own headers.
         const cacheRequest = { url: url.href, method, headers: withoutCourseHeaders(outgoing) };
+        // A kept answer given as it is, or failing that, one with a validator that the app may
+        // say is still good: the nearest cache that keeps one asks with it.
+        let conditional: { readonly cache: HttpCache<Reply>; readonly ask: Conditional<Reply> } | undefined;
         for (const [index, cache] of caches.entries()) {
           if (index < from) continue;
           // A background revalidation of this address has brought its answer by the next look.
@@ -289,18 +292,10 @@ export class Visitor {
             resolve(background === undefined ? this.#fromCache(hit.value, cache.kind, kind) : hit.value);
             return;
           }
+          const ask = conditional ? undefined : cache.conditional(cacheRequest);
+          if (ask) conditional = { cache, ask };
         }
-        // No kept answer may be given as it is; one with a validator may, if the app says it is
-        // still good: the nearest cache that keeps one asks with it.
-        let conditional: { readonly cache: HttpCache<Reply>; readonly ask: Conditional<Reply> } | undefined;
-        for (const [index, cache] of caches.entries()) {
-          const ask = index < from ? undefined : cache.conditional(cacheRequest);
-          if (ask) {
-            conditional = { cache, ask };
-            Object.assign(outgoing, ask.headers);
-            break;
-          }
-        }
+        if (conditional) Object.assign(outgoing, conditional.ask.headers);
         if (worker !== undefined) outgoing[PIN_HEADER] = String(worker);
         if (body !== undefined) outgoing['content-length'] = String(Buffer.byteLength(body));
         let settled = false;

@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 export type Reads = ReadonlyMap<string, ReadonlySet<string>>;
 
 const known = new Map<string, Reads | null>();
+/** Plans kept at most (each run's database is a file of its own: a long course session meets many). */
+const KEEP = 500;
 
 /**
  * What `sql` reads in the database `dbFile`, or undefined when this SQLite cannot plan it (a
@@ -15,7 +17,10 @@ const known = new Map<string, Reads | null>();
  */
 export function statementReads(dbFile: string, sql: string): Reads | undefined {
   const key = `${dbFile}\0${sql}`;
-  if (!known.has(key)) known.set(key, plan(dbFile, sql));
+  if (!known.has(key)) {
+    if (known.size >= KEEP) known.clear();
+    known.set(key, plan(dbFile, sql));
+  }
   return known.get(key) ?? undefined;
 }
 
