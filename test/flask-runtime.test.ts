@@ -234,6 +234,31 @@ describe('the Python host', { skip }, () => {
     });
   });
 
+  test('requests that arrive together on a threaded worker take turns between the callbacks, as under the GIL, the same way every run', async () => {
+    const ask = (host: Host, who: string) => getJson(host, `/who?who=${who}`, 1);
+    await withHost({ appFile: fixture('callbacks.py'), workers: 1, clock: 'manual', threads: 4, mode: 'concurrent' }, async (host) => {
+      for (let round = 0; round < 3; round++) {
+        await host.arriveTogether(1, 3);
+        const answers = Promise.all(['ann', 'ben', 'cy'].map((who) => ask(host, who)));
+        // All three wait on the clock once each has read the value back.
+        for (let timers = 0; timers < 3; ) timers = (await host.clockState(1))?.timers ?? 0;
+        await host.advanceClock(100);
+        const seen = (await answers).map((a) => a.seen);
+        const last = (await answers).find((a) => a.seen === a.asked)?.asked;
+        // Each read the value of the request that came in last: every other one set it in between.
+        assert.ok(last, `one of them read its own value: ${JSON.stringify(seen)}`);
+        assert.deepEqual(seen, [last, last, last], `round ${round}`);
+      }
+      // Requests not announced run as threads do: each alone reads its own value.
+      for (const who of ['dee', 'eve']) {
+        const answer = ask(host, who);
+        for (let timers = 0; timers < 1; ) timers = (await host.clockState(1))?.timers ?? 0;
+        await host.advanceClock(100);
+        assert.equal((await answer).seen, who);
+      }
+    });
+  });
+
   test("the app reads gunicorn's command line and WSGI server keys, not the course's", async () => {
     const file = fixture('server-view.py');
     for (const [load, threads, options] of [['preload', 1, ['--preload']], ['lazy', 4, ['--threads', '4']]] as const) {

@@ -219,6 +219,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
         }
       },
       clockState: (worker) => host.clockState(worker),
+      arriveTogether: (worker, count) => host.arriveTogether(worker, count),
       clockMoving: () => host.clockMoving,
       setMachines: (machines, options) => host.setMachines(machines, options),
       machineEnv: (machine) => (machine <= 1 ? env : run.machineDisk(machine).env),

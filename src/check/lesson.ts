@@ -126,6 +126,13 @@ export interface CheckContext {
    */
   clockState(worker: number): Promise<ClockState | undefined>;
   /**
+   * The next `count` requests to reach worker k arrive at the same moment, as on a busy site.
+   * A threaded worker (gunicorn's gthread) then serves them as the GIL would: one thread at a
+   * time, handing over between the app's request callbacks, the same way every run. A Node
+   * worker serves them as it always does, one at a time up to its first await.
+   */
+  arriveTogether(worker: number, count: number): Promise<void>;
+  /**
    * How many of the app's processes are still running what the clock's last move woke (the
    * timers due, and the database calls they made): the others have nothing more to do until the
    * next move. An event-like view of "who may still come", for a step that waits on the database.

@@ -112,6 +112,43 @@ export async function inTurn(ctx: CheckContext, turns: readonly Turn[]): Promise
 }
 
 /**
+ * Send every request at the same moment, as a busy site gets them (ctx.arriveTogether: a
+ * threaded worker serves them as the GIL would, handing over between the app's callbacks), then
+ * wait until each is parked in an await or answered. The requests all go to one worker. Those
+ * that neither answer nor park within the limit are 'stuck', the later ones first.
+ */
+export async function allAtOnce(ctx: CheckContext, turns: readonly Turn[], limitMs = 1500): Promise<Turns> {
+  const worker = turns[0]?.worker ?? 1;
+  if (turns.some((t) => t.worker !== worker)) throw new Error('allAtOnce: every request goes to one worker');
+  const before = await timersOn(ctx, worker);
+  await ctx.arriveTogether(worker, turns.length);
+  const requests = turns.map((turn) => inFlight(turn.send()));
+  const deadline = performance.now() + limitMs;
+  const unanswered = () => requests.filter((r) => !r.answered());
+  for (;;) {
+    const open = unanswered();
+    const mustAnswer = open.some((r) => turns[requests.indexOf(r)]!.calls?.length === 0);
+    const parked = (await timersOn(ctx, worker)) - before;
+    if (!mustAnswer && parked >= open.length) break;
+    if (performance.now() > deadline) {
+      // Parked ones cannot be told apart: the earlier requests count as parked, the rest as stuck.
+      let room = Math.max(0, parked);
+      const progress = requests.map((r, i): Progress => {
+        if (r.answered()) return 'answered';
+        if (turns[i]!.calls?.length !== 0 && room > 0) {
+          room--;
+          return 'waiting';
+        }
+        return 'stuck';
+      });
+      return { requests, progress };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 4));
+  }
+  return { requests, progress: requests.map((r) => (r.answered() ? 'answered' : 'waiting')) };
+}
+
+/**
  * How long (wall time) an answer that is due may take to come back once the clock has moved: it
  * comes at once from an app that serves requests side by side, so the limit only bounds the wait
  * on the failure path.
@@ -168,15 +205,15 @@ export interface Together extends Turns {
 }
 
 /**
- * Send requests that overlap (inTurn), then judge them as real traffic would feel them: each must
+ * Send requests that overlap (inTurn, or allAtOnce), then judge them as real traffic would feel them: each must
  * be answered in about the time it takes alone (inTheirTime), not after another's turn. The
  * date stands still meanwhile, moving only with the clock's moves, so the time the check itself
  * takes never counts as the requests' time. Then lets the rest of the time pass (unless a
  * request got stuck: the caller fails then).
  */
-export async function together(ctx: CheckContext, turns: readonly Turn[]): Promise<Together> {
+export async function together(ctx: CheckContext, turns: readonly Turn[], options: { readonly atOnce?: boolean } = {}): Promise<Together> {
   return ctx.sameMoment(async () => {
-    const sent = await inTurn(ctx, turns);
+    const sent = options.atOnce ? await allAtOnce(ctx, turns) : await inTurn(ctx, turns);
     if (sent.progress.includes('stuck')) return { ...sent, late: [] };
     const late = await inTheirTime(ctx, turns, sent.requests);
     await ctx.advanceClock(LET_TIME_PASS_MS);

@@ -53,6 +53,13 @@ export async function clockState(proc: WorkerProcess): Promise<ClockState | unde
   return answer?.type === 'clock-state' ? { now: answer.now, timers: answer.timers } : undefined;
 }
 
+/** Tell the process that the next `count` requests come in together; resolves once it knows. */
+export async function arriveTogether(proc: WorkerProcess, count: number): Promise<void> {
+  await proc.ready.catch(() => {});
+  const id = questionId();
+  await ask(proc, { type: 'arrive-together', id, count }, (m) => m.type === 'arriving' && m.id === id);
+}
+
 /**
  * Hold the process's date still at `at` (hold), or let it go on with real time again, once it
  * has started. Its timers are untouched.

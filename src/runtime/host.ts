@@ -10,7 +10,7 @@ import type { AppProblem } from './protocol.ts';
 import type { WorkerGate } from './gate.ts';
 import type { ClockState, HostOptions, WorkerInfo } from './host-types.ts';
 import { crashSlot, newSlot, retire, settleAll, startSlot, stopSlots, type WorkerSlot } from './host-slots.ts';
-import { ping } from './host-messages.ts';
+import { arriveTogether, ping } from './host-messages.ts';
 import { HostClock } from './host-clock.ts';
 import { JobsProcess } from './host-jobs.ts';
 import { Launcher } from './host-launch.ts';
@@ -270,6 +270,12 @@ export class Host {
   async clockState(worker: number): Promise<ClockState | undefined> {
     const proc = this.#slots[worker - 1]?.process;
     return proc && this.#clock.state(proc);
+  }
+
+  /** The next `count` requests to reach worker k arrive at the same moment (CheckContext.arriveTogether). */
+  async arriveTogether(worker: number, count: number): Promise<void> {
+    const proc = this.#slots[worker - 1]?.process;
+    if (proc) await arriveTogether(proc, count);
   }
 
   /**

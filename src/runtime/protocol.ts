@@ -28,7 +28,9 @@ export type WorkerToHost =
   /** The answer to 'clock-query': the process's time, and how many timers wait on its manual clock (null on a real clock). */
   | { readonly type: 'clock-state'; readonly id: number; readonly now: number; readonly timers: number | null }
   /** The answer to 'clock-hold': the process's time as it now stands (or goes on). */
-  | { readonly type: 'clock-held'; readonly id: number; readonly now: number };
+  | { readonly type: 'clock-held'; readonly id: number; readonly now: number }
+  /** The answer to 'arrive-together': the requests may come. */
+  | { readonly type: 'arriving'; readonly id: number };
 
 /** A process's clock, as the host hands it over: its kind, where it starts, and when that was read. */
 export interface ClockSetting {
@@ -62,6 +64,8 @@ export type HostToWorker =
   | { readonly type: 'clock-query'; readonly id: number }
   /** Hold the date still at `at` (hold), or let it go on with real time again: visitors in between arrive in one millisecond. */
   | { readonly type: 'clock-hold'; readonly id: number; readonly hold: boolean; readonly at: number }
+  /** The next `count` requests come in together (a threaded Python worker takes them in turns, as the GIL does: _course_threads.py). */
+  | { readonly type: 'arrive-together'; readonly id: number; readonly count: number }
   | { readonly type: 'stop' };
 
 /**

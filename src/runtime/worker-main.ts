@@ -416,6 +416,9 @@ if (!app) {
   onCourse((message) => {
     if (clock.answer(message, send, fatal)) return;
     if (message.type === 'ping') return send({ type: 'pong', id: message.id });
+    // One thread: requests that arrive together are served one after another up to their first
+    // await, as on any Node host. Nothing to arrange.
+    if (message.type === 'arrive-together') return send({ type: 'arriving', id: message.id });
     if (message.type === 'stop') {
       server.close();
       server.closeAllConnections();

@@ -165,7 +165,7 @@ export function auditMark(ctx: CheckContext): number {
  * Demand that the page views since `mark` went to the audit log each under the right customer:
  * `expected` lists [customer or 'anonymous', path] for every GET the step sent, in any order.
  */
-export function expectAudit(ctx: CheckContext, mark: number, expected: readonly (readonly [string, string])[]): void {
+export function expectAudit(ctx: CheckContext, mark: number, expected: readonly (readonly [string, string])[], wrongCustomer?: string): void {
   const db = new Database(ctx.env.SHOP_DB, { readonly: true });
   let rows: { customer: string; path: string }[];
   try {
@@ -182,7 +182,7 @@ export function expectAudit(ctx: CheckContext, mark: number, expected: readonly 
     got: got.length ? got.join('; ') : 'no entries',
     diagnosis:
       got.length === want.length
-        ? 'The pages were right, but the audit log names the wrong customer for some of them. Whatever writes the log still reads a customer kept in module scope (or a module-level logger context) after an await, by which time another request has replaced it. Pass the request\'s own customer to the audit log.'
+        ? (wrongCustomer ?? 'The pages were right, but the audit log names the wrong customer for some of them. Whatever writes the log still reads a customer kept in module scope (or a module-level logger context) after an await, by which time another request has replaced it. Pass the request\'s own customer to the audit log.')
         : 'Every page view (every GET) must go to the audit log once, under the customer who asked (or "anonymous"): keep the audit middleware as it is.',
   });
 }

@@ -46,11 +46,12 @@ const whose = (turns: readonly Turn[]) => turns.map((t) => `${t.who}'s ${t.what}
  * request must also be answered in the time its own calls take, as when it is alone: a late one
  * fails the step once its answer has been judged (a wrong answer says more than a slow one).
  */
-async function overlapping(ctx: CheckContext, turns: readonly Turn[], judge: (replies: Reply[]) => Promise<void>): Promise<void> {
+async function overlapping(ctx: CheckContext, turns: readonly Turn[], judge: (replies: Reply[]) => Promise<void>, options: { readonly atOnce?: boolean } = {}): Promise<void> {
   const names = turns.map((t) => t.who);
   const { requests, progress, late } = await together(
     ctx,
     turns.map((turn) => ({ worker: WORKER, send: turn.send, calls: turn.calls })),
+    options,
   );
   if (progress[0] === 'answered') {
     const reply = await requests[0].reply;
@@ -99,6 +100,17 @@ async function overlapping(ctx: CheckContext, turns: readonly Turn[], judge: (re
 async function signInByApi(ctx: CheckContext, who: ReturnType<typeof alice>, name = who.name): Promise<void> {
   const reply = await settle(ctx, WORKER, () => who.post('/login', { name }, { worker: WORKER }));
   expectJson(reply, `JSON like {"name": "${name}"}`);
+}
+
+/** A request from someone who never signed in must be refused. */
+function notSignedIn(reply: Reply, who: string): void {
+  if (reply.status !== 401) {
+    fail({
+      expected: `401 "Sign in first" for ${who}, who never signed in, from ${describe(reply)}`,
+      got: `${reply.status}: ${reply.body}`,
+      diagnosis: `${who}'s request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks "who is this?" must ask the request itself, whoever sends it (a browser, or a program calling the API).`,
+    });
+  }
 }
 
 /** Which of two orders a pair of requests goes in this run: the verdict must not depend on it. */
@@ -192,16 +204,6 @@ const lesson: Lesson = {
         const customers = customersOf(ctx);
         await signInByApi(ctx, bobsApp(ctx), 'bob');
         const mark = auditMark(ctx);
-        const notSignedIn = (reply: Reply, who: string) => {
-          if (reply.status !== 401) {
-            fail({
-              expected: `401 "Sign in first" for ${who}, who never signed in, from ${describe(reply)}`,
-              got: `${reply.status}: ${reply.body}`,
-              diagnosis:
-                `${who}'s request went ahead as if someone were signed in. Some check still reads a module-level variable that another request set meanwhile: every place that asks "who is this?" must ask the request itself, whoever sends it (a browser, or a program calling the API).`,
-            });
-          }
-        };
         await overlapping(ctx, [
           { who: 'alice', what: 'account (/api/account)', calls: SIGNED_IN, send: () => alice(ctx).get('/api/account', { worker: WORKER }) },
           { who: 'a price checker', what: 'request for /api/account', calls: SIGNED_OUT, send: () => priceChecker(ctx).get('/api/account', { worker: WORKER }) },
@@ -242,6 +244,42 @@ const lesson: Lesson = {
           await expectAccountPage(customers, signedIn!, 'bob', ctx.track);
           expectAudit(ctx, mark, [['alice', '/'], ['anonymous', '/'], ['anonymous', '/'], ['bob', '/']]);
         });
+      },
+    },
+    {
+      title: "alice's page, bob's phone app and a program that has not signed in arrive at the same moment: each gets their own answer and audit entry",
+      async run(ctx) {
+        const customers = customersOf(ctx);
+        const mark = auditMark(ctx);
+        // On a busy host requests arrive together, and a threaded worker switches between them at
+        // any call: between who_is_asking() and audit(), with no wait in between. The order they
+        // come in varies; the verdict must not.
+        const turns: Turn[] = [
+          { who: 'alice', what: 'page', calls: SIGNED_IN, send: () => alice(ctx).page('/', { worker: WORKER }) },
+          { who: "bob's phone app", what: 'account (/api/account)', calls: SIGNED_IN, send: () => bobsApp(ctx).get('/api/account', { worker: WORKER }) },
+          { who: 'a price checker', what: 'request for /api/account', calls: SIGNED_OUT, send: () => priceChecker(ctx).get('/api/account', { worker: WORKER }) },
+        ];
+        const order = eitherFirst(ctx, [0, 1] as const);
+        const sent = [turns[order[0]]!, turns[order[1]]!, turns[2]!];
+        await overlapping(
+          ctx,
+          sent,
+          async (replies) => {
+            const reply = (who: string) => replies[sent.findIndex((t) => t.who === who)]!;
+            await expectAccountPage(customers, reply('alice'), 'alice', ctx.track);
+            expectAccount(customers, reply("bob's phone app"), 'bob', ctx.track);
+            notSignedIn(reply('a price checker'), 'a price checker');
+            expectAudit(
+              ctx,
+              mark,
+              [['alice', '/'], ['bob', '/api/account'], ['anonymous', '/api/account']],
+              ctx.track === 'flask'
+                ? "The pages were right, but the audit log names the wrong customer for some of them. The three requests arrived together, and the worker's threads took turns between one request's callbacks, as Python's threads do at any call: after one request's `who_is_asking()` set the module-level customer, another request's `who_is_asking()` ran before the first one's `audit()` read it, with no wait in between. Whatever the audit log reads must belong to the request: `g.customer`, set in `who_is_asking()`."
+                : 'The pages were right, but the audit log names the wrong customer for some of them. The three requests arrived together; whatever writes the log still reads a customer kept in module scope, which another request replaced before the log was written. Pass the request\'s own customer (req.customer) to the audit log.',
+            );
+          },
+          { atOnce: true },
+        );
       },
     },
   ],

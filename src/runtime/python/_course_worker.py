@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from wsgiref.simple_server import WSGIServer
 
 from _course_gate import GATE
+from _course_threads import DOOR, install_switches
 from _course_wsgi import QuietHandler
 
 
@@ -123,10 +124,12 @@ class ThreadedLoopbackServer(LoopbackServer):
 
     def serve_one(self, request, client_address):
         try:
+            DOOR.enter()  # requests the course sends at the same moment come in together (_course_threads.py)
             self.finish_request(request, client_address)
         except Exception:
             self.handle_error(request, client_address)
         finally:
+            DOOR.leave()
             self.shutdown_request(request)
             sys.stdout.flush()
             sys.stderr.flush()
@@ -162,6 +165,9 @@ def worker_control(commands_fd, events, clock):
                 events.send(
                     {"type": "clock-state", "id": message["id"], "now": _now_ms(clock), "timers": clock.timers() if clock else None}
                 )
+            elif kind == "arrive-together":
+                DOOR.hold(message.get("count", 0))
+                events.send({"type": "arriving", "id": message["id"]})
             elif kind == "clock-hold":
                 if clock:
                     clock.hold(message["at"] if message["hold"] else None)
@@ -268,6 +274,7 @@ def run_worker(config, order, commands_fd, events, app):
 
     threads = int(config.get("threads") or 1)
     if threads > 1:
+        install_switches()  # threads take turns between the app's callbacks, as under the GIL
         server = ThreadedLoopbackServer(("127.0.0.1", 0), QuietHandler, threads, clock)
     else:
         server = LoopbackServer(("127.0.0.1", 0), QuietHandler)
