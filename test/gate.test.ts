@@ -118,6 +118,26 @@ describe('race(): one interleaving, every run', () => {
     assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.json]), Array(RUNS).fill([1, 1, 1]));
   });
 
+  test(`a JSON file kept beside the app, inside the course's own folder, is data too: it loses an update, ${RUNS} runs of ${RUNS}`, async () => {
+    const beside = path.join(here, 'fixtures', 'runtime', 'race-beside.json');
+    try {
+      const outcomes = [];
+      for (let i = 0; i < RUNS; i++) {
+        rmSync(beside, { force: true });
+        const [first, second] = await race(host, side(1, '/json-beside-the-app'), side(2, '/json-beside-the-app'));
+        outcomes.push([first.value, second.value]);
+      }
+      assert.deepEqual(outcomes, Array(RUNS).fill([1, 1]));
+    } finally {
+      rmSync(beside, { force: true });
+    }
+  });
+
+  test(`a JSON file read and written under the database's write lock (BEGIN IMMEDIATE) never loses one and does not wait out the busy timeout, ${RUNS} runs of ${RUNS}`, async () => {
+    const outcomes = await raceMany('/json-under-immediate');
+    assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.json]), Array(RUNS).fill([1, 2, 2]));
+  });
+
   test(`a JSON file read through a read stream and written back through a write stream loses an update, ${RUNS} runs of ${RUNS}`, async () => {
     const outcomes = await raceMany('/json-streams');
     assert.deepEqual(outcomes.map((o) => [o.first.value, o.second.value, o.final.json]), Array(RUNS).fill([1, 1, 1]));

@@ -54,20 +54,26 @@ export function holding<R>(gate: WorkerGate, side: RaceSide<R>, checkThenCreate:
   const wrote = filesWritten();
   const absent = new Set<string>();
   const watches: Array<() => void> = [];
+  // Whether the side's last SQL statement left its connection inside a transaction: a file
+  // written between BEGIN IMMEDIATE and COMMIT is written under the database's lock (a file
+  // operation itself knows of no transaction).
+  let sqlOpen = false;
   const offReports = gate.on((report) => {
     wrote.note(report);
     const op = report.op as DataOperation;
+    if (report.t === 'finished' && op.kind === 'sql' && !report.failed) sqlOpen = report.inTransaction;
     if (!report.ask) return;
     if (report.t === 'entered') {
       const created = checkThenCreate && !hasRead && op.kind === 'file' && absent.has(op.file);
-      if (!at && beforeWrite && (hasRead || created)) pause({ seq: report.seq, inTransaction: report.inTransaction ?? false, checkThenCreate: created });
+      const inTransaction = (report.inTransaction ?? false) || (op.kind === 'file' && sqlOpen);
+      if (!at && beforeWrite && (hasRead || created)) pause({ seq: report.seq, inTransaction, checkThenCreate: created });
       else gate.go(report.seq, true);
       return;
     }
     if (beforeWrite) {
       if (!report.failed && firstRead(op)) hasRead = true;
       gate.go(report.seq);
-    } else if (!at && pick(op)) pause({ seq: report.seq, inTransaction: report.inTransaction, checkThenCreate: false });
+    } else if (!at && pick(op)) pause({ seq: report.seq, inTransaction: report.inTransaction || (op.kind === 'file' && sqlOpen), checkThenCreate: false });
     else gate.go(report.seq);
   });
   const offProbes = gate.onProbe((probe) => {

@@ -132,7 +132,9 @@ module.registerHooks({
 installDataOperations({
   gate: openGate(),
   Database: preloaded.get('better-sqlite3'),
-  codeRoots: [courseRoot],
+  // The course's own code and libraries, not the whole package: an app kept inside a clone of the
+  // course (a fixture, a workspace there) writes data files beside it, and they are data.
+  codeRoots: ['dist', 'src', 'node_modules'].map((folder) => path.join(courseRoot, folder)),
 });
 module.syncBuiltinESMExports();
 // Listen for the assignment before anything is awaited: the course sends it as soon as it has
