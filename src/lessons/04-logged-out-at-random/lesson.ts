@@ -222,7 +222,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
       },
     },
     {
-      title: "A session cookie planted before a login does not log its planter in as the new user, nor does a copy of the user's cookie once she has logged out and in again",
+      title: "A session cookie planted before a login (by the form or the page's script) does not log its planter in as the new user, nor does a copy of the user's cookie once she has logged out and in again",
       async run(ctx) {
         // alice opens the login page on a shared computer; mallory, logged in as herself, slips
         // her own session cookie into that browser and keeps a copy; alice logs in there.
@@ -249,12 +249,26 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         await logInWithApi(ctx, 'alice', ctx.workerAt(worker + 2));
         // A copy still good after the logout is a signed cookie that carries its session (cookie-session,
         // Flask's): it lasts until its expiry. What must not happen is a dead session coming back.
-        if (afterLogout !== null) return;
+        if (afterLogout === null) {
+          for (const k of [0, 1]) {
+            await expectUser(ctx, "mallory's copy", ctx.workerAt(worker + k), null, (got, w, route) =>
+              got === 'alice'
+                ? `mallory copied alice's session cookie at the kiosk before alice logged out there; the copy logged nobody in after the logout, but once alice logged in again on her laptop, ${where(w, route)} took the copy as alice's session: her new login was given the very id of the session she had ended (an id made from her name, one per customer, or the table's largest id plus one, which comes back once the last session is deleted). Every login must get a new random id (express-session's own, crypto.randomUUID(), secrets.token_urlsafe(32)), never one derived from who logs in or from what the table holds.`
+                : `mallory's copy of alice's cookie, dead since alice logged out, was taken by ${where(w, route)} as ${got}'s session.`,
+            );
+          }
+        }
+        // The same trap on another shared computer, whose page logs in through its own script
+        // (the JSON API): bob logs in there, and mallory's planted cookie must not become bob's.
+        // (alice's login at the kiosk ended the session mallory planted there: she logs in again first.)
+        const library = ctx.visitor("the library's computer", { like: 'alice' });
+        await library.page('/', { worker });
+        await logInWithApi(ctx, 'mallory', ctx.workerAt(worker + 2));
+        await replaceCookies(library, (await cookiesOf(ctx.visitor('mallory'))).cookies);
+        await logInWithApi(ctx, "the library's computer", ctx.workerAt(worker + 1), 'bob');
         for (const k of [0, 1]) {
-          await expectUser(ctx, "mallory's copy", ctx.workerAt(worker + k), null, (got, w, route) =>
-            got === 'alice'
-              ? `mallory copied alice's session cookie at the kiosk before alice logged out there; the copy logged nobody in after the logout, but once alice logged in again on her laptop, ${where(w, route)} took the copy as alice's session: her new login was given the very id of the session she had ended (an id made from her name, one per customer, or the table's largest id plus one, which comes back once the last session is deleted). Every login must get a new random id (express-session's own, crypto.randomUUID(), secrets.token_urlsafe(32)), never one derived from who logs in or from what the table holds.`
-              : `mallory's copy of alice's cookie, dead since alice logged out, was taken by ${where(w, route)} as ${got}'s session.`,
+          await expectNotUser(ctx, 'mallory', ctx.workerAt(worker + k), 'bob', (w, route) =>
+            `bob logged in through the page's script (POST /api/login with JSON) on a browser that carried mallory's session cookie, and mallory's copy is now logged in as bob (${where(w, route)}): that login wrote bob into the session the browser brought. Every way in (the form and the API alike) must start a new session and drop the old one.`,
           );
         }
       },
