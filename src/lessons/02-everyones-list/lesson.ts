@@ -3,6 +3,8 @@ import { describe, fail, show } from '../../check/expect.ts';
 import { addByForm, addItem, basketOf, briefBasket, drawItems, expectBasket, expectOnPage, loadBasketPage, type BasketPage } from '../basket.ts';
 import { markdown } from '../text.ts';
 import { overlapStep } from './overlap.ts';
+import { shiftedNumbers } from '../cookie-edits.ts';
+import { cookiesOf as jarOf, replaceCookies } from '../jar.ts';
 
 /** Each visitor's items in this run, drawn from its seed: alice's two, bob's, dave's; after the deploy, frank's, grace's and alice's third; then the two of the visitors who shop at the same moment. */
 interface Items {
@@ -252,6 +254,34 @@ const lesson: Lesson = {
       },
     },
     overlapStep((ctx) => itemsOf(ctx).together),
+    {
+      title: 'mallory tries the visitor ids next to her own in her cookie: she finds nobody else\'s basket',
+      async run(ctx) {
+        const { alice, bob, dave, later, together } = itemsOf(ctx);
+        const others = [...alice, bob, dave, later.frank, later.grace, later.alice, ...together];
+        const item = drawItems(ctx.random, 24).find((i) => !others.includes(i))!;
+        // mallory shops like anyone (after the visitors who came just before her), then reads her
+        // own cookie and tries the ids next to hers: the visitors who came just before and after.
+        const mallory = ctx.visitor('mallory', { like: 'alice' });
+        await addByForm(ctx, 'mallory', item);
+        const { cookies } = await jarOf(mallory);
+        const guess = ctx.visitor("mallory's guesses", { like: 'mallory' });
+        for (const [i, cookie] of cookies.entries()) {
+          for (const edit of shiftedNumbers(cookie.value)) {
+            await replaceCookies(guess, cookies.map((c, j) => (j === i ? { key: c.key, value: edit.value } : c)));
+            const { items, where } = await basketOf(ctx, "mallory's guesses");
+            const found = items.filter((i) => others.includes(i));
+            if (found.length) {
+              fail({
+                expected: `nobody's basket for mallory's own cookie "${cookie.key}" with ${edit.what}, from ${where}`,
+                got: show(found),
+                diagnosis: `mallory changed a number in her cookie and got someone else's basket: the app's visitor ids follow one another (a counter, a number and the process id, the time), so anyone who reads their own can work out their neighbours'. An id must be random, so that nobody can guess another's: ${ctx.track === 'flask' ? 'uuid.uuid4()' : 'crypto.randomUUID()'}, or a signed session.`,
+              });
+            }
+          }
+        }
+      },
+    },
   ],
 };
 

@@ -4,14 +4,11 @@
 // a JSON Web Token, a plain or disguised name (disguises.ts).
 import { createHmac } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
-import type { Visitor } from '../../check/visitor.ts';
+import { cookiesOf, replaceCookies, type JarCookie } from '../jar.ts';
 import { decode, digestSwaps, shiftedNumbers } from '../cookie-edits.ts';
 import { swapName } from './disguises.ts';
 
-export interface JarCookie {
-  readonly key: string;
-  readonly value: string;
-}
+export { cookiesOf, replaceCookies, type JarCookie };
 
 /** A set of cookies to send, and how to say what they are in a message. */
 export interface Attempt {
@@ -33,25 +30,6 @@ export type Secret = string | Uint8Array;
  * An app that signs with one of them signs with nothing.
  */
 export const GUESSED_SECRETS = ['keyboard cat', 'secret', 'changeme', 'key1', 'key2', 'session-secret', 'supersecret', 'dev', 'super secret key'];
-
-/** Every cookie in the visitor's jar. */
-export async function cookiesOf(visitor: Visitor): Promise<{ cookies: JarCookie[] }> {
-  const serialized = (await visitor.jar.serialize()) as { cookies: Array<{ key: string; value: string }> };
-  return { cookies: serialized.cookies.map((c) => ({ key: c.key, value: c.value })) };
-}
-
-/**
- * Empty the visitor's jar and put exactly these cookies in it for the site, as a hand-edited
- * browser: Secure on an https site, so a cookie whose name needs it (__Host-, __Secure-) is kept
- * and every cookie goes with the site's requests.
- */
-export async function replaceCookies(visitor: Visitor, cookies: readonly JarCookie[]): Promise<void> {
-  await visitor.jar.removeAllCookies();
-  const secure = visitor.site.startsWith('https:') ? '; Secure' : '';
-  for (const { key, value } of cookies) {
-    await visitor.jar.setCookie(`${key}=${value}; Path=/${secure}`, `${visitor.site}/`);
-  }
-}
 
 const isSignature = (c: JarCookie) => c.key.endsWith('.sig');
 
