@@ -191,6 +191,8 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
             record,
             sharedCache,
             timeoutMs: (options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + 2000,
+            // Someone who arrives after the check moved the clock (days later) lives on that date.
+            dateAheadMs: host.clockAheadMs,
           });
           visitors.set(name, v);
         }

@@ -8,7 +8,7 @@
 // the API.
 import type * as Http from 'node:http';
 import { http } from '../runtime/node-http.ts';
-import { CookieJar } from 'tough-cookie';
+import { Cookie, CookieJar } from 'tough-cookie';
 import { CLIENT_HEADER, PIN_HEADER, SCHEME_HEADER, VISITOR_HEADER, WORKER_HEADER } from '../runtime/dispatcher.ts';
 import { HttpCache, type CacheKind, type Conditional } from './http-cache.ts';
 import { wireHeaders, type Profile, type RequestPurpose } from './people.ts';
@@ -79,6 +79,12 @@ export interface VisitorSetup {
   readonly timeoutMs?: number;
   /** The cache in front of the host that every visitor's requests pass (a CDN, a proxy). */
   readonly sharedCache?: HttpCache<Reply>;
+  /**
+   * How far the date runs ahead of this computer's clock when the visitor arrives: the course's
+   * date, once a check has moved its clock (days later, say). A cookie's Expires, written on the
+   * app's date, is read on that date.
+   */
+  readonly dateAheadMs?: number;
 }
 
 /** The fields of a form, as a browser sends them. */
@@ -100,6 +106,7 @@ export class Visitor {
   readonly #caches: HttpCache<Reply>[];
   /** The page the browser shows now: the Referer of its next form or script request. */
   #currentPage: string | undefined;
+  readonly #dateAheadMs: number;
 
   constructor(name: string, setup: VisitorSetup) {
     this.name = name;
@@ -109,6 +116,7 @@ export class Visitor {
     this.#balancer = new URL(setup.balancerUrl);
     this.#record = setup.record;
     this.#timeoutMs = setup.timeoutMs ?? 5000;
+    this.#dateAheadMs = setup.dateAheadMs ?? 0;
     // A browser keeps up to six connections to a site open and reuses them.
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
     // A browser keeps an HTTP cache; a program calling the API (curl, a script) does not.
@@ -198,6 +206,18 @@ export class Visitor {
       if (aged.lastAccessed instanceof Date) aged.lastAccessed = new Date(aged.lastAccessed.getTime() - ms);
       await store.updateCookie(cookie, aged);
     }
+  }
+
+  /**
+   * A Set-Cookie line as the jar keeps it: the jar runs on this computer's clock, so an Expires
+   * written on the course's date (dateAheadMs ahead) is moved back by as much.
+   */
+  #onOwnClock(line: string): string | Cookie {
+    if (!this.#dateAheadMs) return line;
+    const cookie = Cookie.parse(line);
+    if (!cookie || !(cookie.expires instanceof Date)) return line;
+    cookie.expires = new Date(cookie.expires.getTime() - this.#dateAheadMs);
+    return cookie;
   }
 
   /** Close the visitor's connections, as a browser closed at the end of a visit. */
@@ -318,7 +338,7 @@ export class Visitor {
               const setCookie = toList(response.headers['set-cookie']);
               if (ownRequest) {
                 for (const line of setCookie) {
-                  await this.jar.setCookie(line, url.href, { ignoreError: true, sameSiteContext: sameSite }).catch(() => undefined);
+                  await this.jar.setCookie(this.#onOwnClock(line), url.href, { ignoreError: true, sameSiteContext: sameSite }).catch(() => undefined);
                 }
               }
               const text = decode(Buffer.concat(chunks), String(response.headers['content-encoding'] ?? ''));

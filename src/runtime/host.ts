@@ -231,6 +231,11 @@ export class Host {
     return this.#clock.advance(ms);
   }
 
+  /** How far the course's date runs ahead of this computer's (its moves, and where it started). */
+  get clockAheadMs(): number {
+    return this.#launcher.clockNow() - Date.now();
+  }
+
   /** How many processes are still running what a clock move woke (HostClock.moving). */
   get clockMoving(): number {
     return this.#clock.moving;

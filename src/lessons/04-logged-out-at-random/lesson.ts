@@ -8,7 +8,7 @@ import { firstRead } from '../../check/race.ts';
 import { expectNobodyElse, expectNotUser, expectUser, logInWithApi, logInWithForm, logOutWithForm, NEWCOMERS, PASSWORDS, userIn } from './account.ts';
 import { cookiesOf, editedNumbersAndDigests, forgeries, replaceCookies, signedWith, tampered, type Guesses } from './cookies.ts';
 import { derivedSecrets, secretsInSource } from './source-secrets.ts';
-import { visitSteps } from './visits.ts';
+import { daysLaterStep, visitSteps } from './visits.ts';
 import { loggedOut, loginLostAtOnce, reloaded, sessionLost, sessionLostOrOwnKey, stillIn, takenOver, where } from './diagnoses.ts';
 import { someWorker } from '../draws.ts';
 
@@ -344,6 +344,7 @@ CREATE TABLE sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL, expires INTEGER
         }
       },
     },
+    daysLaterStep,
   ],
 };
 
