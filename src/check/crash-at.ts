@@ -21,31 +21,64 @@ export interface CrashPoint {
   disarm(): Promise<void>;
 }
 
+/** Statements that only open or close a transaction: they write no data of their own. */
+const TRANSACTION_CONTROL = /^\s*(?:begin|commit|end|rollback|savepoint|release)\b/i;
+const BEGIN = /^\s*begin\b/i;
+const ROLLBACK = /^\s*rollback\b(?!\s+(?:transaction\s+)?to\b)/i;
+
 /**
  * Arm a kill on `worker` between two commits: once a write of its has committed (a statement
- * outside a transaction, or a transaction that ended), the worker is killed just before the next
- * write that begins outside a transaction, so that what the first committed stays and what the
- * second would have written never comes. Arm it before sending the request; disarm it once the
- * moment has passed. (A worker whose writes are all in one transaction is never killed.)
+ * outside a transaction, or a transaction that wrote and then ended), the worker is killed just
+ * before its next write that begins a commit of its own: a write outside a transaction, or the
+ * first write of a transaction begun since (its BEGIN, a deferred one, writes nothing yet). What
+ * the first commit wrote stays and what the second would have written never comes. Arm it before
+ * sending the request; disarm it once the moment has passed. (A worker whose writes are all in
+ * one transaction is never killed before they commit.)
+ *
+ * A transaction's end is not always reported (Python's `with db:` commits inside the sqlite3
+ * module): one that wrote has ended once a BEGIN comes, or a statement runs outside a transaction.
  */
 export async function killBetweenCommits(host: CrashSource, worker: number): Promise<CrashPoint> {
   const gate = host.gate(worker);
   if (!gate) throw new Error(`Worker ${worker} is not running.`);
   let killed = false;
-  let wrote = false;
+  // A write of the worker's has committed; the transaction now open (if any) has written.
+  let committed = false;
+  let open = false;
   let onRestarted: () => void = () => {};
   let onFailed: (error: unknown) => void = () => {};
   const restarted = new Promise<void>((resolve, reject) => {
     onRestarted = resolve;
     onFailed = reject;
   });
-  const isWrite = (op: DataOperation) => op.kind === 'sql' && op.write;
+  const isWrite = (op: DataOperation) => op.kind === 'sql' && op.write && !TRANSACTION_CONTROL.test(op.sql);
+  /** The transaction that wrote has ended (committed, as far as the reports tell). */
+  const ended = () => {
+    if (open) {
+      open = false;
+      committed = true;
+    }
+  };
   const off = gate.on((report) => {
     const op = report.op as DataOperation;
-    if (report.t === 'finished' && !report.failed && isWrite(op)) wrote = true;
+    if (op.kind === 'sql') {
+      // A transaction begins: the one before it, if any, has ended.
+      if (BEGIN.test(op.sql)) ended();
+      if (report.t === 'finished') {
+        if (!report.failed && isWrite(op)) {
+          if (report.inTransaction) open = true;
+          else committed = true;
+        }
+        // Outside a transaction now: the one that wrote has ended, committed unless rolled back.
+        if (!report.inTransaction) {
+          if (ROLLBACK.test(op.sql)) open = false;
+          else ended();
+        }
+      } else if (report.ask && report.inTransaction === false) ended();
+    }
     if (!report.ask) return;
     if (report.t === 'finished') return gate.go(report.seq);
-    if (!killed && wrote && isWrite(op) && !report.inTransaction) {
+    if (!killed && committed && isWrite(op) && !(report.inTransaction && open)) {
       killed = true;
       off();
       host.crash(worker).then(onRestarted, onFailed);

@@ -165,6 +165,9 @@ function expectChargesOfTheirOwn(ctx: CheckContext, now: Shop, newOrders: readon
   const buyers = [...new Set(shared.map((o) => o.buyer))].sort().join(', ');
   const ids = [...new Set(shared.map((o) => o.charge))].join(', ');
   const fewer = newCharges < newOrders.length;
+  // A new order paid by the charge of an order from before these buyers came: with fewer new
+  // charges than orders, the provider handed back an earlier payment's charge (its key came round again).
+  const earlier = shared.some((o) => now.orders.some((p) => p.charge === o.charge && !newOrders.includes(p)));
   // The orders that share a charge, each with the others on that charge: one buyer's, or several buyers'.
   const strangers = shared.some((o) => now.orders.some((p) => p.charge === o.charge && p.buyer !== o.buyer));
   fail({
@@ -172,9 +175,11 @@ function expectChargesOfTheirOwn(ctx: CheckContext, now: Shop, newOrders: readon
     got: `${plural(newCharges, 'new charge')}, and orders of ${buyers} that share charge ${ids} with another order`,
     diagnosis: strangers
       ? `Orders of different buyers are paid by one charge: the provider answered a payment with an earlier payment's charge, because both were asked with the same idempotency key, so a buyer got a teapot without being charged. A key must name one payment for ever: make it the order's (${ctx.track === 'flask' ? 'f"order-{order}"' : '`order-${order}`'}), a number the database hands out once; not a count kept in a worker's memory (it starts again when the worker restarts, while the worker's name stays), and not the id of a row that is deleted afterwards (SQLite gives a plain INTEGER PRIMARY KEY's largest id again once its row is gone; AUTOINCREMENT never does).`
-      : fewer
-        ? `A buyer who buys twice was charged once for two teapots: the provider answered the second payment with the first one's charge, because both were asked with the same idempotency key. The key says which payment this is, so a retry of it charges once: make it the order's (${ctx.track === 'flask' ? 'f"order-{order}"' : '`order-${order}`'}), never the buyer's, who may buy again, or click twice.`
-        : "Each payment made a charge of its own, but one charge was written on two orders and another on none: the charge is written on the buyer's unpaid order, and a buyer who buys twice at once has two. Write each charge on the order it paid, found by the order's id.",
+      : earlier && fewer
+        ? `${buyers} bought again, and the provider answered the new payment with the charge of an earlier purchase, already paid, because it was asked with the same idempotency key as that one: a teapot went out without being charged. A key must name one payment for ever, and a key made of what a purchase looks like (the buyer, the teapots left after it, the price, the time) comes round again when the shop looks the same again: a delivery fills the shelf back up, a regular comes back. Make it the order's (${ctx.track === 'flask' ? 'f"order-{order}"' : '`order-${order}`'}), a number the database hands out once, or a random id made for that checkout and kept with its order.`
+        : fewer
+          ? `A buyer who buys twice was charged once for two teapots: the provider answered the second payment with the first one's charge, because both were asked with the same idempotency key. The key says which payment this is, so a retry of it charges once: make it the order's (${ctx.track === 'flask' ? 'f"order-{order}"' : '`order-${order}`'}), never the buyer's, who may buy again, or click twice.`
+          : "Each payment made a charge of its own, but one charge was written on two orders and another on none: the charge is written on the buyer's unpaid order, and a buyer who buys twice at once has two. Write each charge on the order it paid, found by the order's id.",
   });
 }
 

@@ -43,6 +43,9 @@ const OTHER_BUYERS = ['frank', 'gina', 'hana', 'ivan'];
 /** Buyers after the restart, one per worker. */
 const AFTER_BUYERS = ['kim', 'lou', 'max', 'noor', 'omar'];
 
+/** How many teapots the sale opened with (the first step's shelf), for the next sale's delivery. */
+const opening = new WeakMap<CheckContext, number>();
+
 /** A worker drawn from the run's seed. */
 const anyWorker = (ctx: CheckContext) => 1 + Math.floor(ctx.random() * ctx.workers);
 
@@ -107,6 +110,7 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL
       title: "dana buys a teapot through the shop's page; every worker's page and API show one fewer",
       async run(ctx) {
         const before = books(ctx);
+        opening.set(ctx, before.left);
         const bought = await rush(ctx, [{ name: 'dana', worker: anyWorker(ctx), via: 'form' }]);
         expectVerdicts(bought, ctx.track);
         expectBooks(ctx, before, bought, 1);
@@ -205,14 +209,14 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL
       },
     },
     {
-      title: `The worker serving ${CUT_OFF_BUYER} is killed between two commits of her purchase: every teapot gone from the shelf has its order`,
+      title: `The worker serving ${CUT_OFF_BUYER} is killed between two commits of her purchase: every teapot gone from the shelf has its order, and every order its teapot`,
       // A worker is started in the killed one's place, booted ahead as the host's spare.
       reloads: true,
       timeoutMs: 30_000,
       async run(ctx) {
         // One more teapot arrives, and pia buys it through the API. If her purchase commits a
-        // write and then begins another (the teapot taken, then the order written), her worker
-        // dies between the two, as a worker may at any line.
+        // write and then begins another (the teapot taken, then the order written, or the other
+        // way round), her worker dies between the two, as a worker may at any line.
         restock(ctx, 1);
         await cutOffBetweenCommits(ctx, { name: CUT_OFF_BUYER, worker: anyWorker(ctx), via: 'api' });
       },
@@ -233,6 +237,21 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL
         expectVerdicts(bought, ctx.track);
         expectBooks(ctx, before, bought, buyers.length);
         await everyWorkerReports(ctx, before.left - buyers.length, before.orders.length + buyers.length);
+      },
+    },
+    {
+      title: 'The next sale: a delivery fills the shelf back up to where the first sale began, and dana buys first again: her new order is paid by a new charge',
+      async run(ctx) {
+        // A shop restocks to the same level for every sale, and its regulars come back: dana,
+        // the first buyer of the first sale, is the first of this one too. The shelf, the buyer
+        // and the route are the same as then; only the purchase is new, and it must be charged.
+        const start = opening.get(ctx) ?? books(ctx).left;
+        restock(ctx, Math.max(0, start - books(ctx).left));
+        const before = books(ctx);
+        const bought = await rush(ctx, [{ name: 'dana', worker: anyWorker(ctx), via: 'form' }]);
+        expectVerdicts(bought, ctx.track);
+        expectBooks(ctx, before, bought, 1);
+        await everyWorkerReports(ctx, before.left - 1, before.orders.length + 1);
       },
     },
   ],
