@@ -1,9 +1,11 @@
 // Edits an attacker makes to her own session cookie when it does not name her in any way the
 // check can read: a number in it moved a little (the session before hers, the one after), and a
 // digest of her name (md5, sha1, sha256, sha512, with no key) replaced by the same digest of her
-// victim's. Shared by lesson 4 (sessions) and lesson 9 (the capstone's sign-in). A right app
-// refuses every one of them: its ids are random, its cookie signed with a key nobody outside the
-// host has.
+// victim's; and, for a value that shows no name at all, its bits flipped where her name could sit
+// (what turns a name encrypted without a signature into another). Shared by lesson 4 (sessions)
+// and lesson 9 (the capstone's sign-in). A right app refuses every one of them: its ids are
+// random, its cookie signed (or its encryption authenticated) with a key nobody outside the host
+// has.
 import { createHash } from 'node:crypto';
 
 /** One cookie value edited, and what the edit was, for a message. */
@@ -110,6 +112,98 @@ export function digestSwaps(value: string, pairs: ReadonlyArray<readonly [string
       if (!text.includes(digest.value)) return;
       edits.push({ what: `${digest.name} in it replaced by ${theirs[i]!.name}`, value: encode(text.split(digest.value).join(theirs[i]!.value)) });
     });
+  }
+  return edits;
+}
+
+/** The bytes of one piece of a cookie value as one encoding reads them, and the piece with other bytes written the same way. */
+interface ByteReading {
+  readonly how: string;
+  readonly bytes: Buffer;
+  write(bytes: Buffer): string;
+}
+
+/** Padding as the piece had it: a piece written with "=" keeps it, one without stays bare. */
+const padded = (encoded: string, like: string): string => {
+  const bare = encoded.replace(/=+$/, '');
+  return like.endsWith('=') ? bare.padEnd(Math.ceil(bare.length / 4) * 4, '=') : bare;
+};
+
+/**
+ * How to read a piece of a cookie value as bytes: hex, or base64 (base64url when it has "-" or
+ * "_"; a piece with neither is written back in plain base64, which base64url decoders accept
+ * too), each only when it reads faithfully (written back, it gives the piece); else the piece's
+ * own characters.
+ */
+function byteReading(piece: string): ByteReading {
+  if (/^(?:[0-9a-f]{2})+$/i.test(piece)) {
+    const upper = !/[a-f]/.test(piece) && /[A-F]/.test(piece);
+    return { how: 'hex', bytes: Buffer.from(piece, 'hex'), write: (b) => (upper ? b.toString('hex').toUpperCase() : b.toString('hex')) };
+  }
+  const url = /[-_]/.test(piece);
+  if ((url ? /^[A-Za-z0-9_-]+={0,2}$/ : /^[A-Za-z0-9+/]+={0,2}$/).test(piece) && piece.replace(/=+$/, '').length % 4 !== 1) {
+    const encoding = url ? 'base64url' : 'base64';
+    const bytes = Buffer.from(piece, encoding);
+    const write = (b: Buffer) => padded(b.toString(encoding), piece);
+    if (write(bytes) === piece) return { how: encoding, bytes, write };
+  }
+  const latin1 = [...piece].every((c) => c.charCodeAt(0) < 256);
+  return { how: 'its characters', bytes: Buffer.from(piece, latin1 ? 'latin1' : 'utf8'), write: (b) => b.toString(latin1 ? 'latin1' : 'utf8') };
+}
+
+/** Characters a cookie value may hold as they are (RFC 6265's cookie-octet). */
+const cookieOctets = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
+
+/** At most this many flipped values of one cookie: a name sits in its first bytes in every format seen. */
+const MAX_FLIPS = 160;
+
+/**
+ * Whether a cookie value shows `name` where the other edits can find it: in the value itself,
+ * or in the bytes one of its pieces decodes to.
+ */
+export function showsName(value: string, name: string): boolean {
+  const text = decode(value);
+  const needle = Buffer.from(name, 'utf8');
+  if (text.includes(name)) return true;
+  return [text, ...text.split(/[.:|]/)].some((piece) => byteReading(piece).bytes.includes(needle));
+}
+
+/**
+ * The cookie value with its bits flipped where `from` (the owner's name) could sit, to make it
+ * `to`: for each "."/":"/"|"-separated piece (and the whole value), read as bytes (hex, base64,
+ * base64url, or its own characters), and each offset, the bytes there XORed with (from XOR to),
+ * written back the same way. Without a key, this turns a name encrypted with a stream cipher
+ * (AES-CTR, AES-OFB, a keystream XORed in) into another name of the same length, and one in the
+ * first block of AES-CBC through its IV. Only for names of the same length in bytes; none when
+ * they differ.
+ */
+export function bitFlips(value: string, from: string, to: string): CookieEdit[] {
+  if (from === to || Buffer.byteLength(from) !== Buffer.byteLength(to)) return [];
+  const [mine, theirs] = [Buffer.from(from, 'utf8'), Buffer.from(to, 'utf8')];
+  const mask = mine.map((b, i) => b ^ theirs[i]!);
+  const text = decode(value);
+  const encoded = text !== value;
+  const parts = text.split(/([.:|])/);
+  const pieces = parts.map((piece, at) => ({ at, reading: byteReading(piece) })).filter((p) => p.at % 2 === 0);
+  // A value of pieces (a token, a signed id) is read piece by piece; read as its own characters
+  // as a whole when no piece decodes to bytes (separators may be bytes of it then).
+  const places =
+    parts.length > 1 && pieces.some((p) => p.reading.how !== 'its characters') ? pieces : [{ at: -1, reading: byteReading(text) }];
+  const edits: CookieEdit[] = [];
+  const seen = new Set<string>([value]);
+  for (const { at, reading } of places) {
+    for (let offset = 0; offset + mask.length <= reading.bytes.length; offset++) {
+      const bytes = Buffer.from(reading.bytes);
+      for (let i = 0; i < mask.length; i++) bytes[offset + i]! ^= mask[i]!;
+      const written = reading.write(bytes);
+      const whole = at < 0 ? written : [...parts.slice(0, at), written, ...parts.slice(at + 1)].join('');
+      const edited = encoded || !cookieOctets.test(whole) ? encodeURIComponent(whole) : whole;
+      if (seen.has(edited)) continue;
+      seen.add(edited);
+      const where = at < 0 ? '' : ` of its part ${at / 2 + 1}`;
+      edits.push({ what: `its bits flipped at byte ${offset}${where} (read as ${reading.how}) by "${from}" XOR "${to}"`, value: edited });
+      if (edits.length >= MAX_FLIPS) return edits;
+    }
   }
   return edits;
 }

@@ -1,12 +1,12 @@
 // The capstone's steps about what real traffic does after the rush: two customers buying a
 // product the shop has plenty of, on two workers at once, and a customer reading her account
-// on every worker after she bought something.
+// on every worker after she bought something, and the stock the worker that sold her shows.
 import { describe, expectJson, fail } from '../../check/expect.ts';
 import type { CheckContext, CheckStep } from '../types.ts';
 import { settle } from '../waiting.ts';
 import { expectCharges, lastChargeId } from './ledger.ts';
 import { lastOrderId, ordersSince, shopOf, withDb } from './shop.ts';
-import { expectVerdict, twoBuyers } from './stock.ts';
+import { expectVerdict, lookAtShop, sellerShowsStock, twoBuyers } from './stock.ts';
 import { someWorker } from '../draws.ts';
 
 /** A product of the shelf other than the honey, drawn from the seed. */
@@ -63,12 +63,14 @@ async function accountOn(ctx: CheckContext, worker: number): Promise<{ reply: Aw
 }
 
 export const accountAfterPurchaseStep: CheckStep = {
-  title: "After a purchase, the buyer's account shows the new order on every worker",
+  title: "After a purchase, the buyer's account shows the new order on every worker, and the worker that sold shows the stock it left",
   async run(ctx) {
     // alice looks at her account on every worker (over a day, her clicks land on each of them).
     for (let k = 1; k <= ctx.workers; k++) await accountOn(ctx, k);
     const item = shelfItem(ctx);
     const buyOn = someWorker(ctx);
+    // The worker she buys on has just shown the shop: whatever it keeps of the products, it has.
+    await lookAtShop(ctx, buyOn);
     const before = lastOrderId(ctx);
     const paidBefore = lastChargeId(ctx);
     const bought = await settle(ctx, buyOn, () => ctx.visitor('alice').post('/api/buy', { product: item.id }, { worker: buyOn }));
@@ -76,6 +78,9 @@ export const accountAfterPurchaseStep: CheckStep = {
     const order = ordersSince(ctx, before).find((o) => o.customer === 'alice' && o.productId === item.id);
     if (!order) fail({ expected: `alice's order of ${item.name} on worker ${buyOn} in the database`, got: `no such order (${describe(bought)}: ${bought.status} ${bought.body})` });
     expectCharges(ctx, [{ customer: 'alice', product: item, worker: buyOn }], before, paidBefore);
+    // Nothing else writes until the worker that sold has shown the stock again, in the list and
+    // on the page: its own sale is the only change since its last look.
+    await sellerShowsStock(ctx, buyOn, item);
     for (let i = 0; i < ctx.workers; i++) {
       const k = ctx.workerAt(buyOn + i);
       const { reply, body } = await accountOn(ctx, k);

@@ -7,7 +7,7 @@ import { pageText } from '../../check/visitor.ts';
 import type { CheckStep } from '../types.ts';
 import { someWorker } from '../draws.ts';
 import { signIn } from './prices.ts';
-import { editedFrom, forgedFrom, pageOf, shopOf } from './shop.ts';
+import { editedFrom, flippedFrom, forgedFrom, pageOf, shopOf } from './shop.ts';
 
 export const signInStep: CheckStep = {
   title: 'A signed-in customer stays signed in on every worker, on every page, and after a deploy; an edited cookie signs nobody in',
@@ -100,6 +100,30 @@ export const signInStep: CheckStep = {
           ? `Session ids that count up are guessed by counting: bob's neighbour's session is one number away. A session id must be long and random (${ctx.track === 'flask' ? 'secrets.token_urlsafe(32)' : 'crypto.randomUUID()'}), or the session kept in a cookie signed with SESSION_SECRET.`
           : `A digest of a name (md5, sha1, sha256...) is no secret: anyone computes it for any name, in one line. Sign what the cookie says with SESSION_SECRET (${ctx.track === 'flask' ? "Flask's session" : 'cookie-session'}, or an HMAC with it), or keep a random session id that the server looks up.`,
       });
+    }
+    // Last, a cookie that shows no name at all (encrypted, or a random id), its bits flipped
+    // wherever its owner's name could sit to read another customer's name of the same length
+    // (carol's phone app's cookie made to say "alice"), on one worker. Each flip must sign in no
+    // one else: a random id flipped is no session, and a signed or authenticated cookie refuses it.
+    const holders = [["carol's phone app", 'carol'], ['bob', 'bob'], ['alice', 'alice']] as const;
+    const pair = holders.flatMap(([holder, owner]) =>
+      customers.filter((c) => c.name !== owner && Buffer.byteLength(c.name) === Buffer.byteLength(owner)).map((victim) => ({ holder, owner, victim: victim.name })),
+    )[0];
+    if (pair) {
+      const k = ctx.workerAt(first + 1);
+      for (const flip of flippedFrom(ctx, pair.holder, pair.owner, pair.victim)) {
+        const reply = await ctx.visitor('mallory').get('/api/me', { worker: k, headers: { cookie: flip.cookie } });
+        const name = reply.status < 300 ? (reply.json as { name?: unknown } | undefined)?.name : undefined;
+        if (typeof name !== 'string' || name === pair.owner || !customers.some((c) => c.name === name)) continue;
+        fail({
+          expected: `mallory, who sent ${flip.what}, not to be signed in as anyone but ${pair.owner} on worker ${k}`,
+          got: `${describe(reply)}: ${reply.body}`,
+          diagnosis:
+            name === pair.victim
+              ? `${pair.owner}'s cookie hides her name, encrypted with SESSION_SECRET, but nothing proves it unchanged: flipping bits of what a stream cipher wrote (AES-CTR, AES-OFB, a keystream XORed in) flips the same bits of the name inside, so whoever knows her own name turns it into any other name of the same length, without the key. Encryption is not a signature. Sign what the cookie says with SESSION_SECRET (${ctx.track === 'flask' ? "Flask's session" : 'cookie-session'}, or an HMAC checked on every request), use an encryption that refuses any edited byte (AES-GCM), or keep a random session id that the server looks up.`
+              : `mallory's flipped cookie names no valid session, yet worker ${k} answered as ${name}, a customer an earlier request left behind. Decide who is asking on every request, from its own cookie; when that cookie proves no one, no one is signed in.`,
+        });
+      }
     }
     // A deploy restarts every worker: a customer signed in before it is still signed in after it.
     await ctx.reload();

@@ -24,37 +24,62 @@ const stockInDatabase = (ctx: CheckContext) =>
 const STALE_STOCK = (k: number, where: string) =>
   `Worker ${k} shows in ${where} a stock it read earlier (when it started, or on some earlier request), not what the database holds after the sales. The stock changes with every purchase, on whichever worker it happens: read it from the database, as the prices, on every request that shows it.`;
 
+/** Worker k's list and page show `stock` (the database's), for every product; `diagnosis` says why not, naming where. */
+async function showsStock(ctx: CheckContext, k: number, stock: ReturnType<typeof stockInDatabase>, diagnosis: (where: string) => string): Promise<void> {
+  const reply = await ctx.visitor('dora').get('/api/products', { worker: k });
+  for (const p of productsOf(reply)) {
+    const want = stock.get(p.id);
+    if (want && p.stock !== want.stock) {
+      fail({
+        expected: `${want.name} with ${want.stock} left, as the database says, from ${describe(reply)}`,
+        got: `${JSON.stringify(p.stock)} left`,
+        diagnosis: diagnosis('the product list'),
+      });
+    }
+  }
+  const page = await ctx.visitor('dora').page('/', { worker: k });
+  await pageOf(page, 'the shop page');
+  for (const want of stock.values()) {
+    const line = await lineOf(page, want.name);
+    const shows = line && (line.includes(`${want.stock} left`) || (want.stock === 0 && /sold out/i.test(line)));
+    if (!shows) {
+      fail({
+        expected: `the shop page from ${describe(page)} to show ${want.name} with ${want.stock === 0 ? 'none' : want.stock} left, as the database says`,
+        got: line ? `"${line}"` : `no line for ${want.name}`,
+        diagnosis: diagnosis('the shop page'),
+      });
+    }
+  }
+}
+
 /** Every worker's list and page show the stock the database holds now, for every product. */
 export async function everyWorkerShowsStock(ctx: CheckContext): Promise<void> {
   const stock = stockInDatabase(ctx);
   const first = Math.floor(ctx.random() * ctx.workers);
   for (let i = 0; i < ctx.workers; i++) {
     const k = ctx.workerAt(first + i + 1);
-    const reply = await ctx.visitor('dora').get('/api/products', { worker: k });
-    for (const p of productsOf(reply)) {
-      const want = stock.get(p.id);
-      if (want && p.stock !== want.stock) {
-        fail({
-          expected: `${want.name} with ${want.stock} left, as the database says, from ${describe(reply)}`,
-          got: `${JSON.stringify(p.stock)} left`,
-          diagnosis: STALE_STOCK(k, 'the product list'),
-        });
-      }
-    }
-    const page = await ctx.visitor('dora').page('/', { worker: k });
-    await pageOf(page, 'the shop page');
-    for (const want of stock.values()) {
-      const line = await lineOf(page, want.name);
-      const shows = line && (line.includes(`${want.stock} left`) || (want.stock === 0 && /sold out/i.test(line)));
-      if (!shows) {
-        fail({
-          expected: `the shop page from ${describe(page)} to show ${want.name} with ${want.stock === 0 ? 'none' : want.stock} left, as the database says`,
-          got: line ? `"${line}"` : `no line for ${want.name}`,
-          diagnosis: STALE_STOCK(k, 'the shop page'),
-        });
-      }
-    }
+    await showsStock(ctx, k, stock, (where) => STALE_STOCK(k, where));
   }
+}
+
+/** A visitor looks at the shop on worker k, through the list and the page: whatever the worker keeps of the products, it has now. */
+export async function lookAtShop(ctx: CheckContext, k: number): Promise<void> {
+  productsOf(await ctx.visitor('dora').get('/api/products', { worker: k }));
+  await pageOf(await ctx.visitor('dora').page('/', { worker: k }), 'the shop page');
+}
+
+/**
+ * Worker k, which has just sold `item` (and nothing else has written since), shows the stock the
+ * sale left, in the list and on the page.
+ */
+export async function sellerShowsStock(ctx: CheckContext, k: number, item: { readonly name: string }): Promise<void> {
+  await showsStock(
+    ctx,
+    k,
+    stockInDatabase(ctx),
+    (where) =>
+      `Worker ${k} sold ${item.name} itself, and shows in ${where} the stock from before its own sale: it answers from a copy of the products that the sale did not forget. A worker that asks SQLite whether "another" connection changed the database (PRAGMA data_version) never hears of its own commits, and here nothing else wrote in between. Read the stock from the database on every request that shows it, or forget the copy with every change, the worker's own included.`,
+  );
 }
 
 /**
