@@ -33,17 +33,20 @@ const ROLLBACK = /^\s*rollback\b(?!\s+(?:transaction\s+)?to\b)/i;
  * first write of a transaction begun since (its BEGIN, a deferred one, writes nothing yet). What
  * the first commit wrote stays and what the second would have written never comes. Arm it before
  * sending the request; disarm it once the moment has passed. (A worker whose writes are all in
- * one transaction is never killed before they commit.)
+ * one transaction is never killed before they commit.) With `after: k`, the kill waits for the
+ * k-th commit and lands before the next one: a check that tries k = 1, 2, 3... on one purchase
+ * after another finds every gap between its commits.
  *
  * A transaction's end is not always reported (Python's `with db:` commits inside the sqlite3
  * module): one that wrote has ended once a BEGIN comes, or a statement runs outside a transaction.
  */
-export async function killBetweenCommits(host: CrashSource, worker: number): Promise<CrashPoint> {
+export async function killBetweenCommits(host: CrashSource, worker: number, options: { readonly after?: number } = {}): Promise<CrashPoint> {
+  const after = Math.max(1, Math.floor(options.after ?? 1));
   const gate = host.gate(worker);
   if (!gate) throw new Error(`Worker ${worker} is not running.`);
   let killed = false;
-  // A write of the worker's has committed; the transaction now open (if any) has written.
-  let committed = false;
+  // How many commits of the worker's writes there have been; the transaction now open (if any) has written.
+  let commits = 0;
   let open = false;
   let onRestarted: () => void = () => {};
   let onFailed: (error: unknown) => void = () => {};
@@ -56,7 +59,7 @@ export async function killBetweenCommits(host: CrashSource, worker: number): Pro
   const ended = () => {
     if (open) {
       open = false;
-      committed = true;
+      commits++;
     }
   };
   const off = gate.on((report) => {
@@ -67,7 +70,7 @@ export async function killBetweenCommits(host: CrashSource, worker: number): Pro
       if (report.t === 'finished') {
         if (!report.failed && isWrite(op)) {
           if (report.inTransaction) open = true;
-          else committed = true;
+          else commits++;
         }
         // Outside a transaction now: the one that wrote has ended, committed unless rolled back.
         if (!report.inTransaction) {
@@ -78,7 +81,7 @@ export async function killBetweenCommits(host: CrashSource, worker: number): Pro
     }
     if (!report.ask) return;
     if (report.t === 'finished') return gate.go(report.seq);
-    if (!killed && committed && isWrite(op) && !(report.inTransaction && open)) {
+    if (!killed && commits >= after && isWrite(op) && !(report.inTransaction && open)) {
       killed = true;
       off();
       host.crash(worker).then(onRestarted, onFailed);

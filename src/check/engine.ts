@@ -210,7 +210,7 @@ export async function runCheck(lesson: Lesson, options: CheckOptions): Promise<C
       env,
       reload: (options) => host.reload(options),
       crash: (worker) => host.crash(worker),
-      killBetweenCommits: (worker) => killBetweenCommits(host, worker),
+      killBetweenCommits: (worker, options) => killBetweenCommits(host, worker, options),
       advanceClock: (ms) => host.advanceClock(ms),
       sameMoment: async (visits) => {
         await host.holdClock(true);

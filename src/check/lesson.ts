@@ -111,7 +111,7 @@ export interface CheckContext {
    * transaction once an earlier write of its has committed; a fresh worker starts in its place
    * (crash-at.ts).
    */
-  killBetweenCommits(worker: number): Promise<CrashPoint>;
+  killBetweenCommits(worker: number, options?: { readonly after?: number }): Promise<CrashPoint>;
   /** Move the workers' clock forward (lessons with a manual clock). */
   advanceClock(ms: number): Promise<void>;
   /**
