@@ -17,12 +17,17 @@ import type { InFlight } from '../waiting.ts';
 /** The buyer whose purchase is cut off (the step's title names him). */
 export const CUT_OFF_BUYER = 'pia';
 
-export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer): Promise<void> {
+/**
+ * `buyer` buys, and her worker is killed just after the purchase's `gap`-th commit, before the
+ * next one begins (when it makes one before paying). Returns whether it was killed: a purchase
+ * with no such gap goes through and is judged as any purchase is.
+ */
+export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer, gap = 1): Promise<boolean> {
   const before = read(ctx);
   const shopBefore = books(ctx);
   const lastOrder = before.orders.at(-1)?.id ?? 0;
   const lastCharge = before.charges.at(-1)?.id ?? 0;
-  const point = await ctx.killBetweenCommits(buyer.worker);
+  const point = await ctx.killBetweenCommits(buyer.worker, { after: gap });
   let request: InFlight;
   try {
     request = await send(ctx, buyer);
@@ -35,7 +40,7 @@ export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer): Pro
     const bought = await payAll(ctx, [{ buyer, request }]);
     expectVerdicts(bought, ctx.track);
     expectBooks(ctx, shopBefore, bought, 1);
-    return;
+    return false;
   }
   await point.restarted;
   await request.reply;
@@ -61,4 +66,5 @@ export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer): Pro
       diagnosis: `A worker can be killed at any line (an out-of-memory kill, a lost machine${ctx.track === 'flask' ? ", gunicorn's --timeout" : ''}), and this one was killed just after the purchase had committed the teapot taken off the shelf and before it wrote the order: two commits, with a moment between them in which a crash loses the teapot for good. Take the teapot and insert its order in one ${together}, so that both are written or neither is.`,
     });
   }
+  return true;
 }

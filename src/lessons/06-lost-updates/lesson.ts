@@ -217,8 +217,13 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL
         // One more teapot arrives, and pia buys it through the API. If her purchase commits a
         // write and then begins another (the teapot taken, then the order written, or the other
         // way round), her worker dies between the two, as a worker may at any line.
-        restock(ctx, 1);
-        await cutOffBetweenCommits(ctx, { name: CUT_OFF_BUYER, worker: anyWorker(ctx), via: 'api' });
+        // Each time her worker dies, she buys again, cut off at the next gap (after the first
+        // commit, then the second...), until a purchase has no gap left before its payment.
+        const buyer: Buyer = { name: CUT_OFF_BUYER, worker: anyWorker(ctx), via: 'api' };
+        for (let gap = 1; gap <= 3; gap++) {
+          restock(ctx, 1);
+          if (!(await cutOffBetweenCommits(ctx, buyer, gap))) break;
+        }
       },
     },
     {
