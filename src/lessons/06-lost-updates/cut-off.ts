@@ -20,9 +20,10 @@ export const CUT_OFF_BUYER = 'pia';
 /**
  * `buyer` buys, and her worker is killed just after the purchase's `gap`-th commit, before the
  * next one begins (when it makes one before paying). Returns whether it was killed: a purchase
- * with no such gap goes through and is judged as any purchase is.
+ * with no such gap goes through and is judged as any purchase is. `notReservations` gathers, over
+ * her tries, the tables that got rows naming her while no teapot left.
  */
-export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer, gap = 1): Promise<boolean> {
+export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer, gap = 1, notReservations: Set<string> = new Set()): Promise<boolean> {
   const before = read(ctx);
   const shopBefore = books(ctx);
   const lastOrder = before.orders.at(-1)?.id ?? 0;
@@ -47,9 +48,14 @@ export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer, gap 
   const now = read(ctx);
   const gone = before.left - now.left;
   const orders = now.orders.filter((o) => o.id > lastOrder).length;
-  // A reservation of the app's own, written with the teapot and naming the buyer, accounts for it as an order does.
+  // A reservation of the app's own, written with the teapot and naming the buyer, accounts for it
+  // as an order does. A table whose rows naming her came when no teapot left (a log of attempts,
+  // a customer's last visit, in a commit of their own) reserves nothing, now or in her next try.
   const old = new Set(before.rows.map((r) => r.id));
-  const reservations = now.rows.filter((r) => !old.has(r.id) && r.values.includes(buyer.name)).length;
+  const fresh = now.rows.filter((r) => !old.has(r.id) && r.values.includes(buyer.name));
+  const tableOf = (id: string) => id.slice(0, id.indexOf('\u0000'));
+  if (before.left === now.left) for (const row of fresh) notReservations.add(tableOf(row.id));
+  const reservations = fresh.filter((r) => !notReservations.has(tableOf(r.id))).length;
   const together = ctx.track === 'flask' ? 'transaction that starts with `BEGIN IMMEDIATE` (and commits once, after both)' : 'immediate transaction (`db.transaction(...).immediate()`)';
   if (orders > gone) {
     // The other way round: the order committed first, and the teapot it is for is still on sale.

@@ -220,9 +220,10 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL
         // Each time her worker dies, she buys again, cut off at the next gap (after the first
         // commit, then the second...), until a purchase has no gap left before its payment.
         const buyer: Buyer = { name: CUT_OFF_BUYER, worker: anyWorker(ctx), via: 'api' };
+        const notReservations = new Set<string>();
         for (let gap = 1; gap <= 3; gap++) {
           restock(ctx, 1);
-          if (!(await cutOffBetweenCommits(ctx, buyer, gap))) break;
+          if (!(await cutOffBetweenCommits(ctx, buyer, gap, notReservations))) break;
         }
       },
     },
