@@ -170,7 +170,7 @@ export function showsName(value: string, name: string): boolean {
 
 /**
  * The cookie value with its bits flipped where `from` (the owner's name) could sit, to make it
- * `to`: for each "."/":"/"|"-separated piece (and the whole value), read as bytes (hex, base64,
+ * `to`: for each "."/":"/"|"-separated piece (or "-"/"_"-separated hex piece), and the whole value, read as bytes (hex, base64,
  * base64url, or its own characters), and each offset, the bytes there XORed with (from XOR to),
  * written back the same way. Without a key, this turns a name encrypted with a stream cipher
  * (AES-CTR, AES-OFB, a keystream XORed in) into another name of the same length, and one in the
@@ -183,7 +183,8 @@ export function bitFlips(value: string, from: string, to: string): CookieEdit[] 
   const mask = mine.map((b, i) => b ^ theirs[i]!);
   const text = decode(value);
   const encoded = text !== value;
-  const parts = text.split(/([.:|])/);
+  // Pieces joined by "-" or "_" (characters base64url has too) count as pieces when each is hex.
+  const parts = /^[0-9a-f]+(?:[-_][0-9a-f]+)+$/i.test(text) ? text.split(/([-_])/) : text.split(/([.:|])/);
   const pieces = parts.map((piece, at) => ({ at, reading: byteReading(piece) })).filter((p) => p.at % 2 === 0);
   // A value of pieces (a token, a signed id) is read piece by piece; read as its own characters
   // as a whole when no piece decodes to bytes (separators may be bytes of it then).
