@@ -3,7 +3,7 @@ import { describe, fail, show } from '../../check/expect.ts';
 import { addByForm, addItem, basketOf, briefBasket, drawItems, expectBasket, expectOnPage, loadBasketPage, type BasketPage } from '../basket.ts';
 import { markdown } from '../text.ts';
 import { overlapStep } from './overlap.ts';
-import { shiftedNumbers } from '../cookie-edits.ts';
+import { decode, shiftedNumbers, type CookieEdit } from '../cookie-edits.ts';
 import { cookiesOf as jarOf, replaceCookies } from '../jar.ts';
 
 /** Each visitor's items in this run, drawn from its seed: alice's two, bob's, dave's; after the deploy, frank's, grace's and alice's third; then the two of the visitors who shop at the same moment. */
@@ -43,6 +43,36 @@ function shared(ctx: CheckContext, visitor: string, owner: string, where: string
     return `${visitor} saw ${owner}'s item ${where}: the app handed ${visitor} the same visitor id as ${owner}. An id must be random, so that no two visitors get the same one even when they arrive in the same millisecond, and nobody can guess another's.`;
   }
   return `${visitor} saw ${owner}'s item ${where}: the app takes ${visitor} for ${owner}. A basket in module scope is shared by every visitor, and so is one kept per address or per browser: ${visitor} and ${owner} can share both, like colleagues in one office. Give each browser an id of its own in a cookie and keep one basket per id, for the page and its form as much as for the API.`;
+}
+
+/**
+ * The ids next to one read in a cookie, however it is written: each run of digits (also inside
+ * a word: "v124" gives "v123") and each short run of hex digits read as a hex number ("1f3a"
+ * gives "1f39"), moved by one to three. A random id has neighbours nobody holds.
+ */
+function neighbourIds(value: string): CookieEdit[] {
+  const text = decode(value);
+  const encode = (t: string) => (text === value ? t : encodeURIComponent(t));
+  const edits: CookieEdit[] = [];
+  const seen = new Set([value]);
+  const runs = [
+    ...[...text.matchAll(/\d{1,15}/g)].map((m) => ({ at: m.index, run: m[0], radix: 10 })),
+    ...[...text.matchAll(/[0-9a-f]{2,12}/gi)].filter((m) => /[a-f]/i.test(m[0])).map((m) => ({ at: m.index, run: m[0], radix: 16 })),
+  ].slice(0, 12);
+  for (const { at, run, radix } of runs) {
+    const n = parseInt(run, radix);
+    for (const k of [n - 1, n + 1, n - 2, n + 2, n - 3, n + 3]) {
+      if (k < 0) continue;
+      let written = k.toString(radix);
+      if (radix === 16 && run === run.toUpperCase()) written = written.toUpperCase();
+      written = written.padStart(run.length, '0');
+      const edited = encode(text.slice(0, at) + written + text.slice(at + run.length));
+      if (seen.has(edited)) continue;
+      seen.add(edited);
+      edits.push({ what: `${run} in it changed to ${written}`, value: edited });
+    }
+  }
+  return edits;
 }
 
 /** Name whose items leaked into `visitor`'s basket, for the diagnosis of an API answer. */
@@ -267,7 +297,7 @@ const lesson: Lesson = {
         const { cookies } = await jarOf(mallory);
         const guess = ctx.visitor("mallory's guesses", { like: 'mallory' });
         for (const [i, cookie] of cookies.entries()) {
-          for (const edit of shiftedNumbers(cookie.value)) {
+          for (const edit of [...shiftedNumbers(cookie.value), ...neighbourIds(cookie.value)]) {
             await replaceCookies(guess, cookies.map((c, j) => (j === i ? { key: c.key, value: edit.value } : c)));
             const { items, where } = await basketOf(ctx, "mallory's guesses");
             const found = items.filter((i) => others.includes(i));
