@@ -8,7 +8,7 @@ import { basketOf, expectOnPage, loadBasketPage } from '../basket.ts';
 import { planOf } from './plan.ts';
 
 const LOST =
-  "One of the two items added at the same moment is gone: each request read alice's basket, added its item and wrote the whole basket back, so the later write replaced the earlier one. Adding an item must not rewrite what another request may be changing at the same time.";
+  "One of the two items added at the same moment is gone: each request read alice's basket (from the database, a file, or the cookie her browser sent), added its item and wrote the whole basket back, so the later write replaced the earlier one. Adding an item must not rewrite what another request may be changing at the same time.";
 
 const nowByRun = new WeakMap<CheckContext, readonly string[]>();
 
@@ -22,9 +22,13 @@ export async function twoTabsAtOnce(ctx: CheckContext): Promise<void> {
   const tabs = ctx.visitor('alice');
   const [w1, w2] = ctx.random() < 0.5 ? [workers[0]!, workers[1]!] : [workers[1]!, workers[0]!];
   const [item1, item2] = [alice[3]!, alice[4]!];
+  // Both tabs send what the browser holds as they send: the cookies from before either answer
+  // came back (a basket kept in the cookie itself is then written back twice, the second without
+  // the first's item).
+  const cookie = await tabs.jar.getCookieString(`${tabs.site}/api/basket`);
   const replies = await ctx.race(
     { worker: w1, send: () => tabs.post('/api/basket', { item: item1 }, { worker: w1 }) },
-    { worker: w2, send: () => tabs.post('/api/basket', { item: item2 }, { worker: w2 }) },
+    { worker: w2, send: () => tabs.post('/api/basket', { item: item2 }, { worker: w2, ...(cookie ? { headers: { cookie } } : {}) }) },
   );
   const before = alice.slice(0, 3);
   // Each tab's script shows the basket its answer lists: alice's items so far and its own, and at
