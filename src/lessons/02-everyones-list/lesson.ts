@@ -1,30 +1,10 @@
 import type { CheckContext, Lesson } from '../types.ts';
 import { describe, fail, show } from '../../check/expect.ts';
-import { addByForm, addItem, basketOf, briefBasket, drawItems, expectBasket, expectOnPage, loadBasketPage, type BasketPage } from '../basket.ts';
+import { addByForm, addItem, basketOf, briefBasket, expectBasket, expectOnPage, loadBasketPage, type BasketPage } from '../basket.ts';
 import { markdown } from '../text.ts';
 import { overlapStep } from './overlap.ts';
-import { decode, shiftedNumbers, type CookieEdit } from '../cookie-edits.ts';
-import { cookiesOf as jarOf, replaceCookies } from '../jar.ts';
-
-/** Each visitor's items in this run, drawn from its seed: alice's two, bob's, dave's; after the deploy, frank's, grace's and alice's third; then the two of the visitors who shop at the same moment. */
-interface Items {
-  readonly alice: readonly [string, string];
-  readonly bob: string;
-  readonly dave: string;
-  readonly later: { readonly frank: string; readonly grace: string; readonly alice: string };
-  readonly together: readonly [string, string];
-}
-
-const itemsByRun = new WeakMap<CheckContext, Items>();
-function itemsOf(ctx: CheckContext): Items {
-  let items = itemsByRun.get(ctx);
-  if (!items) {
-    const [a1, a2, b, d, f, g, a3, t1, t2] = drawItems(ctx.random, 9) as [string, string, string, string, string, string, string, string, string];
-    items = { alice: [a1, a2], bob: b, dave: d, later: { frank: f, grace: g, alice: a3 }, together: [t1, t2] };
-    itemsByRun.set(ctx, items);
-  }
-  return items;
-}
+import { itemsOf } from './items.ts';
+import { dayLaterStep, guessesStep } from './later.ts';
 
 /** The cookies a visitor's browser holds, as name=value. */
 function cookiesOf(ctx: CheckContext, visitor: string): string[] {
@@ -43,36 +23,6 @@ function shared(ctx: CheckContext, visitor: string, owner: string, where: string
     return `${visitor} saw ${owner}'s item ${where}: the app handed ${visitor} the same visitor id as ${owner}. An id must be random, so that no two visitors get the same one even when they arrive in the same millisecond, and nobody can guess another's.`;
   }
   return `${visitor} saw ${owner}'s item ${where}: the app takes ${visitor} for ${owner}. A basket in module scope is shared by every visitor, and so is one kept per address or per browser: ${visitor} and ${owner} can share both, like colleagues in one office. Give each browser an id of its own in a cookie and keep one basket per id, for the page and its form as much as for the API.`;
-}
-
-/**
- * The ids next to one read in a cookie, however it is written: each run of digits (also inside
- * a word: "v124" gives "v123") and each short run of hex digits read as a hex number ("1f3a"
- * gives "1f39"), moved by one to three. A random id has neighbours nobody holds.
- */
-function neighbourIds(value: string): CookieEdit[] {
-  const text = decode(value);
-  const encode = (t: string) => (text === value ? t : encodeURIComponent(t));
-  const edits: CookieEdit[] = [];
-  const seen = new Set([value]);
-  const runs = [
-    ...[...text.matchAll(/\d{1,15}/g)].map((m) => ({ at: m.index, run: m[0], radix: 10 })),
-    ...[...text.matchAll(/[0-9a-f]{2,12}/gi)].filter((m) => /[a-f]/i.test(m[0])).map((m) => ({ at: m.index, run: m[0], radix: 16 })),
-  ].slice(0, 12);
-  for (const { at, run, radix } of runs) {
-    const n = parseInt(run, radix);
-    for (const k of [n - 1, n + 1, n - 2, n + 2, n - 3, n + 3]) {
-      if (k < 0) continue;
-      let written = k.toString(radix);
-      if (radix === 16 && run === run.toUpperCase()) written = written.toUpperCase();
-      written = written.padStart(run.length, '0');
-      const edited = encode(text.slice(0, at) + written + text.slice(at + run.length));
-      if (seen.has(edited)) continue;
-      seen.add(edited);
-      edits.push({ what: `${run} in it changed to ${written}`, value: edited });
-    }
-  }
-  return edits;
 }
 
 /** Name whose items leaked into `visitor`'s basket, for the diagnosis of an API answer. */
@@ -284,52 +234,8 @@ const lesson: Lesson = {
       },
     },
     overlapStep((ctx) => itemsOf(ctx).together),
-    {
-      title: 'mallory tries the visitor ids next to her own in her cookie: she finds nobody else\'s basket',
-      async run(ctx) {
-        const { alice, bob, dave, later, together } = itemsOf(ctx);
-        const others = [...alice, bob, dave, later.frank, later.grace, later.alice, ...together];
-        const item = drawItems(ctx.random, 24).find((i) => !others.includes(i))!;
-        // mallory shops like anyone (after the visitors who came just before her), then reads her
-        // own cookie and tries the ids next to hers: the visitors who came just before and after.
-        const mallory = ctx.visitor('mallory', { like: 'alice' });
-        await addByForm(ctx, 'mallory', item);
-        const { cookies } = await jarOf(mallory);
-        const guess = ctx.visitor("mallory's guesses", { like: 'mallory' });
-        for (const [i, cookie] of cookies.entries()) {
-          for (const edit of [...shiftedNumbers(cookie.value), ...neighbourIds(cookie.value)]) {
-            await replaceCookies(guess, cookies.map((c, j) => (j === i ? { key: c.key, value: edit.value } : c)));
-            const { items, where } = await basketOf(ctx, "mallory's guesses");
-            const found = items.filter((i) => others.includes(i));
-            if (found.length) {
-              fail({
-                expected: `nobody's basket for mallory's own cookie "${cookie.key}" with ${edit.what}, from ${where}`,
-                got: show(found),
-                diagnosis: `mallory changed a number in her cookie and got someone else's basket: the app's visitor ids follow one another (a counter, a number and the process id, the time), so anyone who reads their own can work out their neighbours'. An id must be random, so that nobody can guess another's: ${ctx.track === 'flask' ? 'uuid.uuid4()' : 'crypto.randomUUID()'}, or a signed session.`,
-              });
-            }
-          }
-        }
-      },
-    },
-    {
-      title: 'A day later, on the worker that has run all along, judy, a newcomer, keeps her basket from page to page',
-      async run(ctx) {
-        const { alice, bob, dave, later, together } = itemsOf(ctx);
-        const others = [...alice, bob, dave, later.frank, later.grace, later.alice, ...together];
-        const [item] = drawItems(ctx.random, 24).filter((i) => !others.includes(i)).slice(1);
-        // The same worker, a day (and more) on: whatever the app worked out when it started (a date,
-        // an expiry) is more than a day old now. judy's browser lives on today's date.
-        await ctx.advanceClock(26 * 3_600_000);
-        ctx.visitor('judy', { like: 'alice' });
-        await addByForm(ctx, 'judy', item!);
-        expectOnPage(await loadBasketPage(ctx, 'judy'), 'judy', [item!], others, (missing) =>
-          missing.length
-            ? `judy added an item and, on the next page, her basket is empty: her browser no longer sent the cookie that says who she is, because it had run out before it was set. The worker has been running for more than a day, and a cookie expiry worked out once, when the app started (an \`expires\` date kept in module scope), is in the past by now. Work out the expiry when the cookie is set (a max age does that), or leave it out (the browser session).`
-            : undefined,
-        );
-      },
-    },
+    guessesStep,
+    dayLaterStep,
   ],
 };
 
