@@ -259,6 +259,19 @@ describe('the Python host', { skip }, () => {
     });
   });
 
+  test("and at each call into a function of the app's own files, within one callback", async () => {
+    await withHost({ appFile: fixture('callbacks-inside.py'), workers: 1, clock: 'manual', threads: 4, mode: 'concurrent' }, async (host) => {
+      await host.arriveTogether(1, 3);
+      const answers = Promise.all(['ann', 'ben', 'cy'].map((who) => getJson(host, `/who?who=${who}`, 1)));
+      for (let timers = 0; timers < 3; ) timers = (await host.clockState(1))?.timers ?? 0;
+      await host.advanceClock(100);
+      const seen = (await answers).map((a) => a.seen);
+      const last = (await answers).find((a) => a.seen === a.asked)?.asked;
+      assert.ok(last, `one of them read its own value: ${JSON.stringify(seen)}`);
+      assert.deepEqual(seen, [last, last, last]);
+    });
+  });
+
   test("the app reads gunicorn's command line and WSGI server keys, not the course's", async () => {
     const file = fixture('server-view.py');
     for (const [load, threads, options] of [['preload', 1, ['--preload']], ['lazy', 4, ['--threads', '4']]] as const) {

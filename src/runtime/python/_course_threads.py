@@ -7,11 +7,14 @@ function that sets it, the next one or the view that reads it), with no wait in 
 The course makes that switch happen the same way every run. Told that `count` requests will
 arrive together (hold), it keeps them at the door until all have come, then lets them run one at
 a time, in the order they came, handing over to the next after each of the app's request
-callbacks (each before_request function, the view, each after_request function). A request
+callbacks (each before_request function, the view, each after_request function) and at each
+call into a function of the app's own files (a profile hook on those requests' threads only). A request
 leaves the turn-taking when it waits on the clock (a network call) or is answered: from then on
 it runs as threads do. Outside such a moment nothing here acts."""
 
 import functools
+import os
+import sys
 import threading
 import time as _time
 
@@ -32,6 +35,8 @@ class Door:
         self.group = []
         self.turn = None
         self.opened_at = None
+        # The app's own folder: a call into a function defined there is a switch point too.
+        self.app_dir = None
 
     def hold(self, count):
         """The next `count` requests to arrive come in together."""
@@ -63,6 +68,14 @@ class Door:
                     break
                 self.cond.wait(left)
             self._wait_turn(me)
+        if self.app_dir and me in self.group:
+            sys.setprofile(self._profile)  # this thread only
+
+    def _profile(self, frame, event, arg):
+        """Each call into a function of the app's own files is a point where another thread may
+        take over, as the GIL lets one at any call."""
+        if event == "call" and frame.f_code.co_filename.startswith(self.app_dir):
+            self.switch()
 
     def switch(self):
         """Between two of the app's callbacks: the next request of the group takes over."""
@@ -79,6 +92,7 @@ class Door:
         with self.cond:
             if me not in self.group:
                 return
+            sys.setprofile(None)
             if self.turn == me:
                 self._hand_over(me)
             self.group.remove(me)
@@ -104,10 +118,12 @@ class Door:
 DOOR = Door()
 
 
-def install_switches(door=DOOR):
-    """Hand over to the next request of a group after each of a Flask app's request callbacks:
-    Flask calls every one of them (before_request and after_request functions, the view, error
-    handlers, teardown functions) through Flask.ensure_sync."""
+def install_switches(app_dir=None, door=DOOR):
+    """Hand over to the next request of a group after each of a Flask app's request callbacks
+    (Flask calls every one of them, before_request and after_request functions, the view, error
+    handlers, teardown functions, through Flask.ensure_sync), and at each call into a function of
+    the app's own folder (`app_dir`)."""
+    door.app_dir = os.path.join(os.path.abspath(app_dir), "") if app_dir else None
     try:
         import flask
     except ImportError:

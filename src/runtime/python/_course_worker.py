@@ -274,7 +274,7 @@ def run_worker(config, order, commands_fd, events, app):
 
     threads = int(config.get("threads") or 1)
     if threads > 1:
-        install_switches()  # threads take turns between the app's callbacks, as under the GIL
+        install_switches(app_dir)  # threads take turns at the app's calls, as under the GIL
         server = ThreadedLoopbackServer(("127.0.0.1", 0), QuietHandler, threads, clock)
     else:
         server = LoopbackServer(("127.0.0.1", 0), QuietHandler)
