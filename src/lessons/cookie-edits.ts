@@ -99,6 +99,36 @@ export function shiftedNumbers(value: string): CookieEdit[] {
 }
 
 /**
+ * The ids next to one read in a cookie, however it is written: each run of digits (also inside
+ * a word: "v124" gives "v123") and each short run of hex digits read as a hex number ("1f3a"
+ * gives "1f39"), moved by one to three. A random id has neighbours nobody holds.
+ */
+export function neighbourIds(value: string): CookieEdit[] {
+  const text = decode(value);
+  const encode = (t: string) => (text === value ? t : encodeURIComponent(t));
+  const edits: CookieEdit[] = [];
+  const seen = new Set([value]);
+  const runs = [
+    ...[...text.matchAll(/\d{1,15}/g)].map((m) => ({ at: m.index, run: m[0], radix: 10 })),
+    ...[...text.matchAll(/[0-9a-f]{2,12}/gi)].filter((m) => /[a-f]/i.test(m[0])).map((m) => ({ at: m.index, run: m[0], radix: 16 })),
+  ].slice(0, 12);
+  for (const { at, run, radix } of runs) {
+    const n = parseInt(run, radix);
+    for (const k of [n - 1, n + 1, n - 2, n + 2, n - 3, n + 3]) {
+      if (k < 0) continue;
+      let written = k.toString(radix);
+      if (radix === 16 && run === run.toUpperCase()) written = written.toUpperCase();
+      written = written.padStart(run.length, '0');
+      const edited = encode(text.slice(0, at) + written + text.slice(at + run.length));
+      if (seen.has(edited)) continue;
+      seen.add(edited);
+      edits.push({ what: `${run} in it changed to ${written}`, value: edited });
+    }
+  }
+  return edits;
+}
+
+/**
  * The cookie value with every unkeyed digest of one of `pairs`' first values (the attacker's
  * name, say) replaced by the same digest, in the same form, of its second (her victim's).
  */
@@ -207,4 +237,27 @@ export function bitFlips(value: string, from: string, to: string): CookieEdit[] 
     }
   }
   return edits;
+}
+
+/** One cookie of a set, as a browser holds it. */
+export interface NamedValue {
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * A visitor's cookies (signed in as `from`), each time with one of them bit-flipped where `from`
+ * could sit, to read `to` (a name of the same length): only cookies whose value shows no name the
+ * other edits could read (an encrypted one, a random id); signatures (".sig") are left alone, and
+ * the other cookies are sent as they were.
+ */
+export function flippedCookies(cookies: readonly NamedValue[], from: string, to: string): Array<{ what: string; cookies: NamedValue[] }> {
+  return cookies.flatMap((cookie, i) =>
+    cookie.key.endsWith('.sig') || showsName(cookie.value, from)
+      ? []
+      : bitFlips(cookie.value, from, to).map((edit) => ({
+          what: `${from}'s cookie "${cookie.key}" with ${edit.what}`,
+          cookies: cookies.map((c, j) => (j === i ? { key: c.key, value: edit.value } : c)),
+        })),
+  );
 }

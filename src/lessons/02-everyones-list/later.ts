@@ -4,39 +4,9 @@
 import { fail, show } from '../../check/expect.ts';
 import type { CheckStep } from '../types.ts';
 import { addByForm, basketOf, drawItems, expectOnPage, loadBasketPage } from '../basket.ts';
-import { decode, shiftedNumbers, type CookieEdit } from '../cookie-edits.ts';
+import { neighbourIds, shiftedNumbers } from '../cookie-edits.ts';
 import { cookiesOf as jarOf, replaceCookies } from '../jar.ts';
 import { itemsOf } from './items.ts';
-
-/**
- * The ids next to one read in a cookie, however it is written: each run of digits (also inside
- * a word: "v124" gives "v123") and each short run of hex digits read as a hex number ("1f3a"
- * gives "1f39"), moved by one to three. A random id has neighbours nobody holds.
- */
-function neighbourIds(value: string): CookieEdit[] {
-  const text = decode(value);
-  const encode = (t: string) => (text === value ? t : encodeURIComponent(t));
-  const edits: CookieEdit[] = [];
-  const seen = new Set([value]);
-  const runs = [
-    ...[...text.matchAll(/\d{1,15}/g)].map((m) => ({ at: m.index, run: m[0], radix: 10 })),
-    ...[...text.matchAll(/[0-9a-f]{2,12}/gi)].filter((m) => /[a-f]/i.test(m[0])).map((m) => ({ at: m.index, run: m[0], radix: 16 })),
-  ].slice(0, 12);
-  for (const { at, run, radix } of runs) {
-    const n = parseInt(run, radix);
-    for (const k of [n - 1, n + 1, n - 2, n + 2, n - 3, n + 3]) {
-      if (k < 0) continue;
-      let written = k.toString(radix);
-      if (radix === 16 && run === run.toUpperCase()) written = written.toUpperCase();
-      written = written.padStart(run.length, '0');
-      const edited = encode(text.slice(0, at) + written + text.slice(at + run.length));
-      if (seen.has(edited)) continue;
-      seen.add(edited);
-      edits.push({ what: `${run} in it changed to ${written}`, value: edited });
-    }
-  }
-  return edits;
-}
 
 export const guessesStep: CheckStep = {
   title: 'mallory tries the visitor ids next to her own in her cookie: she finds nobody else\'s basket',

@@ -4,7 +4,7 @@
 import { fail } from '../../check/expect.ts';
 import type { CheckStep } from '../types.ts';
 import { someWorker } from '../draws.ts';
-import { bitFlips, showsName } from '../cookie-edits.ts';
+import { flippedCookies } from '../cookie-edits.ts';
 import { expectNobodyElse, expectUser, logInWithApi, PASSWORDS, userIn, whom } from './account.ts';
 import { cookiesOf, editedNumbersAndDigests, forgeries, replaceCookies, signedWith, type Guesses } from './cookies.ts';
 import { derivedSecrets, secretsInSource } from './source-secrets.ts';
@@ -65,11 +65,7 @@ export const forgedStep: CheckStep = {
     // refuses every one.
     await logInWithApi(ctx, "frank's laptop", worker, 'frank');
     const franks = (await cookiesOf(ctx.visitor("frank's laptop"))).cookies;
-    const flips = franks.flatMap((cookie, i) =>
-      cookie.key.endsWith('.sig') || showsName(cookie.value, 'frank')
-        ? []
-        : bitFlips(cookie.value, 'frank', 'alice').map((edit) => ({ what: `frank's cookie "${cookie.key}" with ${edit.what}`, cookies: franks.map((c, j) => (j === i ? { key: c.key, value: edit.value } : c)) })),
-    );
+    const flips = flippedCookies(franks, 'frank', 'alice');
     const flipped = ctx.visitor("frank's flips", { like: "frank's laptop" });
     for (const flip of flips) {
       await replaceCookies(flipped, flip.cookies);

@@ -13,6 +13,7 @@ import { expectBooks, expectVerdicts, plural, books } from './books.ts';
 import { payAll, read, send, untilPaying } from './crash.ts';
 import type { Buyer } from './rush.ts';
 import type { InFlight } from '../waiting.ts';
+import { Reservations } from '../reservations.ts';
 
 /** The buyer whose purchase is cut off (the step's title names him). */
 export const CUT_OFF_BUYER = 'pia';
@@ -20,10 +21,10 @@ export const CUT_OFF_BUYER = 'pia';
 /**
  * `buyer` buys, and her worker is killed just after the purchase's `gap`-th commit, before the
  * next one begins (when it makes one before paying). Returns whether it was killed: a purchase
- * with no such gap goes through and is judged as any purchase is. `notReservations` gathers, over
- * her tries, the tables that got rows naming her while no teapot left.
+ * with no such gap goes through and is judged as any purchase is. `reserved` follows her
+ * reservations over her tries (reservations.ts).
  */
-export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer, gap = 1, notReservations: Set<string> = new Set()): Promise<boolean> {
+export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer, gap = 1, reserved = new Reservations()): Promise<boolean> {
   const before = read(ctx);
   const shopBefore = books(ctx);
   const lastOrder = before.orders.at(-1)?.id ?? 0;
@@ -52,10 +53,8 @@ export async function cutOffBetweenCommits(ctx: CheckContext, buyer: Buyer, gap 
   // as an order does. A table whose rows naming her came when no teapot left (a log of attempts,
   // a customer's last visit, in a commit of their own) reserves nothing, now or in her next try.
   const old = new Set(before.rows.map((r) => r.id));
-  const fresh = now.rows.filter((r) => !old.has(r.id) && r.values.includes(buyer.name));
-  const tableOf = (id: string) => id.slice(0, id.indexOf('\u0000'));
-  if (before.left === now.left) for (const row of fresh) notReservations.add(tableOf(row.id));
-  const reservations = fresh.filter((r) => !notReservations.has(tableOf(r.id))).length;
+  const fresh = now.rows.filter((r) => !old.has(r.id) && r.values.includes(buyer.name)).map((r) => r.id);
+  const reservations = reserved.count(fresh, before.left === now.left);
   const together = ctx.track === 'flask' ? 'transaction that starts with `BEGIN IMMEDIATE` (and commits once, after both)' : 'immediate transaction (`db.transaction(...).immediate()`)';
   if (orders > gone) {
     // The other way round: the order committed first, and the teapot it is for is still on sale.

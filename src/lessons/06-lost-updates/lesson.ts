@@ -6,6 +6,7 @@ import { markdown } from '../text.ts';
 import { books, everyWorkerReports, expectBooks, expectVerdicts, outcome, PRODUCT } from './books.ts';
 import { buyThroughACrash, CRASHED_BUYER, restartedWorker, restock } from './crash.ts';
 import { CUT_OFF_BUYER, cutOffBetweenCommits } from './cut-off.ts';
+import { Reservations } from '../reservations.ts';
 import { rush, type Buyer } from './rush.ts';
 
 /** The crowd of the sale's busiest moment: more buyers than teapots, on every worker. */
@@ -220,10 +221,10 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, product TEXT NOT NULL
         // Each time her worker dies, she buys again, cut off at the next gap (after the first
         // commit, then the second...), until a purchase has no gap left before its payment.
         const buyer: Buyer = { name: CUT_OFF_BUYER, worker: anyWorker(ctx), via: 'api' };
-        const notReservations = new Set<string>();
+        const reserved = new Reservations();
         for (let gap = 1; gap <= 3; gap++) {
           restock(ctx, 1);
-          if (!(await cutOffBetweenCommits(ctx, buyer, gap, notReservations))) break;
+          if (!(await cutOffBetweenCommits(ctx, buyer, gap, reserved))) break;
         }
       },
     },

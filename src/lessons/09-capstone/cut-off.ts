@@ -11,6 +11,7 @@ import { settle } from '../waiting.ts';
 import { someWorker } from '../draws.ts';
 import { signIn } from './prices.ts';
 import { lastOrderId, ordersSince, shopOf, withDb } from './shop.ts';
+import { Reservations } from '../reservations.ts';
 
 /** Rows of the app's own tables (not the shop's products, customers or orders) that name `customer`. */
 function rowsNaming(ctx: CheckContext, customer: string): Set<string> {
@@ -47,10 +48,7 @@ export const cutOffStep: CheckStep = {
     // One purchase after another, each cut off at the next gap between two of its commits (after
     // the first, then after the second...), until a purchase has no gap left there: every gap
     // between its commits is tried, whichever comes first (a charge, the item, the order).
-    // Tables whose rows naming carol came when no item left the shelf (a log of attempts, in a
-    // commit of its own) reserve nothing: they do not account for an item in a later try.
-    const notReservations = new Set<string>();
-    const tableOf = (row: string) => row.slice(0, row.indexOf('\u0000'));
+    const reserved = new Reservations();
     for (let gap = 1; gap <= MAX_GAPS; gap++) {
       const [stockBefore, orderBefore, rowsBefore] = [stock(), lastOrderId(ctx), rowsNaming(ctx, 'carol')];
       const point = await ctx.killBetweenCommits(worker, { after: gap });
@@ -62,9 +60,7 @@ export const cutOffStep: CheckStep = {
       if (point.killed) await point.restarted;
       const gone = stockBefore - stock();
       const orders = ordersSince(ctx, orderBefore).filter((o) => o.productId === item.id).length;
-      const fresh = [...rowsNaming(ctx, 'carol')].filter((row) => !rowsBefore.has(row));
-      if (gone === 0) for (const row of fresh) notReservations.add(tableOf(row));
-      const reservations = fresh.filter((row) => !notReservations.has(tableOf(row))).length;
+      const reservations = reserved.count([...rowsNaming(ctx, 'carol')].filter((row) => !rowsBefore.has(row)), gone === 0);
       if (gone > orders + reservations) {
         fail({
           expected: `an order for every ${item.name} that left the shelf, after worker ${worker} was killed in the middle of carol's purchase (after its ${ordinal(gap)} commit)`,

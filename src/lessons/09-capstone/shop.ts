@@ -6,7 +6,7 @@ import { describe, expectJson, fail } from '../../check/expect.ts';
 import { htmlParser, pageText, type Reply } from '../../check/visitor.ts';
 import type { CheckContext } from '../types.ts';
 import { drawProducts } from '../products.ts';
-import { bitFlips, digestSwaps, shiftedNumbers, showsName } from '../cookie-edits.ts';
+import { digestSwaps, flippedCookies, shiftedNumbers } from '../cookie-edits.ts';
 
 export interface Product {
   readonly id: number;
@@ -247,23 +247,10 @@ export function editedFrom(ctx: CheckContext, from: string, pairs: ReadonlyArray
   return forgeries;
 }
 
-/**
- * The cookies of `visitor` (signed in as `from`) with one of them bit-flipped where `from` could
- * sit, to read `to` (a name of the same length): only cookies whose value shows no name the other
- * edits could read (an encrypted one, a random id), signatures (".sig") left alone. The other
- * cookies are sent as they were.
- */
+/** The cookies of `visitor` (signed in as `from`), bit-flipped to read `to` (cookie-edits.ts flippedCookies), as Cookie headers. */
 export function flippedFrom(ctx: CheckContext, visitor: string, from: string, to: string): Forgery[] {
   const cookies = (ctx.visitor(visitor).jar.serializeSync()?.cookies ?? []).map((c) => ({ key: String(c.key ?? ''), value: String(c.value ?? '') }));
-  const forgeries: Forgery[] = [];
-  cookies.forEach((cookie, i) => {
-    if (cookie.key.endsWith('.sig') || showsName(cookie.value, from)) return;
-    for (const edit of bitFlips(cookie.value, from, to)) {
-      const header = cookies.map((c, j) => `${c.key}=${j === i ? edit.value : c.value}`).join('; ');
-      forgeries.push({ what: `${from}'s cookie "${cookie.key}" with ${edit.what}`, cookie: header });
-    }
-  });
-  return forgeries;
+  return flippedCookies(cookies, from, to).map((flip) => ({ what: flip.what, cookie: flip.cookies.map((c) => `${c.key}=${c.value}`).join('; ') }));
 }
 
 export function briefOf(json: unknown): string | undefined {
